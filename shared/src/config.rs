@@ -1,0 +1,138 @@
+//! Configuration from environment variables, read once per process.
+
+use std::fmt;
+
+/// Everything a function needs to know that is not in the request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Config {
+    /// DynamoDB table holding every item (`SESSIONS_TABLE`).
+    pub table_name: String,
+    /// Lifetime of a login token and its session, in seconds (`TOKEN_LIFETIME_DAYS`).
+    pub token_lifetime_secs: i64,
+    /// Rows per list page when `count` is absent (`LIST_COUNT_DEFAULT`).
+    pub list_count_default: usize,
+    /// Largest `count` honoured; larger values are clamped (`LIST_COUNT_MAX`).
+    pub list_count_max: usize,
+    /// How long a token stays trusted after a 2FA success (`TWO_FACTOR_REMEMBER_MINUTES`).
+    pub two_factor_remember_secs: i64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            table_name: "sessions-api".into(),
+            token_lifetime_secs: 90 * 86_400,
+            list_count_default: 50,
+            list_count_max: 100,
+            two_factor_remember_secs: 30 * 60,
+        }
+    }
+}
+
+/// A variable that is set but cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    pub variable: &'static str,
+    pub reason: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.variable, self.reason)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+impl Config {
+    /// Reads the process environment; unset variables take their defaults.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Builds the configuration from any variable source (the environment, or a map in tests).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let d = Config::default();
+        let table_name = match lookup("SESSIONS_TABLE") {
+            Some(v) if v.trim().is_empty() => return Err(err("SESSIONS_TABLE", "must not be empty")),
+            Some(v) => v,
+            None => d.table_name,
+        };
+        let days = number(&lookup, "TOKEN_LIFETIME_DAYS", 1, 3650, 90)?;
+        let list_count_max = number(&lookup, "LIST_COUNT_MAX", 1, 10_000, d.list_count_max as i64)?;
+        let list_count_default =
+            number(&lookup, "LIST_COUNT_DEFAULT", 0, list_count_max, d.list_count_default as i64)?;
+        let remember = number(&lookup, "TWO_FACTOR_REMEMBER_MINUTES", 0, 24 * 60, 30)?;
+        Ok(Config {
+            table_name,
+            token_lifetime_secs: days * 86_400,
+            list_count_default: list_count_default as usize,
+            list_count_max: list_count_max as usize,
+            two_factor_remember_secs: remember * 60,
+        })
+    }
+}
+
+fn err(variable: &'static str, reason: impl Into<String>) -> ConfigError {
+    ConfigError { variable, reason: reason.into() }
+}
+
+fn number(
+    lookup: &impl Fn(&str) -> Option<String>,
+    variable: &'static str,
+    min: i64,
+    max: i64,
+    default: i64,
+) -> Result<i64, ConfigError> {
+    let Some(raw) = lookup(variable) else { return Ok(default) };
+    let value: i64 = raw
+        .trim()
+        .parse()
+        .map_err(|_| err(variable, format!("{raw:?} is not a whole number")))?;
+    if !(min..=max).contains(&value) {
+        return Err(err(variable, format!("{value} is outside {min}..={max}")));
+    }
+    Ok(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn from(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> =
+            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Config::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_when_nothing_is_set() {
+        assert_eq!(from(&[]).unwrap(), Config::default());
+    }
+
+    #[test]
+    fn reads_every_variable() {
+        let c = from(&[
+            ("SESSIONS_TABLE", "t1"),
+            ("TOKEN_LIFETIME_DAYS", "7"),
+            ("LIST_COUNT_MAX", "20"),
+            ("LIST_COUNT_DEFAULT", "5"),
+            ("TWO_FACTOR_REMEMBER_MINUTES", "10"),
+        ])
+        .unwrap();
+        assert_eq!(c.table_name, "t1");
+        assert_eq!(c.token_lifetime_secs, 7 * 86_400);
+        assert_eq!((c.list_count_default, c.list_count_max), (5, 20));
+        assert_eq!(c.two_factor_remember_secs, 600);
+    }
+
+    #[test]
+    fn rejects_bad_values_naming_the_variable() {
+        assert_eq!(from(&[("TOKEN_LIFETIME_DAYS", "x")]).unwrap_err().variable, "TOKEN_LIFETIME_DAYS");
+        assert_eq!(from(&[("LIST_COUNT_MAX", "0")]).unwrap_err().variable, "LIST_COUNT_MAX");
+        let e = from(&[("LIST_COUNT_MAX", "10"), ("LIST_COUNT_DEFAULT", "11")]).unwrap_err();
+        assert_eq!(e.variable, "LIST_COUNT_DEFAULT");
+        assert_eq!(from(&[("SESSIONS_TABLE", " ")]).unwrap_err().variable, "SESSIONS_TABLE");
+    }
+}

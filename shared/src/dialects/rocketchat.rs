@@ -1,0 +1,222 @@
+//! Rocket.Chat's REST shapes: `success` bodies, its error bodies, and the session object.
+
+use serde::Serialize;
+use serde_json::json;
+
+use super::ApiResponse;
+use crate::clock::iso_millis;
+use crate::handlers::{ApiError, Reply, SessionInfo, SessionPage};
+use crate::model::{Device, Session, UserRef};
+
+const JSON: &str = "application/json";
+
+/// The session object of seeds/000–002. No token, hash or secret can reach it.
+#[derive(Serialize, Debug)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionView<'a> {
+    pub session_id: &'a str,
+    pub user_id: &'a str,
+    pub device: &'a Device,
+    pub host: &'a str,
+    pub ip: &'a str,
+    pub login_at: String,
+    #[serde(rename = "_user", skip_serializing_if = "Option::is_none")]
+    pub user: Option<&'a UserRef>,
+    #[serde(rename = "_id")]
+    pub id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub current: Option<bool>,
+}
+
+impl<'a> SessionView<'a> {
+    pub fn new(s: &'a Session, show_user: bool, current: Option<bool>) -> Self {
+        SessionView {
+            session_id: &s.session_id,
+            user_id: &s.user_id,
+            device: &s.device,
+            host: &s.host,
+            ip: &s.ip,
+            login_at: iso_millis(s.login_at),
+            user: show_user.then_some(&s.user),
+            id: &s.session_id,
+            current,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct ListBody<'a> {
+    sessions: Vec<SessionView<'a>>,
+    total: usize,
+    count: usize,
+    offset: usize,
+    success: bool,
+}
+
+#[derive(Serialize)]
+struct InfoBody<'a> {
+    #[serde(flatten)]
+    session: SessionView<'a>,
+    success: bool,
+}
+
+fn page_body(p: &SessionPage) -> String {
+    let sessions = p
+        .sessions
+        .iter()
+        .map(|s| {
+            let current = p.current_session.as_ref().map(|c| *c == s.session_id);
+            SessionView::new(s, p.show_user, current)
+        })
+        .collect();
+    to_json(&ListBody { sessions, total: p.total, count: p.count, offset: p.offset, success: true })
+}
+
+fn info_body(i: &SessionInfo) -> String {
+    to_json(&InfoBody { session: SessionView::new(&i.session, i.show_user, None), success: true })
+}
+
+fn to_json<T: Serialize>(v: &T) -> String {
+    // Serialising these plain structs cannot fail; fall back to an error body rather than panic.
+    serde_json::to_string(v).unwrap_or_else(|_| r#"{"success":false,"error":"Internal server error"}"#.into())
+}
+
+/// The status and body of an error, exactly as the seeds and DESIGN.md give them.
+pub fn error_body(e: &ApiError) -> (u16, serde_json::Value) {
+    match e {
+        ApiError::Unauthorized => {
+            (401, json!({"status": "error", "message": "You must be logged in to do this."}))
+        }
+        ApiError::Forbidden => (
+            403,
+            json!({"success": false, "error": "User does not have the permissions required for this action [error-unauthorized]"}),
+        ),
+        ApiError::InvalidParams(m) => (
+            400,
+            json!({"success": false, "error": format!("{m} [invalid-params]"), "errorType": "invalid-params"}),
+        ),
+        ApiError::InvalidSort(raw) => (
+            400,
+            json!({
+                "success": false,
+                "error": format!("Invalid sort parameter provided: \"{raw}\" [error-invalid-sort]"),
+                "errorType": "error-invalid-sort"
+            }),
+        ),
+        ApiError::InvalidSortKeys => {
+            (400, json!({"success": false, "error": "error-invalid-sort-keys"}))
+        }
+        ApiError::SessionNotFound => (404, json!({"success": false, "error": "Session not found"})),
+        ApiError::Internal(_) => {
+            (500, json!({"success": false, "error": "Internal server error"}))
+        }
+    }
+}
+
+/// Turns a handler's result into the HTTP response.
+pub fn respond(result: Result<Reply, ApiError>) -> ApiResponse {
+    match result {
+        Ok(Reply::Page(p)) => ApiResponse::json(200, JSON, page_body(&p)),
+        Ok(Reply::Info(i)) => ApiResponse::json(200, JSON, info_body(&i)),
+        Ok(Reply::Ended(e)) => ApiResponse::json(
+            200,
+            JSON,
+            json!({"sessionId": e.session_id, "success": true}).to_string(),
+        ),
+        Err(e) => {
+            if let ApiError::Internal(detail) = &e {
+                tracing::error!(%detail, "request failed");
+            }
+            let (status, body) = error_body(&e);
+            ApiResponse::json(status, JSON, body.to_string())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Geo, Os};
+
+    fn seed_session() -> Session {
+        Session {
+            session_id: "QoYYFw2t9oKks2niG".into(),
+            user_id: "rbAXPnMktTFbNpwtJ".into(),
+            device: Device {
+                kind: "browser".into(),
+                name: "Chrome".into(),
+                long_version: "113.0.0.0".into(),
+                os: Os { name: "Windows".into(), version: "10".into() },
+                version: "113.0.0".into(),
+            },
+            host: "localhost:3000".into(),
+            ip: "172.20.0.2".into(),
+            user_agent: "Mozilla/5.0".into(),
+            login_at: 1_684_859_625_202,
+            last_activity_at: 1_684_859_625_202,
+            expires_at: 4_000_000_000,
+            client_ids: vec!["c1".into()],
+            geo: Geo::default(),
+            user: UserRef { username: "test.test".into(), name: Some("test test".into()) },
+        }
+    }
+
+    #[test]
+    fn list_body_matches_seed_001_shape() {
+        let page = SessionPage {
+            sessions: vec![seed_session()],
+            current_session: Some("other".into()),
+            show_user: false,
+            total: 1,
+            count: 50,
+            offset: 0,
+        };
+        let body: serde_json::Value = serde_json::from_str(&page_body(&page)).unwrap();
+        assert_eq!(
+            body,
+            json!({"sessions": [{
+                "sessionId": "QoYYFw2t9oKks2niG", "userId": "rbAXPnMktTFbNpwtJ",
+                "device": {"type": "browser", "name": "Chrome", "longVersion": "113.0.0.0",
+                           "os": {"name": "Windows", "version": "10"}, "version": "113.0.0"},
+                "host": "localhost:3000", "ip": "172.20.0.2", "loginAt": "2023-05-23T16:33:45.202Z",
+                "_id": "QoYYFw2t9oKks2niG", "current": false
+            }], "total": 1, "count": 50, "offset": 0, "success": true})
+        );
+    }
+
+    #[test]
+    fn info_body_with_user_and_without_name() {
+        let mut s = seed_session();
+        s.user.name = None;
+        let body: serde_json::Value =
+            serde_json::from_str(&info_body(&SessionInfo { session: s, show_user: true })).unwrap();
+        assert_eq!(body["_user"], json!({"username": "test.test"}));
+        assert_eq!(body["success"], json!(true));
+        assert!(body.get("current").is_none());
+        let text = body.to_string();
+        for secret in ["userAgent", "token", "expiresAt", "clientIds"] {
+            assert!(!text.contains(secret), "{secret} leaked: {text}");
+        }
+    }
+
+    #[test]
+    fn error_bodies() {
+        let (s, b) = error_body(&ApiError::InvalidSort("x".into()));
+        assert_eq!(s, 400);
+        assert_eq!(b["error"], "Invalid sort parameter provided: \"x\" [error-invalid-sort]");
+        let (s, b) = error_body(&ApiError::InvalidParams("must have required property 'sessionId'".into()));
+        assert_eq!(s, 400);
+        assert_eq!(
+            b,
+            json!({"success": false, "error": "must have required property 'sessionId' [invalid-params]", "errorType": "invalid-params"})
+        );
+    }
+
+    #[test]
+    fn responses_are_json_and_not_cached() {
+        let r = respond(Err(ApiError::Unauthorized));
+        assert_eq!(r.status, 401);
+        assert_eq!(r.header("Content-Type"), Some("application/json"));
+        assert_eq!(r.header("cache-control"), Some("no-store"));
+    }
+}

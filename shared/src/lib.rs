@@ -1,0 +1,22 @@
+//! Sessions API: the library every Lambda function links.
+//!
+//! A reader finds each rule in one module: [`auth`] (who is calling), [`query`]
+//! (offset/count/filter/sort), [`store`] (DynamoDB), [`handlers`] (what each
+//! endpoint does), [`dialects`] (Rocket.Chat wire shapes), [`endpoints`] (the
+//! route table) and [`runner`] (the Lambda entry point every `main.rs` calls).
+
+pub mod auth;
+pub mod clock;
+pub mod config;
+pub mod dialects;
+pub mod endpoints;
+pub mod handlers;
+pub mod ids;
+pub mod model;
+pub mod query;
+pub mod request;
+pub mod runner;
+pub mod store;
+
+pub use config::Config;
+pub use endpoints::{App, Endpoint};

@@ -1,0 +1,110 @@
+//! The domain: users, sessions and login tokens, independent of wire and storage shapes.
+
+use serde::{Deserialize, Serialize};
+
+use crate::clock::Millis;
+
+/// The device a session was opened from, as Rocket.Chat reports it.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Device {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub name: String,
+    pub long_version: String,
+    pub os: Os,
+    pub version: String,
+}
+
+/// Operating system of a [`Device`].
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
+#[serde(default)]
+pub struct Os {
+    pub name: String,
+    pub version: String,
+}
+
+/// The owner of a session as shown to administrators (`_user`).
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
+pub struct UserRef {
+    pub username: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+/// Where a session was opened, from CloudFront viewer headers when present.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
+#[serde(default)]
+pub struct Geo {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub country: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub city: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub latitude: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub longitude: Option<String>,
+}
+
+/// One login session of one user. It never carries its token.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Session {
+    pub session_id: String,
+    pub user_id: String,
+    pub device: Device,
+    pub host: String,
+    pub ip: String,
+    pub user_agent: String,
+    pub login_at: Millis,
+    pub last_activity_at: Millis,
+    /// Epoch seconds after which the session no longer exists (the table's TTL attribute).
+    pub expires_at: i64,
+    pub client_ids: Vec<String>,
+    pub geo: Geo,
+    pub user: UserRef,
+}
+
+impl Session {
+    /// A session whose expiry has come is treated as gone, whether or not TTL removed it yet.
+    pub fn is_live(&self, now: Millis) -> bool {
+        self.expires_at.saturating_mul(1000) > now
+    }
+}
+
+/// A user account.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct User {
+    pub user_id: String,
+    pub username: String,
+    pub name: Option<String>,
+    pub emails: Vec<String>,
+    pub roles: Vec<String>,
+    /// bcrypt of the SHA-256 hex of the password, as Rocket.Chat stores it.
+    pub password_bcrypt: Option<String>,
+    pub active: bool,
+}
+
+impl User {
+    /// How this user appears on a session (`_user`).
+    pub fn as_ref(&self) -> UserRef {
+        UserRef { username: self.username.clone(), name: self.name.clone() }
+    }
+}
+
+/// What a login token resolves to. Looked up by the token's hash; the token itself is never stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TokenRecord {
+    pub token_hash: String,
+    pub user_id: String,
+    pub session_id: String,
+    /// Epoch seconds.
+    pub expires_at: i64,
+}
+
+impl TokenRecord {
+    pub fn is_live(&self, now: Millis) -> bool {
+        self.expires_at.saturating_mul(1000) > now
+    }
+}
