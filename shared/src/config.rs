@@ -15,6 +15,8 @@ pub struct Config {
     pub list_count_max: usize,
     /// How long a token stays trusted after a 2FA success (`TWO_FACTOR_REMEMBER_MINUTES`).
     pub two_factor_remember_secs: i64,
+    /// bcrypt cost for new password hashes (`BCRYPT_COST`).
+    pub bcrypt_cost: u32,
 }
 
 impl Default for Config {
@@ -25,6 +27,7 @@ impl Default for Config {
             list_count_default: 50,
             list_count_max: 100,
             two_factor_remember_secs: 30 * 60,
+            bcrypt_cost: 10,
         }
     }
 }
@@ -60,15 +63,16 @@ impl Config {
         };
         let days = number(&lookup, "TOKEN_LIFETIME_DAYS", 1, 3650, 90)?;
         let list_count_max = number(&lookup, "LIST_COUNT_MAX", 1, 10_000, d.list_count_max as i64)?;
-        let list_count_default =
-            number(&lookup, "LIST_COUNT_DEFAULT", 0, list_count_max, d.list_count_default as i64)?;
+        let list_count_default = number(&lookup, "LIST_COUNT_DEFAULT", 0, list_count_max, d.list_count_default as i64)?;
         let remember = number(&lookup, "TWO_FACTOR_REMEMBER_MINUTES", 0, 24 * 60, 30)?;
+        let bcrypt_cost = number(&lookup, "BCRYPT_COST", 4, 31, d.bcrypt_cost as i64)?;
         Ok(Config {
             table_name,
             token_lifetime_secs: days * 86_400,
             list_count_default: list_count_default as usize,
             list_count_max: list_count_max as usize,
             two_factor_remember_secs: remember * 60,
+            bcrypt_cost: bcrypt_cost as u32,
         })
     }
 }
@@ -85,10 +89,7 @@ fn number(
     default: i64,
 ) -> Result<i64, ConfigError> {
     let Some(raw) = lookup(variable) else { return Ok(default) };
-    let value: i64 = raw
-        .trim()
-        .parse()
-        .map_err(|_| err(variable, format!("{raw:?} is not a whole number")))?;
+    let value: i64 = raw.trim().parse().map_err(|_| err(variable, format!("{raw:?} is not a whole number")))?;
     if !(min..=max).contains(&value) {
         return Err(err(variable, format!("{value} is outside {min}..={max}")));
     }
@@ -101,8 +102,7 @@ mod tests {
     use std::collections::HashMap;
 
     fn from(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let map: HashMap<String, String> =
-            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         Config::from_lookup(|k| map.get(k).cloned())
     }
 
@@ -119,12 +119,14 @@ mod tests {
             ("LIST_COUNT_MAX", "20"),
             ("LIST_COUNT_DEFAULT", "5"),
             ("TWO_FACTOR_REMEMBER_MINUTES", "10"),
+            ("BCRYPT_COST", "4"),
         ])
         .unwrap();
         assert_eq!(c.table_name, "t1");
         assert_eq!(c.token_lifetime_secs, 7 * 86_400);
         assert_eq!((c.list_count_default, c.list_count_max), (5, 20));
         assert_eq!(c.two_factor_remember_secs, 600);
+        assert_eq!(c.bcrypt_cost, 4);
     }
 
     #[test]

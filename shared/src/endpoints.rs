@@ -77,7 +77,7 @@ pub async fn handle(app: &App, endpoint: Endpoint, req: &ApiRequest) -> ApiRespo
     let store = &app.store;
     let result = match endpoint {
         Endpoint::SessionsList => sessions::list(store, &app.config, req, now).await.map(Reply::Page),
-        Endpoint::SessionsInfo => sessions::info(store, req, now).await.map(Reply::Info),
+        Endpoint::SessionsInfo => sessions::info(store, req, now).await.map(|i| Reply::Info(Box::new(i))),
         Endpoint::SessionsLogoutMe => sessions::logout_me(store, req, now).await.map(Reply::Ended),
     };
     rocketchat::respond(result)

@@ -352,10 +352,7 @@ mod tests {
     fn filter_limits() {
         assert_eq!(parse(&[("filter", "(")]).unwrap_err(), invalid("/filter must be a valid regular expression"));
         let long = "a".repeat(MAX_FILTER_CHARS + 1);
-        assert_eq!(
-            parse(&[("filter", &long)]).unwrap_err(),
-            invalid("/filter must NOT have more than 256 characters")
-        );
+        assert_eq!(parse(&[("filter", &long)]).unwrap_err(), invalid("/filter must NOT have more than 256 characters"));
         assert!(parse(&[("filter", &"a".repeat(MAX_FILTER_CHARS))]).is_ok());
         // A pattern that compiles to a huge program is refused, not run.
         assert!(parse(&[("filter", "\\w{1000}\\w{1000}\\w{1000}")]).is_err());
@@ -381,7 +378,15 @@ mod tests {
     fn sort_is_total_and_stable_across_pages() {
         // Equal device names and login times force the sessionId tie-break.
         let sessions: Vec<Session> = (0..9)
-            .map(|i| session(&format!("S{i}"), 1000 + (i % 3), if i % 2 == 0 { "Chrome" } else { "Firefox" }, "Windows", "10"))
+            .map(|i| {
+                session(
+                    &format!("S{i}"),
+                    1000 + (i % 3),
+                    if i % 2 == 0 { "Chrome" } else { "Firefox" },
+                    "Windows",
+                    "10",
+                )
+            })
             .collect();
         for raw in [r#"{"device.name":1}"#, r#"{"device.name":-1}"#, r#"{"loginAt":1}"#, r#"{"loginAt":-1}"#] {
             let mut seen = Vec::new();

@@ -27,12 +27,13 @@ pub fn init_tracing() {
 pub async fn run(endpoint: Endpoint) -> Result<(), lambda_runtime::Error> {
     init_tracing();
     let app = Arc::new(App::from_env().await?);
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<ApiGatewayV2httpRequest>| {
+    // Boxed: the nested async state machines are otherwise too deep for the compiler's layout pass.
+    Box::pin(lambda_runtime::run(service_fn(move |event: LambdaEvent<ApiGatewayV2httpRequest>| {
         let app = Arc::clone(&app);
-        async move {
+        Box::pin(async move {
             let req = ApiRequest::from_event(event.payload);
             Ok::<ApiGatewayV2httpResponse, lambda_runtime::Error>(handle(&app, endpoint, &req).await.into_apigw())
-        }
-    }))
+        })
+    })))
     .await
 }

@@ -143,10 +143,7 @@ impl DynamoStore {
             .send()
             .await
             .map_err(dynamo)?;
-        Ok(out
-            .item
-            .and_then(|i| i.get("count").and_then(|v| v.as_n().ok()).and_then(|n| n.parse().ok()))
-            .unwrap_or(0))
+        Ok(out.item.and_then(|i| i.get("count").and_then(|v| v.as_n().ok()).and_then(|n| n.parse().ok())).unwrap_or(0))
     }
 
     fn counter_update(&self, delta: i64) -> Result<TransactWriteItem, StoreError> {
@@ -188,9 +185,9 @@ impl DynamoStore {
         match self.client.transact_write_items().set_transact_items(Some(items)).send().await {
             Ok(_) => Ok(true),
             Err(e) => {
-                let cancelled = e
-                    .as_service_error()
-                    .is_some_and(|se| se.is_transaction_canceled_exception() || se.code() == Some("TransactionCanceledException"));
+                let cancelled = e.as_service_error().is_some_and(|se| {
+                    se.is_transaction_canceled_exception() || se.code() == Some("TransactionCanceledException")
+                });
                 if cancelled { Ok(false) } else { Err(dynamo(e)) }
             }
         }
@@ -282,7 +279,9 @@ impl SessionItem {
     }
 
     fn into_session(self) -> Result<Session, StoreError> {
-        let time = |v: &str| parse_iso(v).ok_or_else(|| StoreError::Corrupt(format!("bad time in session {}", self.session_id)));
+        let time = |v: &str| {
+            parse_iso(v).ok_or_else(|| StoreError::Corrupt(format!("bad time in session {}", self.session_id)))
+        };
         Ok(Session {
             login_at: time(&self.login_at)?,
             last_activity_at: time(&self.last_activity_at)?,

@@ -1,1 +1,12 @@
-//! placeholder
+//! Integration tests: handlers against a real DynamoDB API (moto's server), driven by
+//! built events, by the files in events/, and over HTTP through the local server.
+
+mod bad_input;
+mod events;
+mod local_http;
+mod openapi;
+mod sessions_info;
+mod sessions_list;
+mod sessions_logout_me;
+mod support;
+mod template;

@@ -1,1 +1,32 @@
-fn main(){}
+//! Serves every API route on one local port (default 127.0.0.1:9000) against the
+//! DynamoDB that `AWS_ENDPOINT_URL` points at. Stops on Ctrl-C.
+
+use std::sync::Arc;
+
+use sessions_api::App;
+use sessions_cli::local_api::serve;
+
+#[tokio::main]
+async fn main() {
+    sessions_api::runner::init_tracing();
+    let addr = std::env::var("LOCAL_API_ADDR").unwrap_or_else(|_| "127.0.0.1:9000".into());
+    let app = match App::from_env().await {
+        Ok(app) => Arc::new(app),
+        Err(e) => {
+            eprintln!("local-api: configuration error: {e}");
+            std::process::exit(2);
+        }
+    };
+    let listener = match tokio::net::TcpListener::bind(&addr).await {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("local-api: cannot listen on {addr}: {e}");
+            std::process::exit(1);
+        }
+    };
+    eprintln!("local-api: serving on http://{addr} (table {})", app.config.table_name);
+    tokio::select! {
+        r = serve(app, listener) => if let Err(e) = r { eprintln!("local-api: {e}"); std::process::exit(1) },
+        _ = tokio::signal::ctrl_c() => eprintln!("local-api: stopped"),
+    }
+}

@@ -84,17 +84,14 @@ fn to_json<T: Serialize>(v: &T) -> String {
 /// The status and body of an error, exactly as the seeds and DESIGN.md give them.
 pub fn error_body(e: &ApiError) -> (u16, serde_json::Value) {
     match e {
-        ApiError::Unauthorized => {
-            (401, json!({"status": "error", "message": "You must be logged in to do this."}))
-        }
+        ApiError::Unauthorized => (401, json!({"status": "error", "message": "You must be logged in to do this."})),
         ApiError::Forbidden => (
             403,
             json!({"success": false, "error": "User does not have the permissions required for this action [error-unauthorized]"}),
         ),
-        ApiError::InvalidParams(m) => (
-            400,
-            json!({"success": false, "error": format!("{m} [invalid-params]"), "errorType": "invalid-params"}),
-        ),
+        ApiError::InvalidParams(m) => {
+            (400, json!({"success": false, "error": format!("{m} [invalid-params]"), "errorType": "invalid-params"}))
+        }
         ApiError::InvalidSort(raw) => (
             400,
             json!({
@@ -103,13 +100,9 @@ pub fn error_body(e: &ApiError) -> (u16, serde_json::Value) {
                 "errorType": "error-invalid-sort"
             }),
         ),
-        ApiError::InvalidSortKeys => {
-            (400, json!({"success": false, "error": "error-invalid-sort-keys"}))
-        }
+        ApiError::InvalidSortKeys => (400, json!({"success": false, "error": "error-invalid-sort-keys"})),
         ApiError::SessionNotFound => (404, json!({"success": false, "error": "Session not found"})),
-        ApiError::Internal(_) => {
-            (500, json!({"success": false, "error": "Internal server error"}))
-        }
+        ApiError::Internal(_) => (500, json!({"success": false, "error": "Internal server error"})),
     }
 }
 
@@ -118,11 +111,9 @@ pub fn respond(result: Result<Reply, ApiError>) -> ApiResponse {
     match result {
         Ok(Reply::Page(p)) => ApiResponse::json(200, JSON, page_body(&p)),
         Ok(Reply::Info(i)) => ApiResponse::json(200, JSON, info_body(&i)),
-        Ok(Reply::Ended(e)) => ApiResponse::json(
-            200,
-            JSON,
-            json!({"sessionId": e.session_id, "success": true}).to_string(),
-        ),
+        Ok(Reply::Ended(e)) => {
+            ApiResponse::json(200, JSON, json!({"sessionId": e.session_id, "success": true}).to_string())
+        }
         Err(e) => {
             if let ApiError::Internal(detail) = &e {
                 tracing::error!(%detail, "request failed");

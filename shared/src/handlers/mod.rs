@@ -81,6 +81,6 @@ pub struct SessionEnded {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Reply {
     Page(SessionPage),
-    Info(SessionInfo),
+    Info(Box<SessionInfo>),
     Ended(SessionEnded),
 }

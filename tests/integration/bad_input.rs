@@ -1,0 +1,78 @@
+//! The list of bad inputs, each with its exact status and body, none of which
+//! changes stored data.
+
+use serde_json::json;
+use sessions_api::Endpoint::SessionsList;
+
+use crate::support::*;
+
+fn me() -> (String, String) {
+    demo_auth(TEST_USER_ID, "QoYYFw2t9oKks2niG")
+}
+
+#[tokio::test]
+async fn authentication_failures_are_401() {
+    let env = TestEnv::seeded().await;
+    let before = env.snapshot().await;
+    let testroxie_token = demo_token("o94SveQp6fyPsoiNC");
+    let cases: Vec<(&str, Req)> = vec![
+        ("no headers", Req::new()),
+        ("only user id", Req::new().header("X-User-Id", TEST_USER_ID)),
+        ("only token", Req::new().header("X-Auth-Token", &demo_token("QoYYFw2t9oKks2niG"))),
+        ("wrong token", Req::new().auth(&(TEST_USER_ID.into(), "wrong".into()))),
+        ("token of another user", Req::new().auth(&(TEST_USER_ID.into(), testroxie_token))),
+        ("empty headers", Req::new().auth(&(String::new(), String::new()))),
+        ("huge token", Req::new().auth(&(TEST_USER_ID.into(), "t".repeat(100_000)))),
+        ("unauthorised with bad params too", Req::new().query("offset=-1&count=abc&sort=nope")),
+    ];
+    for (name, req) in cases {
+        let resp = env.send(SessionsList, req).await;
+        assert_eq!(resp.status, 401, "{name}");
+        assert_reply(&resp, 401, unauthorized());
+    }
+    assert_eq!(env.snapshot().await, before);
+}
+
+#[tokio::test]
+async fn list_parameter_errors_have_exact_bodies() {
+    let env = TestEnv::seeded().await;
+    let before = env.snapshot().await;
+    let long_filter = "a".repeat(10_000);
+    let cases = [
+        ("offset=-1", 400, invalid_params("/offset must be >= 0")),
+        ("count=abc", 400, invalid_params("/count must be integer")),
+        ("foo=bar", 400, invalid_params("must NOT have additional properties")),
+        ("count=1&count=2", 400, invalid_params("/count must be string")),
+        ("filter=(", 400, invalid_params("/filter must be a valid regular expression")),
+        (&*format!("filter={long_filter}"), 400, invalid_params("/filter must NOT have more than 256 characters")),
+        (
+            "sort=loginAt",
+            400,
+            json!({"success": false, "error": "Invalid sort parameter provided: \"loginAt\" [error-invalid-sort]", "errorType": "error-invalid-sort"}),
+        ),
+        (
+            "sort=%7B%22loginAt%22%3A2%7D",
+            400,
+            json!({"success": false, "error": "Invalid sort parameter provided: \"{\"loginAt\":2}\" [error-invalid-sort]", "errorType": "error-invalid-sort"}),
+        ),
+        ("sort=%7B%22ip%22%3A1%7D", 400, json!({"success": false, "error": "error-invalid-sort-keys"})),
+        // Unencoded JSON as some clients send it: parsed, not refused as a bad URI.
+        ("sort={\"ip\":1}", 400, json!({"success": false, "error": "error-invalid-sort-keys"})),
+    ];
+    for (query, status, body) in cases {
+        let resp = env.send(SessionsList, Req::new().auth(&me()).query(query)).await;
+        assert_eq!(resp.status, status, "{query}: {}", resp.body);
+        assert_reply(&resp, status, body);
+    }
+    assert_eq!(env.snapshot().await, before);
+}
+
+#[tokio::test]
+async fn sort_value_exactly_the_documented_example_error() {
+    let env = TestEnv::seeded().await;
+    let resp = env.send(SessionsList, Req::new().auth(&me()).param("sort", "{\"loginAt\":2}")).await;
+    assert_eq!(
+        resp.json_body()["error"],
+        json!("Invalid sort parameter provided: \"{\"loginAt\":2}\" [error-invalid-sort]")
+    );
+}

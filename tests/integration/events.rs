@@ -1,0 +1,61 @@
+//! Every file in events/ runs against freshly seeded demo data, as `cargo lambda invoke
+//! --data-file` or `sam local invoke -e` would send it.
+
+use serde_json::json;
+use sessions_api::Endpoint;
+
+use crate::support::*;
+
+fn event_files() -> Vec<std::path::PathBuf> {
+    let mut files: Vec<_> = std::fs::read_dir(repo_root().join("events"))
+        .expect("events/ exists")
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn every_function_has_an_event_named_after_it() {
+    let names: Vec<String> =
+        event_files().iter().map(|p| p.file_stem().unwrap().to_string_lossy().into_owned()).collect();
+    for e in Endpoint::ALL {
+        assert!(names.iter().any(|n| n == e.function()), "events/{}.json is missing", e.function());
+    }
+    for n in &names {
+        assert!(
+            Endpoint::ALL.iter().any(|e| n == e.function() || n.starts_with(&format!("{}-", e.function()))),
+            "events/{n}.json is named after no function"
+        );
+    }
+}
+
+#[tokio::test]
+async fn every_event_succeeds_against_the_demo_data() {
+    let files = event_files();
+    assert!(files.len() >= Endpoint::ALL.len());
+    for file in files {
+        let env = TestEnv::seeded().await;
+        let name = file.file_name().unwrap().to_string_lossy().into_owned();
+        let (endpoint, resp) = env.send_event(&file).await;
+        assert_eq!(resp.status, 200, "{name}: {}", resp.body);
+        assert!(name.starts_with(endpoint.function()), "{name} routes to {}", endpoint.function());
+        let body = resp.json_body();
+        match name.as_str() {
+            "sessions-list.json" => {
+                assert_eq!(ids(&resp), ["BdSrCZXNKCbRi8Eqn", "QoYYFw2t9oKks2niG"]);
+                assert_eq!((body["total"].clone(), body["count"].clone()), (json!(4), json!(2)));
+                assert_eq!(body["sessions"][1]["current"], json!(true));
+            }
+            "sessions-list-filter.json" => assert_eq!(ids(&resp), ["WJ2giBwm4B9mcojFi"]),
+            "sessions-info.json" => assert_eq!(body["sessionId"], "WJ2giBwm4B9mcojFi"),
+            "sessions-logout-me.json" => {
+                assert_eq!(body, json!({"sessionId": "Xm4PqRt7sVw2yZa8B", "success": true}));
+                let (_, again) = env.send_event(&file).await;
+                assert_reply(&again, 404, not_found());
+            }
+            other => panic!("events/{other} has no expectation here: add one"),
+        }
+    }
+}

@@ -1,0 +1,73 @@
+//! Over HTTP: the local server that `scripts/run-local` starts, on an ephemeral port.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+use crate::support::*;
+
+struct Reply {
+    status: u16,
+    head: String,
+    body: String,
+}
+
+impl Reply {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or(Value::Null)
+    }
+}
+
+async fn start(env: &TestEnv) -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(sessions_cli::local_api::serve(Arc::new(env.app.clone()), listener));
+    addr
+}
+
+/// One HTTP/1.1 request on its own connection.
+async fn http(addr: SocketAddr, method: &str, target: &str, headers: &[(&str, &str)], body: &str) -> Reply {
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    let mut req = format!("{method} {target} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str(&format!("Content-Length: {}\r\n\r\n{body}", body.len()));
+    stream.write_all(req.as_bytes()).await.unwrap();
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).await.unwrap();
+    let text = String::from_utf8(raw).unwrap();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap();
+    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+    Reply { status, head: head.to_lowercase(), body: body.to_string() }
+}
+
+#[tokio::test]
+async fn list_logout_and_errors_over_http() {
+    let env = TestEnv::seeded().await;
+    let addr = start(&env).await;
+    let token = demo_token("QoYYFw2t9oKks2niG");
+    let auth = [("X-User-Id", TEST_USER_ID), ("X-Auth-Token", token.as_str())];
+
+    let r = http(addr, "GET", "/api/v1/sessions/list?count=1&sort=%7B%22loginAt%22%3A1%7D", &auth, "").await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.head.contains("content-type: application/json"));
+    assert_eq!(r.json()["sessions"][0]["sessionId"], "Xm4PqRt7sVw2yZa8B");
+    assert_eq!(r.json()["total"], json!(4));
+
+    let r = http(addr, "GET", "/api/v1/sessions/list", &[("X-User-Id", TEST_USER_ID)], "").await;
+    assert_eq!((r.status, r.json()), (401, unauthorized()));
+
+    let r = http(addr, "POST", "/api/v1/sessions/logout.me", &auth, r#"{"sessionId":"QoYYFw2t9oKks2niG"}"#).await;
+    assert_eq!((r.status, r.json()), (200, json!({"sessionId": "QoYYFw2t9oKks2niG", "success": true})));
+    let r = http(addr, "GET", "/api/v1/sessions/list", &auth, "").await;
+    assert_eq!(r.status, 401);
+
+    let r = http(addr, "GET", "/api/v1/nothing-here", &[], "").await;
+    assert_eq!(r.status, 404);
+    let r = http(addr, "DELETE", "/api/v1/sessions/list", &[], "").await;
+    assert_eq!(r.status, 405);
+}

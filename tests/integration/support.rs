@@ -1,0 +1,249 @@
+//! Test harness: a fresh table per test on the DynamoDB that `AWS_ENDPOINT_URL` points
+//! at (moto's server, started by scripts/test), requests built as API Gateway events.
+
+use std::path::{Path, PathBuf};
+
+use aws_lambda_events::apigw::ApiGatewayV2httpRequest;
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::AttributeValue;
+use serde_json::{Value, json};
+use sessions_api::Config;
+use sessions_api::clock::{Millis, now_ms};
+use sessions_api::dialects::ApiResponse;
+use sessions_api::endpoints::{App, Endpoint, handle};
+use sessions_api::ids::new_id;
+use sessions_api::model::{Device, Os};
+use sessions_api::request::ApiRequest;
+use sessions_api::store::{DynamoStore, UserStore};
+use sessions_cli::admin::{IssuedLogin, LoginSpec, issue_login};
+use sessions_cli::demo;
+use sessions_cli::table::{TableDefinition, create_table};
+
+pub use sessions_cli::demo::{TEST_USER_ID, demo_token};
+
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A test's own table, seeded with the demo data unless asked not to be.
+pub struct TestEnv {
+    pub app: App,
+    pub seeded_at: Millis,
+}
+
+async fn client() -> Client {
+    assert!(
+        std::env::var("AWS_ENDPOINT_URL").is_ok(),
+        "integration tests need a DynamoDB endpoint in AWS_ENDPOINT_URL: run them with scripts/test"
+    );
+    DynamoStore::client_from_env().await
+}
+
+impl TestEnv {
+    /// A new table with the demo users and sessions.
+    pub async fn seeded() -> TestEnv {
+        let env = TestEnv::empty().await;
+        demo::seed(&env.app.store, &env.app.config, env.seeded_at).await.expect("seed demo data");
+        env
+    }
+
+    /// A new, empty table created from template.yaml.
+    pub async fn empty() -> TestEnv {
+        let client = client().await;
+        let table = format!("test-{}", new_id());
+        let def = TableDefinition::from_template(&repo_root().join("template.yaml")).expect("template table");
+        create_table(&client, &table, &def).await.expect("create table");
+        let config = Config { table_name: table.clone(), bcrypt_cost: 4, ..Config::default() };
+        TestEnv { app: App::new(config, DynamoStore::new(client, table)), seeded_at: now_ms() }
+    }
+
+    pub async fn send(&self, endpoint: Endpoint, req: Req) -> ApiResponse {
+        handle(&self.app, endpoint, &ApiRequest::from_event(req.event(endpoint))).await
+    }
+
+    /// Runs an events/ file through the endpoint its route names.
+    pub async fn send_event(&self, file: &Path) -> (Endpoint, ApiResponse) {
+        let text = std::fs::read_to_string(file).expect("read event");
+        let event: ApiGatewayV2httpRequest = serde_json::from_str(&text).expect("event is a payload-2.0 event");
+        let path = event.raw_path.clone().unwrap_or_default();
+        let endpoint = Endpoint::at_path(&path).unwrap_or_else(|| panic!("{}: no endpoint at {path}", file.display()));
+        (endpoint, handle(&self.app, endpoint, &ApiRequest::from_event(event)).await)
+    }
+
+    /// Logs `user_id` in again with a new random token, on the given device.
+    pub async fn login(&self, user_id: &str, device_name: &str, os: &str, login_at: Millis) -> IssuedLogin {
+        let user = self.app.store.user(user_id).await.unwrap().expect("user exists");
+        let spec = LoginSpec {
+            device: Device {
+                kind: "browser".into(),
+                name: device_name.into(),
+                long_version: "1.0.0".into(),
+                os: Os { name: os.into(), version: "1".into() },
+                version: "1.0".into(),
+            },
+            ip: "10.1.2.3".into(),
+            host: "localhost:3000".into(),
+            user_agent: "test".into(),
+            login_at: Some(login_at),
+            ..Default::default()
+        };
+        issue_login(&self.app.store, &self.app.config, &user, spec).await.expect("login")
+    }
+
+    /// Every item in the table, in a stable order (to show a request changed nothing).
+    pub async fn snapshot(&self) -> Vec<String> {
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .app
+                .store
+                .client()
+                .scan()
+                .table_name(self.app.store.table())
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .expect("scan");
+            for item in out.items.unwrap_or_default() {
+                items.push(canonical_map(&item));
+            }
+            match out.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => break,
+            }
+        }
+        items.sort();
+        items
+    }
+}
+
+/// An item as text with every map's keys sorted, so equal items print equally.
+fn canonical_map(m: &std::collections::HashMap<String, AttributeValue>) -> String {
+    let mut pairs: Vec<String> = m.iter().map(|(k, v)| format!("{k}={}", canonical(v))).collect();
+    pairs.sort();
+    format!("{{{}}}", pairs.join(","))
+}
+
+fn canonical(v: &AttributeValue) -> String {
+    match v {
+        AttributeValue::M(m) => canonical_map(m),
+        AttributeValue::L(l) => format!("[{}]", l.iter().map(canonical).collect::<Vec<_>>().join(",")),
+        other => format!("{other:?}"),
+    }
+}
+
+/// Credentials of a demo session: its user and fixed token.
+pub fn demo_auth(user_id: &str, session_id: &str) -> (String, String) {
+    (user_id.to_string(), demo_token(session_id))
+}
+
+/// A request to build into a payload-2.0 event.
+#[derive(Default, Clone)]
+pub struct Req {
+    headers: Vec<(String, String)>,
+    raw_query: String,
+    body: Option<String>,
+    source_ip: Option<String>,
+}
+
+impl Req {
+    pub fn new() -> Req {
+        Req::default()
+    }
+
+    pub fn auth(self, (user_id, token): &(String, String)) -> Req {
+        self.header("X-User-Id", user_id).header("X-Auth-Token", token)
+    }
+
+    pub fn header(mut self, name: &str, value: &str) -> Req {
+        self.headers.push((name.to_lowercase(), value.to_string()));
+        self
+    }
+
+    /// The raw query string, as a client sent it.
+    pub fn query(mut self, raw: &str) -> Req {
+        self.raw_query = raw.to_string();
+        self
+    }
+
+    /// One parameter, percent-encoded.
+    pub fn param(mut self, name: &str, value: &str) -> Req {
+        if !self.raw_query.is_empty() {
+            self.raw_query.push('&');
+        }
+        self.raw_query.push_str(&format!("{}={}", encode(name), encode(value)));
+        self
+    }
+
+    pub fn body(mut self, body: &str) -> Req {
+        self.body = Some(body.to_string());
+        self
+    }
+
+    pub fn json(self, v: Value) -> Req {
+        self.header("content-type", "application/json").body(&v.to_string())
+    }
+
+    pub fn event(&self, endpoint: Endpoint) -> ApiGatewayV2httpRequest {
+        let headers: serde_json::Map<String, Value> =
+            self.headers.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect();
+        let route = format!("{} {}", endpoint.method(), endpoint.path());
+        serde_json::from_value(json!({
+            "version": "2.0",
+            "routeKey": route,
+            "rawPath": endpoint.path(),
+            "rawQueryString": self.raw_query,
+            "headers": headers,
+            "requestContext": {
+                "http": {"method": endpoint.method(), "path": endpoint.path(), "protocol": "HTTP/1.1",
+                         "sourceIp": self.source_ip.clone().unwrap_or_else(|| "198.51.100.7".into()), "userAgent": "tests"},
+                "requestId": "test", "routeKey": route, "stage": "$default", "timeEpoch": 0
+            },
+            "body": self.body,
+            "isBase64Encoded": false
+        }))
+        .expect("valid event")
+    }
+}
+
+/// Percent-encodes everything but unreserved characters.
+pub fn encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// Asserts status and exact JSON body.
+#[track_caller]
+pub fn assert_reply(resp: &ApiResponse, status: u16, body: Value) {
+    assert_eq!(resp.status, status, "body: {}", resp.body);
+    assert_eq!(resp.json_body(), body);
+    assert_eq!(resp.header("content-type"), Some("application/json"));
+}
+
+pub fn unauthorized() -> Value {
+    json!({"status": "error", "message": "You must be logged in to do this."})
+}
+
+pub fn invalid_params(message: &str) -> Value {
+    json!({"success": false, "error": format!("{message} [invalid-params]"), "errorType": "invalid-params"})
+}
+
+pub fn not_found() -> Value {
+    json!({"success": false, "error": "Session not found"})
+}
+
+/// Session ids of a list response, in order.
+pub fn ids(resp: &ApiResponse) -> Vec<String> {
+    resp.json_body()["sessions"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no sessions in {}", resp.body))
+        .iter()
+        .map(|s| s["sessionId"].as_str().unwrap().to_string())
+        .collect()
+}
