@@ -58,6 +58,7 @@ pub async fn create_user(store: &impl UserStore, config: &Config, new: NewUser) 
         roles: if new.roles.is_empty() { vec!["user".into()] } else { new.roles },
         password_bcrypt,
         active: true,
+        two_factor: Default::default(),
     };
     store.create_user(&user).await?;
     Ok(user)
@@ -132,5 +133,120 @@ mod tests {
         assert!(validate_username("").is_err());
         assert!(validate_username("a b").is_err());
         assert!(validate_username(&"a".repeat(65)).is_err());
+    }
+}
+
+use sessions_api::ids::sha256_hex as hash_code;
+use sessions_api::model::TwoFactor;
+use sessions_api::permissions;
+use sessions_api::store::{OutboxMessage, OutboxStore, PermissionStore, UserAdmin};
+use sessions_api::totp;
+
+/// Writes each permission's default roles where the table has none yet.
+pub async fn init_permissions(store: &impl PermissionStore) -> Result<usize, CliError> {
+    let mut written = 0;
+    for (permission, _) in permissions::DEFAULTS {
+        if store.permission_roles(permission).await?.is_none() {
+            store.set_permission_roles(permission, &permissions::default_roles(permission)).await?;
+            written += 1;
+        }
+    }
+    Ok(written)
+}
+
+/// Adds or removes a role; returns the user's roles after the change.
+pub async fn change_role<S: UserStore + UserAdmin>(
+    store: &S,
+    who: &str,
+    role: &str,
+    grant: bool,
+) -> Result<Vec<String>, CliError> {
+    if role.is_empty() || role.contains(char::is_whitespace) {
+        return Err(CliError::Usage(format!("invalid role {role:?}")));
+    }
+    let user = find_user(store, who).await?;
+    let mut roles = user.roles.clone();
+    roles.retain(|r| r != role);
+    if grant {
+        roles.push(role.to_string());
+    }
+    store.set_roles(&user.user_id, &roles).await?;
+    Ok(roles)
+}
+
+/// What enabling TOTP shows the operator once: the secret as a URI, and backup codes.
+pub struct TotpEnrolment {
+    pub otpauth_uri: String,
+    pub backup_codes: Vec<String>,
+}
+
+/// Enables TOTP with a new secret (or `secret` for demo data) and ten new backup codes.
+pub async fn enable_totp<S: UserStore + UserAdmin>(
+    store: &S,
+    who: &str,
+    secret: Option<&str>,
+) -> Result<TotpEnrolment, CliError> {
+    let user = find_user(store, who).await?;
+    let secret = match secret {
+        Some(s) if totp::base32_decode(s).is_some_and(|b| b.len() >= 10) => s.to_string(),
+        Some(_) => return Err(CliError::Usage("a TOTP secret must be base32 of at least 10 bytes".into())),
+        None => totp::new_secret(),
+    };
+    let backup_codes = totp::new_backup_codes();
+    let tf = TwoFactor {
+        totp_secret: Some(secret.clone()),
+        totp_last_step: 0,
+        backup_codes: backup_codes.iter().map(|c| hash_code(c)).collect(),
+        email: user.two_factor.email,
+    };
+    store.set_two_factor(&user.user_id, &tf).await?;
+    Ok(TotpEnrolment { otpauth_uri: totp::otpauth_uri(&secret, &user.username, "Sessions API"), backup_codes })
+}
+
+/// Turns email codes on or off (the code goes to the user's first address).
+pub async fn set_email_two_factor<S: UserStore + UserAdmin>(
+    store: &S,
+    who: &str,
+    enabled: bool,
+) -> Result<(), CliError> {
+    let user = find_user(store, who).await?;
+    if enabled && user.emails.is_empty() {
+        return Err(CliError::Usage(format!("user {} has no email address", user.username)));
+    }
+    let tf = TwoFactor { email: enabled, ..user.two_factor.clone() };
+    store.set_two_factor(&user.user_id, &tf).await?;
+    Ok(())
+}
+
+/// The user's current TOTP code.
+pub async fn current_totp_code(
+    store: &impl UserStore,
+    who: &str,
+    now: sessions_api::clock::Millis,
+) -> Result<String, CliError> {
+    let user = find_user(store, who).await?;
+    let secret = user
+        .two_factor
+        .totp_secret
+        .as_deref()
+        .and_then(totp::base32_decode)
+        .ok_or_else(|| CliError::Usage(format!("user {} has no TOTP enabled (use enable-totp)", user.username)))?;
+    Ok(totp::code_for_step(&secret, totp::step_at(now.div_euclid(1000))))
+}
+
+/// The newest messages of the local outbox.
+pub async fn outbox(store: &impl OutboxStore, limit: usize) -> Result<Vec<OutboxMessage>, CliError> {
+    Ok(store.outbox(limit).await?)
+}
+
+/// The TOTP URI as a QR code drawn with Unicode half blocks, for a terminal.
+pub fn qr_for_terminal(uri: &str) -> String {
+    match qrcode::QrCode::new(uri.as_bytes()) {
+        Ok(code) => code
+            .render::<qrcode::render::unicode::Dense1x2>()
+            .dark_color(qrcode::render::unicode::Dense1x2::Light)
+            .light_color(qrcode::render::unicode::Dense1x2::Dark)
+            .build(),
+        Err(e) => format!("(no QR code: {e})"),
     }
 }

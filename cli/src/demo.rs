@@ -11,7 +11,8 @@ use sessions_api::model::{Device, Os};
 use sessions_api::store::{SessionCreator, UserStore};
 
 use crate::CliError;
-use crate::admin::{LoginSpec, NewUser, create_user, issue_login};
+use crate::admin::{LoginSpec, NewUser, create_user, enable_totp, init_permissions, issue_login};
+use sessions_api::store::{PermissionStore, UserAdmin};
 
 /// Password of every demo user.
 pub const DEMO_PASSWORD: &str = "demo-password";
@@ -48,6 +49,10 @@ const fn chrome(session_id: &'static str, ip: &'static str, login_at: &'static s
 const fn firefox(session_id: &'static str, ip: &'static str, login_at: &'static str) -> DemoSession {
     DemoSession { session_id, device: FIREFOX_WIN, ip, login_at, user_agent: UA_FIREFOX_WIN }
 }
+
+/// TOTP secret of the demo admin (RFC 4648 example text, local use only), so the local
+/// run can print working codes.
+pub const DEMO_ADMIN_TOTP_SECRET: &str = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
 
 /// The administrator of the demo workspace (the seeds' example X-User-Id).
 pub const ADMIN_ID: &str = "CkCPNctrgCDfmWLqC";
@@ -168,8 +173,14 @@ pub fn shifted(login_at: &str, now: Millis) -> Millis {
     parse_iso(login_at).unwrap_or(0) + shift
 }
 
-/// Creates every demo user and session. Fails on a table that already holds them.
-pub async fn seed<S: UserStore + SessionCreator>(store: &S, config: &Config, now: Millis) -> Result<usize, CliError> {
+/// Creates every demo user and session, the admin's TOTP, and the default permissions.
+/// testroxie is an admin without 2FA: its step-up method is the password (seeds/000). Fails on a table that already holds them.
+pub async fn seed<S: UserStore + SessionCreator + UserAdmin + PermissionStore>(
+    store: &S,
+    config: &Config,
+    now: Millis,
+) -> Result<usize, CliError> {
+    init_permissions(store).await?;
     let mut sessions = 0;
     for u in USERS {
         let user = create_user(
@@ -207,6 +218,7 @@ pub async fn seed<S: UserStore + SessionCreator>(store: &S, config: &Config, now
             sessions += 1;
         }
     }
+    enable_totp(store, ADMIN_ID, Some(DEMO_ADMIN_TOTP_SECRET)).await?;
     Ok(sessions)
 }
 

@@ -17,6 +17,9 @@ pub struct Caller {
     pub user_id: String,
     pub session_id: String,
     pub token_hash: String,
+    /// The token's 2FA trust: until when (epoch ms), for which client fingerprint.
+    pub two_factor_trusted_until: Option<Millis>,
+    pub two_factor_fingerprint: Option<String>,
 }
 
 /// Why a caller is not authenticated.
@@ -40,5 +43,11 @@ pub async fn authenticate(store: &impl TokenStore, req: &ApiRequest, now: Millis
     if record.user_id != user_id || !record.is_live(now) {
         return Err(AuthError::Unauthorized);
     }
-    Ok(Caller { user_id: record.user_id, session_id: record.session_id, token_hash: record.token_hash })
+    Ok(Caller {
+        user_id: record.user_id,
+        session_id: record.session_id,
+        token_hash: record.token_hash,
+        two_factor_trusted_until: record.two_factor_trusted_until,
+        two_factor_fingerprint: record.two_factor_fingerprint,
+    })
 }

@@ -17,6 +17,19 @@ pub struct Config {
     pub two_factor_remember_secs: i64,
     /// bcrypt cost for new password hashes (`BCRYPT_COST`).
     pub bcrypt_cost: u32,
+    /// Where 2FA email goes (`MAILER`).
+    pub mailer: MailerKind,
+    /// Sender address for SES (`MAIL_FROM`; required with `MAILER=ses`).
+    pub mail_from: Option<String>,
+}
+
+/// How email codes are delivered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MailerKind {
+    /// To the log and the table's outbox (local runs and tests).
+    Outbox,
+    /// Through Amazon SES.
+    Ses,
 }
 
 impl Default for Config {
@@ -28,6 +41,8 @@ impl Default for Config {
             list_count_max: 100,
             two_factor_remember_secs: 30 * 60,
             bcrypt_cost: 10,
+            mailer: MailerKind::Outbox,
+            mail_from: None,
         }
     }
 }
@@ -66,6 +81,15 @@ impl Config {
         let list_count_default = number(&lookup, "LIST_COUNT_DEFAULT", 0, list_count_max, d.list_count_default as i64)?;
         let remember = number(&lookup, "TWO_FACTOR_REMEMBER_MINUTES", 0, 24 * 60, 30)?;
         let bcrypt_cost = number(&lookup, "BCRYPT_COST", 4, 31, d.bcrypt_cost as i64)?;
+        let mailer = match lookup("MAILER").as_deref().map(str::trim) {
+            None | Some("") | Some("outbox") => MailerKind::Outbox,
+            Some("ses") => MailerKind::Ses,
+            Some(other) => return Err(err("MAILER", format!("{other:?} is neither \"outbox\" nor \"ses\""))),
+        };
+        let mail_from = lookup("MAIL_FROM").filter(|v| !v.trim().is_empty());
+        if mailer == MailerKind::Ses && mail_from.is_none() {
+            return Err(err("MAIL_FROM", "must be set to a verified sender when MAILER=ses"));
+        }
         Ok(Config {
             table_name,
             token_lifetime_secs: days * 86_400,
@@ -73,6 +97,8 @@ impl Config {
             list_count_max: list_count_max as usize,
             two_factor_remember_secs: remember * 60,
             bcrypt_cost: bcrypt_cost as u32,
+            mailer,
+            mail_from,
         })
     }
 }
@@ -136,5 +162,9 @@ mod tests {
         let e = from(&[("LIST_COUNT_MAX", "10"), ("LIST_COUNT_DEFAULT", "11")]).unwrap_err();
         assert_eq!(e.variable, "LIST_COUNT_DEFAULT");
         assert_eq!(from(&[("SESSIONS_TABLE", " ")]).unwrap_err().variable, "SESSIONS_TABLE");
+        assert_eq!(from(&[("MAILER", "smtp")]).unwrap_err().variable, "MAILER");
+        assert_eq!(from(&[("MAILER", "ses")]).unwrap_err().variable, "MAIL_FROM");
+        let ses = from(&[("MAILER", "ses"), ("MAIL_FROM", "no-reply@example.com")]).unwrap();
+        assert_eq!((ses.mailer, ses.mail_from.as_deref()), (MailerKind::Ses, Some("no-reply@example.com")));
     }
 }

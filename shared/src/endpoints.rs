@@ -3,9 +3,10 @@
 //! all go through [`handle`].
 
 use crate::clock::now_ms;
-use crate::config::{Config, ConfigError};
+use crate::config::{Config, ConfigError, MailerKind};
 use crate::dialects::{ApiResponse, rocketchat};
-use crate::handlers::{Reply, sessions};
+use crate::handlers::{Reply, admin, sessions};
+use crate::mailer::AppMailer;
 use crate::request::ApiRequest;
 use crate::store::DynamoStore;
 
@@ -14,19 +15,29 @@ use crate::store::DynamoStore;
 pub struct App {
     pub config: Config,
     pub store: DynamoStore,
+    pub mailer: AppMailer,
 }
 
 impl App {
+    /// An app whose mail goes to the table's outbox (tests, local tools).
     pub fn new(config: Config, store: DynamoStore) -> Self {
-        App { config, store }
+        let mailer = AppMailer::Outbox(store.clone());
+        App { config, store, mailer }
     }
 
-    /// Configuration and the DynamoDB client from the environment.
+    /// Configuration and the AWS clients from the environment.
     pub async fn from_env() -> Result<Self, ConfigError> {
         let config = Config::from_env()?;
-        let client = DynamoStore::client_from_env().await;
-        let store = DynamoStore::new(client, config.table_name.clone());
-        Ok(App { config, store })
+        let sdk = aws_config::load_from_env().await;
+        let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), config.table_name.clone());
+        let mailer = match config.mailer {
+            MailerKind::Outbox => AppMailer::Outbox(store.clone()),
+            MailerKind::Ses => AppMailer::Ses {
+                client: aws_sdk_sesv2::Client::new(&sdk),
+                from: config.mail_from.clone().unwrap_or_default(),
+            },
+        };
+        Ok(App { config, store, mailer })
     }
 }
 
@@ -36,10 +47,20 @@ pub enum Endpoint {
     SessionsList,
     SessionsInfo,
     SessionsLogoutMe,
+    SessionsListAll,
+    SessionsInfoAdmin,
+    SessionsLogout,
 }
 
 impl Endpoint {
-    pub const ALL: [Endpoint; 3] = [Endpoint::SessionsList, Endpoint::SessionsInfo, Endpoint::SessionsLogoutMe];
+    pub const ALL: [Endpoint; 6] = [
+        Endpoint::SessionsList,
+        Endpoint::SessionsInfo,
+        Endpoint::SessionsLogoutMe,
+        Endpoint::SessionsListAll,
+        Endpoint::SessionsInfoAdmin,
+        Endpoint::SessionsLogout,
+    ];
 
     /// The function crate (under functions/) and template resource that serve it.
     pub fn function(self) -> &'static str {
@@ -47,13 +68,19 @@ impl Endpoint {
             Endpoint::SessionsList => "sessions-list",
             Endpoint::SessionsInfo => "sessions-info",
             Endpoint::SessionsLogoutMe => "sessions-logout-me",
+            Endpoint::SessionsListAll => "sessions-list-all",
+            Endpoint::SessionsInfoAdmin => "sessions-info-admin",
+            Endpoint::SessionsLogout => "sessions-logout",
         }
     }
 
     pub fn method(self) -> &'static str {
         match self {
-            Endpoint::SessionsList | Endpoint::SessionsInfo => "GET",
-            Endpoint::SessionsLogoutMe => "POST",
+            Endpoint::SessionsList
+            | Endpoint::SessionsInfo
+            | Endpoint::SessionsListAll
+            | Endpoint::SessionsInfoAdmin => "GET",
+            Endpoint::SessionsLogoutMe | Endpoint::SessionsLogout => "POST",
         }
     }
 
@@ -62,6 +89,9 @@ impl Endpoint {
             Endpoint::SessionsList => "/api/v1/sessions/list",
             Endpoint::SessionsInfo => "/api/v1/sessions/info",
             Endpoint::SessionsLogoutMe => "/api/v1/sessions/logout.me",
+            Endpoint::SessionsListAll => "/api/v1/sessions/list.all",
+            Endpoint::SessionsInfoAdmin => "/api/v1/sessions/info.admin",
+            Endpoint::SessionsLogout => "/api/v1/sessions/logout",
         }
     }
 
@@ -74,11 +104,16 @@ impl Endpoint {
 /// Runs one request through its endpoint's handler and dialect.
 pub async fn handle(app: &App, endpoint: Endpoint, req: &ApiRequest) -> ApiResponse {
     let now = now_ms();
-    let store = &app.store;
+    let (store, mailer, config) = (&app.store, &app.mailer, &app.config);
     let result = match endpoint {
-        Endpoint::SessionsList => sessions::list(store, &app.config, req, now).await.map(Reply::Page),
+        Endpoint::SessionsList => sessions::list(store, config, req, now).await.map(Reply::Page),
         Endpoint::SessionsInfo => sessions::info(store, req, now).await.map(|i| Reply::Info(Box::new(i))),
         Endpoint::SessionsLogoutMe => sessions::logout_me(store, req, now).await.map(Reply::Ended),
+        Endpoint::SessionsListAll => admin::list_all(store, mailer, config, req, now).await.map(Reply::Page),
+        Endpoint::SessionsInfoAdmin => {
+            admin::info_admin(store, mailer, config, req, now).await.map(|i| Reply::Info(Box::new(i)))
+        }
+        Endpoint::SessionsLogout => admin::logout(store, mailer, config, req, now).await.map(Reply::Ended),
     };
     rocketchat::respond(result)
 }

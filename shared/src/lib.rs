@@ -12,11 +12,15 @@ pub mod dialects;
 pub mod endpoints;
 pub mod handlers;
 pub mod ids;
+pub mod mailer;
 pub mod model;
+pub mod permissions;
 pub mod query;
 pub mod request;
 pub mod runner;
 pub mod store;
+pub mod totp;
+pub mod two_factor;
 
 pub use config::Config;
 pub use endpoints::{App, Endpoint};

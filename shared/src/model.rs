@@ -84,6 +84,20 @@ pub struct User {
     /// bcrypt of the SHA-256 hex of the password, as Rocket.Chat stores it.
     pub password_bcrypt: Option<String>,
     pub active: bool,
+    pub two_factor: TwoFactor,
+}
+
+/// A user's second factors. Secrets stay in the store; nothing here is ever shown.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TwoFactor {
+    /// Base32 TOTP secret, present when TOTP is enabled.
+    pub totp_secret: Option<String>,
+    /// Newest TOTP step accepted, so a code works only once.
+    pub totp_last_step: i64,
+    /// SHA-256 hex of the unused backup codes.
+    pub backup_codes: Vec<String>,
+    /// Email codes enabled (sent to the first email address).
+    pub email: bool,
 }
 
 impl User {
@@ -101,6 +115,9 @@ pub struct TokenRecord {
     pub session_id: String,
     /// Epoch seconds.
     pub expires_at: i64,
+    /// Until when (epoch ms) a 2FA success is trusted for this token, and for which client.
+    pub two_factor_trusted_until: Option<Millis>,
+    pub two_factor_fingerprint: Option<String>,
 }
 
 impl TokenRecord {

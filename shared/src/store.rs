@@ -11,7 +11,8 @@ use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Up
 use serde::{Deserialize, Serialize};
 
 use crate::clock::{Millis, iso_millis, parse_iso};
-use crate::model::{Device, Geo, Session, TokenRecord, User, UserRef};
+use crate::model::{Device, Geo, Session, TokenRecord, TwoFactor, User, UserRef};
+use crate::query::{Direction, SortKey};
 
 /// Key shapes of the single-table design; the only place they are spelled.
 pub mod keys {
@@ -39,6 +40,29 @@ pub mod keys {
     }
     pub fn username(username: &str) -> String {
         format!("USERNAME#{}", username.to_lowercase())
+    }
+    pub fn permission(id: &str) -> String {
+        format!("PERMISSION#{id}")
+    }
+    pub const PERMISSION: &str = "PERMISSION";
+    /// Under a user: the window of wrong 2FA codes, and the pending email code.
+    pub const TWO_FACTOR_FAILURES: &str = "TWOFACTOR#FAILURES";
+    pub const TWO_FACTOR_EMAIL: &str = "TWOFACTOR#EMAIL";
+    /// Partition of the local mail outbox.
+    pub const OUTBOX: &str = "OUTBOX";
+    pub const SESSION_ID_INDEX: &str = "BySessionId";
+
+    /// The index holding every session in `key` order, and its sort-key attribute.
+    pub fn order_index(key: super::SortKey) -> (&'static str, &'static str) {
+        use super::SortKey::*;
+        match key {
+            LoginAt => ("ByLoginAt", "GSI2SK"),
+            DeviceName => ("ByDeviceName", "GSI3SK"),
+            DeviceOsName => ("ByOsName", "GSI4SK"),
+            DeviceOsVersion => ("ByOsVersion", "GSI5SK"),
+            UserName => ("ByUserName", "GSI6SK"),
+            UserUsername => ("ByUsername", "GSI7SK"),
+        }
     }
 }
 
@@ -233,6 +257,16 @@ struct SessionItem {
     gsi2pk: String,
     #[serde(rename = "GSI2SK")]
     gsi2sk: String,
+    #[serde(rename = "GSI3SK")]
+    gsi3sk: String,
+    #[serde(rename = "GSI4SK")]
+    gsi4sk: String,
+    #[serde(rename = "GSI5SK")]
+    gsi5sk: String,
+    #[serde(rename = "GSI6SK")]
+    gsi6sk: String,
+    #[serde(rename = "GSI7SK")]
+    gsi7sk: String,
     entity: String,
     session_id: String,
     user_id: String,
@@ -261,6 +295,11 @@ impl SessionItem {
             gsi1pk: keys::session(&session.session_id),
             gsi2pk: keys::ALL_SESSIONS.into(),
             gsi2sk: format!("{login_at}#{}", session.session_id),
+            gsi3sk: ordered(&session.device.name, &session.session_id),
+            gsi4sk: ordered(&session.device.os.name, &session.session_id),
+            gsi5sk: ordered(&session.device.os.version, &session.session_id),
+            gsi6sk: ordered(session.user.name.as_deref().unwrap_or(""), &session.session_id),
+            gsi7sk: ordered(&session.user.username, &session.session_id),
             entity: "session".into(),
             session_id: session.session_id.clone(),
             user_id: session.user_id.clone(),
@@ -299,6 +338,13 @@ impl SessionItem {
     }
 }
 
+/// Index sort key `<value>\u{1}<sessionId>`: orders by value, then sessionId, as the
+/// in-memory sort does (control characters, which could sort below the separator, are dropped).
+fn ordered(value: &str, session_id: &str) -> String {
+    let clean: String = value.chars().filter(|c| !c.is_control()).collect();
+    format!("{clean}\u{1}{session_id}")
+}
+
 #[derive(Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct TokenItem {
@@ -310,6 +356,10 @@ struct TokenItem {
     user_id: String,
     session_id: String,
     expires_at: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    two_factor_trusted_until: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    two_factor_fingerprint: Option<String>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -331,11 +381,26 @@ struct UserItem {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     password_bcrypt: Option<String>,
     active: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    totp_secret: Option<String>,
+    #[serde(default)]
+    totp_last_step: i64,
+    /// Unused backup codes as a map keyed by hash, so one can be removed atomically.
+    #[serde(default)]
+    backup_codes: std::collections::BTreeMap<String, bool>,
+    #[serde(default)]
+    email_two_factor: bool,
 }
 
 impl From<UserItem> for User {
     fn from(i: UserItem) -> Self {
         User {
+            two_factor: TwoFactor {
+                totp_secret: i.totp_secret,
+                totp_last_step: i.totp_last_step,
+                backup_codes: i.backup_codes.into_keys().collect(),
+                email: i.email_two_factor,
+            },
             user_id: i.user_id,
             username: i.username,
             name: i.name,
@@ -369,6 +434,8 @@ impl TokenStore for DynamoStore {
             user_id: t.user_id,
             session_id: t.session_id,
             expires_at: t.expires_at,
+            two_factor_trusted_until: t.two_factor_trusted_until,
+            two_factor_fingerprint: t.two_factor_fingerprint,
         }))
     }
 }
@@ -447,6 +514,8 @@ impl SessionCreator for DynamoStore {
             user_id: session.user_id.clone(),
             session_id: session.session_id.clone(),
             expires_at: session.expires_at,
+            two_factor_trusted_until: None,
+            two_factor_fingerprint: None,
         };
         let written = self
             .transact(vec![
@@ -472,6 +541,10 @@ impl UserStore for DynamoStore {
             roles: user.roles.clone(),
             password_bcrypt: user.password_bcrypt.clone(),
             active: user.active,
+            totp_secret: user.two_factor.totp_secret.clone(),
+            totp_last_step: user.two_factor.totp_last_step,
+            backup_codes: user.two_factor.backup_codes.iter().map(|h| (h.clone(), true)).collect(),
+            email_two_factor: user.two_factor.email,
         };
         let username = UsernameItem {
             pk: keys::username(&user.username),
@@ -502,5 +575,488 @@ impl UserStore for DynamoStore {
         };
         let link: UsernameItem = from_item(item)?;
         self.user(&link.user_id).await
+    }
+}
+
+/// Every user's sessions, for administrators.
+pub trait AllSessionsReader {
+    /// Live sessions in `key` order from its index: skips `offset` live rows, returns up
+    /// to `count`, reading O(offset + count) items.
+    fn sessions_page(
+        &self,
+        key: SortKey,
+        direction: Direction,
+        offset: usize,
+        count: usize,
+        now: Millis,
+    ) -> impl Future<Output = Result<Vec<Session>, StoreError>> + Send;
+    /// Every live session (for filters and multi-key sorts), at most `limit`.
+    fn all_sessions(&self, now: Millis, limit: usize) -> impl Future<Output = Result<Vec<Session>, StoreError>> + Send;
+    /// Active sessions as counted at write time.
+    fn active_session_count(&self) -> impl Future<Output = Result<usize, StoreError>> + Send;
+    /// Any user's session by id.
+    fn session_by_id(&self, session_id: &str) -> impl Future<Output = Result<Option<Session>, StoreError>> + Send;
+}
+
+/// Which roles hold a permission.
+pub trait PermissionStore {
+    /// The stored roles, or `None` when the permission has no item (defaults apply).
+    fn permission_roles(&self, id: &str) -> impl Future<Output = Result<Option<Vec<String>>, StoreError>> + Send;
+    fn set_permission_roles(&self, id: &str, roles: &[String]) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// A pending email code (hash only).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EmailCode {
+    pub code_hash: String,
+    pub expires_at: Millis,
+    pub attempts: u32,
+}
+
+/// State of two-factor checks: wrong-code windows, one-time use, email codes, trust.
+pub trait TwoFactorStore {
+    /// Wrong codes in the window that started at most `window_ms` before `now`.
+    fn failures(
+        &self,
+        user_id: &str,
+        now: Millis,
+        window_ms: i64,
+    ) -> impl Future<Output = Result<u32, StoreError>> + Send;
+    /// Counts a wrong code; returns the count in the current window.
+    fn record_failure(
+        &self,
+        user_id: &str,
+        now: Millis,
+        window_ms: i64,
+    ) -> impl Future<Output = Result<u32, StoreError>> + Send;
+    /// Marks a TOTP step used; false if it (or a later one) already was (replay).
+    fn use_totp_step(&self, user_id: &str, step: i64) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// Removes a backup code; false if it was not there.
+    fn use_backup_code(&self, user_id: &str, code_hash: &str) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    fn put_email_code(&self, user_id: &str, code: &EmailCode) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn email_code(&self, user_id: &str) -> impl Future<Output = Result<Option<EmailCode>, StoreError>> + Send;
+    fn email_code_failed(&self, user_id: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn delete_email_code(&self, user_id: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Trusts a token for 2FA until `until`, for one client fingerprint.
+    fn trust_token(
+        &self,
+        token_hash: &str,
+        until: Millis,
+        fingerprint: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// A message the local mailer kept instead of sending.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OutboxMessage {
+    pub to: String,
+    pub subject: String,
+    pub body: String,
+    pub sent_at: String,
+}
+
+/// The local mail outbox.
+pub trait OutboxStore {
+    fn put_outbox(&self, message: &OutboxMessage) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Newest first.
+    fn outbox(&self, limit: usize) -> impl Future<Output = Result<Vec<OutboxMessage>, StoreError>> + Send;
+}
+
+/// Changes to existing users (admin tool).
+pub trait UserAdmin {
+    fn set_roles(&self, user_id: &str, roles: &[String]) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn set_two_factor(
+        &self,
+        user_id: &str,
+        two_factor: &TwoFactor,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+fn n(v: impl ToString) -> AttributeValue {
+    AttributeValue::N(v.to_string())
+}
+
+fn num(item: &Item, name: &str) -> i64 {
+    item.get(name).and_then(|v| v.as_n().ok()).and_then(|v| v.parse().ok()).unwrap_or(0)
+}
+
+fn conditional_failed<E: ProvideErrorMetadata>(e: &E) -> bool {
+    e.code() == Some("ConditionalCheckFailedException")
+}
+
+impl DynamoStore {
+    async fn sessions_from_index(
+        &self,
+        index: &str,
+        forward: bool,
+        mut keep: impl FnMut(Session) -> bool,
+    ) -> Result<(), StoreError> {
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(index)
+                .key_condition_expression("GSI2PK = :p")
+                .expression_attribute_values(":p", s(keys::ALL_SESSIONS))
+                .scan_index_forward(forward)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(dynamo)?;
+            for item in out.items.unwrap_or_default() {
+                if !keep(from_item::<SessionItem>(item)?.into_session()?) {
+                    return Ok(());
+                }
+            }
+            // DynamoDB may return a LastEvaluatedKey before an empty page; moto may omit it
+            // when the page ends exactly: both end the loop correctly.
+            match out.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => return Ok(()),
+            }
+        }
+    }
+}
+
+impl AllSessionsReader for DynamoStore {
+    async fn sessions_page(
+        &self,
+        key: SortKey,
+        direction: Direction,
+        offset: usize,
+        count: usize,
+        now: Millis,
+    ) -> Result<Vec<Session>, StoreError> {
+        let mut page = Vec::with_capacity(count.min(1000));
+        if count == 0 {
+            return Ok(page);
+        }
+        let (index, _) = keys::order_index(key);
+        let mut skipped = 0;
+        self.sessions_from_index(index, direction == Direction::Ascending, |s| {
+            if !s.is_live(now) {
+                return true;
+            }
+            if skipped < offset {
+                skipped += 1;
+                return true;
+            }
+            page.push(s);
+            page.len() < count
+        })
+        .await?;
+        Ok(page)
+    }
+
+    async fn all_sessions(&self, now: Millis, limit: usize) -> Result<Vec<Session>, StoreError> {
+        let mut all = Vec::new();
+        self.sessions_from_index(keys::order_index(SortKey::LoginAt).0, false, |s| {
+            if s.is_live(now) {
+                all.push(s);
+            }
+            all.len() < limit
+        })
+        .await?;
+        Ok(all)
+    }
+
+    async fn active_session_count(&self) -> Result<usize, StoreError> {
+        Ok(self.session_count().await?.max(0) as usize)
+    }
+
+    async fn session_by_id(&self, session_id: &str) -> Result<Option<Session>, StoreError> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(keys::SESSION_ID_INDEX)
+            .key_condition_expression("GSI1PK = :p")
+            .expression_attribute_values(":p", s(keys::session(session_id)))
+            .send()
+            .await
+            .map_err(dynamo)?;
+        let Some(found) = out.items.unwrap_or_default().into_iter().next() else {
+            return Ok(None);
+        };
+        // The index is eventually consistent: confirm with a consistent read of the item.
+        let pk = found.get(keys::PK).and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
+        match self.get(pk, &keys::session(session_id)).await? {
+            Some(item) => Ok(Some(from_item::<SessionItem>(item)?.into_session()?)),
+            None => Ok(None),
+        }
+    }
+}
+
+impl PermissionStore for DynamoStore {
+    async fn permission_roles(&self, id: &str) -> Result<Option<Vec<String>>, StoreError> {
+        let Some(item) = self.get(keys::permission(id), keys::PERMISSION).await? else {
+            return Ok(None);
+        };
+        let roles = match item.get("roles") {
+            Some(AttributeValue::L(l)) => l.iter().filter_map(|v| v.as_s().ok().cloned()).collect(),
+            _ => Vec::new(),
+        };
+        Ok(Some(roles))
+    }
+
+    async fn set_permission_roles(&self, id: &str, roles: &[String]) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .item(keys::PK, s(keys::permission(id)))
+            .item(keys::SK, s(keys::PERMISSION))
+            .item("entity", s("permission"))
+            .item("roles", AttributeValue::L(roles.iter().map(s).collect()))
+            .send()
+            .await
+            .map_err(dynamo)?;
+        Ok(())
+    }
+}
+
+impl TwoFactorStore for DynamoStore {
+    async fn failures(&self, user_id: &str, now: Millis, window_ms: i64) -> Result<u32, StoreError> {
+        let Some(item) = self.get(keys::user(user_id), keys::TWO_FACTOR_FAILURES).await? else {
+            return Ok(0);
+        };
+        if num(&item, "windowStart") + window_ms <= now { Ok(0) } else { Ok(num(&item, "count").max(0) as u32) }
+    }
+
+    async fn record_failure(&self, user_id: &str, now: Millis, window_ms: i64) -> Result<u32, StoreError> {
+        // Count in the current window, or start a new window if the old one has passed.
+        let updated = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(keys::PK, s(keys::user(user_id)))
+            .key(keys::SK, s(keys::TWO_FACTOR_FAILURES))
+            .update_expression("ADD #c :one")
+            .condition_expression("windowStart > :since")
+            .expression_attribute_names("#c", "count")
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":since", n(now - window_ms))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::UpdatedNew)
+            .send()
+            .await;
+        match updated {
+            Ok(out) => Ok(out.attributes.map(|a| num(&a, "count")).unwrap_or(1).max(0) as u32),
+            Err(e) if e.as_service_error().is_some_and(conditional_failed) => {
+                self.client
+                    .put_item()
+                    .table_name(&self.table)
+                    .item(keys::PK, s(keys::user(user_id)))
+                    .item(keys::SK, s(keys::TWO_FACTOR_FAILURES))
+                    .item("windowStart", n(now))
+                    .item("count", n(1))
+                    .item("expiresAt", n((now + window_ms) / 1000 + 60))
+                    .send()
+                    .await
+                    .map_err(dynamo)?;
+                Ok(1)
+            }
+            Err(e) => Err(dynamo(e)),
+        }
+    }
+
+    async fn use_totp_step(&self, user_id: &str, step: i64) -> Result<bool, StoreError> {
+        let r = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(keys::PK, s(keys::user(user_id)))
+            .key(keys::SK, s(keys::PROFILE))
+            .update_expression("SET totpLastStep = :s")
+            .condition_expression("attribute_exists(PK) AND (attribute_not_exists(totpLastStep) OR totpLastStep < :s)")
+            .expression_attribute_values(":s", n(step))
+            .send()
+            .await;
+        match r {
+            Ok(_) => Ok(true),
+            Err(e) if e.as_service_error().is_some_and(conditional_failed) => Ok(false),
+            Err(e) => Err(dynamo(e)),
+        }
+    }
+
+    async fn use_backup_code(&self, user_id: &str, code_hash: &str) -> Result<bool, StoreError> {
+        let r = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(keys::PK, s(keys::user(user_id)))
+            .key(keys::SK, s(keys::PROFILE))
+            .update_expression("REMOVE backupCodes.#h")
+            .condition_expression("attribute_exists(backupCodes.#h)")
+            .expression_attribute_names("#h", code_hash)
+            .send()
+            .await;
+        match r {
+            Ok(_) => Ok(true),
+            Err(e) if e.as_service_error().is_some_and(conditional_failed) => Ok(false),
+            Err(e) => Err(dynamo(e)),
+        }
+    }
+
+    async fn put_email_code(&self, user_id: &str, code: &EmailCode) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .item(keys::PK, s(keys::user(user_id)))
+            .item(keys::SK, s(keys::TWO_FACTOR_EMAIL))
+            .item("codeHash", s(&code.code_hash))
+            .item("validUntil", n(code.expires_at))
+            .item("attempts", n(code.attempts))
+            .item("expiresAt", n(code.expires_at / 1000 + 60))
+            .send()
+            .await
+            .map_err(dynamo)?;
+        Ok(())
+    }
+
+    async fn email_code(&self, user_id: &str) -> Result<Option<EmailCode>, StoreError> {
+        Ok(self.get(keys::user(user_id), keys::TWO_FACTOR_EMAIL).await?.map(|item| EmailCode {
+            code_hash: item.get("codeHash").and_then(|v| v.as_s().ok()).cloned().unwrap_or_default(),
+            expires_at: num(&item, "validUntil"),
+            attempts: num(&item, "attempts").max(0) as u32,
+        }))
+    }
+
+    async fn email_code_failed(&self, user_id: &str) -> Result<(), StoreError> {
+        let r = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(keys::PK, s(keys::user(user_id)))
+            .key(keys::SK, s(keys::TWO_FACTOR_EMAIL))
+            .update_expression("ADD attempts :one")
+            .condition_expression("attribute_exists(PK)")
+            .expression_attribute_values(":one", n(1))
+            .send()
+            .await;
+        match r {
+            Ok(_) => Ok(()),
+            Err(e) if e.as_service_error().is_some_and(conditional_failed) => Ok(()),
+            Err(e) => Err(dynamo(e)),
+        }
+    }
+
+    async fn delete_email_code(&self, user_id: &str) -> Result<(), StoreError> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .key(keys::PK, s(keys::user(user_id)))
+            .key(keys::SK, s(keys::TWO_FACTOR_EMAIL))
+            .send()
+            .await
+            .map_err(dynamo)?;
+        Ok(())
+    }
+
+    async fn trust_token(&self, token_hash: &str, until: Millis, fingerprint: &str) -> Result<(), StoreError> {
+        let r = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(keys::PK, s(keys::token(token_hash)))
+            .key(keys::SK, s(keys::TOKEN))
+            .update_expression("SET twoFactorTrustedUntil = :u, twoFactorFingerprint = :f")
+            .condition_expression("attribute_exists(PK)")
+            .expression_attribute_values(":u", n(until))
+            .expression_attribute_values(":f", s(fingerprint))
+            .send()
+            .await;
+        match r {
+            // A token ended meanwhile simply stays ended.
+            Ok(_) => Ok(()),
+            Err(e) if e.as_service_error().is_some_and(conditional_failed) => Ok(()),
+            Err(e) => Err(dynamo(e)),
+        }
+    }
+}
+
+impl OutboxStore for DynamoStore {
+    async fn put_outbox(&self, message: &OutboxMessage) -> Result<(), StoreError> {
+        let mut item = to_item(message)?;
+        item.insert(keys::PK.into(), s(keys::OUTBOX));
+        item.insert(keys::SK.into(), s(format!("{}#{}", message.sent_at, crate::ids::new_id())));
+        // Kept a day: the outbox is for looking at codes while testing locally.
+        let expires = parse_iso(&message.sent_at).unwrap_or(0) / 1000 + 86_400;
+        item.insert("expiresAt".into(), n(expires));
+        self.client.put_item().table_name(&self.table).set_item(Some(item)).send().await.map_err(dynamo)?;
+        Ok(())
+    }
+
+    async fn outbox(&self, limit: usize) -> Result<Vec<OutboxMessage>, StoreError> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("PK = :p")
+            .expression_attribute_values(":p", s(keys::OUTBOX))
+            .scan_index_forward(false)
+            .limit(limit.clamp(1, 1000) as i32)
+            .send()
+            .await
+            .map_err(dynamo)?;
+        out.items.unwrap_or_default().into_iter().map(from_item).collect()
+    }
+}
+
+impl UserAdmin for DynamoStore {
+    async fn set_roles(&self, user_id: &str, roles: &[String]) -> Result<(), StoreError> {
+        let r = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(keys::PK, s(keys::user(user_id)))
+            .key(keys::SK, s(keys::PROFILE))
+            .update_expression("SET #r = :r")
+            .condition_expression("attribute_exists(PK)")
+            .expression_attribute_names("#r", "roles")
+            .expression_attribute_values(":r", AttributeValue::L(roles.iter().map(s).collect()))
+            .send()
+            .await;
+        match r {
+            Ok(_) => Ok(()),
+            Err(e) if e.as_service_error().is_some_and(conditional_failed) => {
+                Err(StoreError::Corrupt(format!("no user {user_id}")))
+            }
+            Err(e) => Err(dynamo(e)),
+        }
+    }
+
+    async fn set_two_factor(&self, user_id: &str, tf: &TwoFactor) -> Result<(), StoreError> {
+        let mut update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(keys::PK, s(keys::user(user_id)))
+            .key(keys::SK, s(keys::PROFILE))
+            .condition_expression("attribute_exists(PK)")
+            .expression_attribute_values(":step", n(tf.totp_last_step))
+            .expression_attribute_values(":email", AttributeValue::Bool(tf.email))
+            .expression_attribute_values(
+                ":codes",
+                AttributeValue::M(tf.backup_codes.iter().map(|h| (h.clone(), AttributeValue::Bool(true))).collect()),
+            );
+        update = match &tf.totp_secret {
+            Some(secret) => update
+                .update_expression(
+                    "SET totpSecret = :secret, totpLastStep = :step, emailTwoFactor = :email, backupCodes = :codes",
+                )
+                .expression_attribute_values(":secret", s(secret)),
+            None => update.update_expression(
+                "SET totpLastStep = :step, emailTwoFactor = :email, backupCodes = :codes REMOVE totpSecret",
+            ),
+        };
+        match update.send().await {
+            Ok(_) => Ok(()),
+            Err(e) if e.as_service_error().is_some_and(conditional_failed) => {
+                Err(StoreError::Corrupt(format!("no user {user_id}")))
+            }
+            Err(e) => Err(dynamo(e)),
+        }
     }
 }

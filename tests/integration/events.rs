@@ -55,6 +55,29 @@ async fn every_event_succeeds_against_the_demo_data() {
                 let (_, again) = env.send_event(&file).await;
                 assert_reply(&again, 404, not_found());
             }
+            "sessions-list-all.json" => {
+                assert_eq!(body["total"], json!(14));
+                assert_eq!(body["sessions"].as_array().unwrap().len(), 5);
+                assert_eq!(body["sessions"][0]["_user"], json!({"username": "admin", "name": "Administrator"}));
+            }
+            "sessions-list-all-filter.json" => {
+                let users: Vec<&str> = body["sessions"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|s| s["_user"]["username"].as_str().unwrap())
+                    .collect();
+                assert_eq!(users, ["admin", "user-0", "user-00"]);
+            }
+            "sessions-info-admin.json" => {
+                assert_eq!(body["sessionId"], "uBNL9dTjJ4s6Pjp4K");
+                assert_eq!(body["_user"], json!({"username": "rodriq", "name": "Rodriq"}));
+            }
+            "sessions-logout.json" => {
+                assert_eq!(body, json!({"sessionId": "tTouumJMrHMjnedWf", "success": true}));
+                let (_, again) = env.send_event(&file).await;
+                assert_reply(&again, 404, not_found());
+            }
             other => panic!("events/{other} has no expectation here: add one"),
         }
     }

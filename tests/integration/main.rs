@@ -1,6 +1,7 @@
 //! Integration tests: handlers against a real DynamoDB API (moto's server), driven by
 //! built events, by the files in events/, and over HTTP through the local server.
 
+mod admin;
 mod bad_input;
 mod events;
 mod local_http;
@@ -10,3 +11,4 @@ mod sessions_list;
 mod sessions_logout_me;
 mod support;
 mod template;
+mod two_factor;

@@ -19,7 +19,23 @@ use sessions_cli::admin::{IssuedLogin, LoginSpec, issue_login};
 use sessions_cli::demo;
 use sessions_cli::table::{TableDefinition, create_table};
 
-pub use sessions_cli::demo::{TEST_USER_ID, demo_token};
+pub use sessions_cli::demo::{ADMIN_ID, DEMO_ADMIN_TOTP_SECRET, DEMO_PASSWORD, TEST_USER_ID, demo_token};
+
+/// testroxie: an admin without 2FA, so its step-up method is the password.
+pub const ROXIE_ID: &str = "2tTEqR7ZNMJ4HGGNa";
+pub const ROXIE_SESSION: &str = "o94SveQp6fyPsoiNC";
+pub const ADMIN_SESSION: &str = "hM6bYJqLoXZ3rDe4C";
+
+/// The demo admin's TOTP code at `now_ms`.
+pub fn admin_totp(now_ms: Millis) -> String {
+    let secret = sessions_api::totp::base32_decode(DEMO_ADMIN_TOTP_SECRET).unwrap();
+    sessions_api::totp::code_for_step(&secret, sessions_api::totp::step_at(now_ms / 1000))
+}
+
+/// The password-method code: SHA-256 hex of the password.
+pub fn password_code(password: &str) -> String {
+    sessions_api::ids::sha256_hex(password)
+}
 
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -177,6 +193,17 @@ impl Req {
         self
     }
 
+    /// The client address API Gateway reports.
+    pub fn ip(mut self, ip: &str) -> Req {
+        self.source_ip = Some(ip.to_string());
+        self
+    }
+
+    /// A 2FA code (`X-2fa-Code`).
+    pub fn code(self, code: &str) -> Req {
+        self.header("x-2fa-code", code)
+    }
+
     pub fn body(mut self, body: &str) -> Req {
         self.body = Some(body.to_string());
         self
@@ -198,7 +225,8 @@ impl Req {
             "headers": headers,
             "requestContext": {
                 "http": {"method": endpoint.method(), "path": endpoint.path(), "protocol": "HTTP/1.1",
-                         "sourceIp": self.source_ip.clone().unwrap_or_else(|| "198.51.100.7".into()), "userAgent": "tests"},
+                         "sourceIp": self.source_ip.clone().unwrap_or_else(|| "198.51.100.7".into()),
+                         "userAgent": self.headers.iter().find(|(k, _)| k == "user-agent").map(|(_, v)| v.clone()).unwrap_or_default()},
                 "requestId": "test", "routeKey": route, "stage": "$default", "timeEpoch": 0
             },
             "body": self.body,

@@ -11,7 +11,10 @@ use serde_json::json;
 use sessions_api::model::{Device, Os};
 use sessions_api::store::DynamoStore;
 use sessions_api::{App, Config};
-use sessions_cli::admin::{LoginSpec, NewUser, create_user, find_user, issue_login};
+use sessions_cli::admin::{
+    LoginSpec, NewUser, change_role, create_user, current_totp_code, enable_totp, find_user, init_permissions,
+    issue_login, outbox, qr_for_terminal, set_email_two_factor,
+};
 use sessions_cli::table::{TableDefinition, create_table};
 use sessions_cli::{CliError, demo};
 
@@ -70,6 +73,40 @@ enum Command {
     },
     /// Create the demo users and sessions of the seeds (local tables only).
     SeedDemo,
+    /// Give a user a role (admin holds both device-management permissions).
+    GrantRole {
+        #[arg(long)]
+        user: String,
+        #[arg(long)]
+        role: String,
+    },
+    /// Take a role from a user.
+    RevokeRole {
+        #[arg(long)]
+        user: String,
+        #[arg(long)]
+        role: String,
+    },
+    /// Enable TOTP: prints the otpauth:// URI, a QR code and the backup codes, once.
+    EnableTotp {
+        #[arg(long)]
+        user: String,
+    },
+    /// Print the user's current TOTP code.
+    TotpCode {
+        #[arg(long)]
+        user: String,
+    },
+    /// Enable 2FA by email codes (sent to the user's first address).
+    EnableEmail2fa {
+        #[arg(long)]
+        user: String,
+    },
+    /// Show the newest messages of the local mail outbox (MAILER=outbox).
+    Outbox {
+        #[arg(long, default_value_t = 10)]
+        limit: usize,
+    },
 }
 
 #[tokio::main]
@@ -92,6 +129,10 @@ async fn run(command: Command) -> Result<(), CliError> {
             let def = TableDefinition::from_template(&template)?;
             let created = create_table(store.client(), store.table(), &def).await?;
             println!("table {} {}", store.table(), if created { "created" } else { "already exists" });
+            let written = init_permissions(store).await?;
+            if written > 0 {
+                println!("default permissions written ({written})");
+            }
         }
         Command::CreateUser { username, name, emails, roles, password } => {
             let user =
@@ -128,6 +169,36 @@ async fn run(command: Command) -> Result<(), CliError> {
         Command::SeedDemo => {
             let n = demo::seed(store, config, sessions_api::clock::now_ms()).await?;
             println!("seeded {} users and {n} sessions into {}", demo::USERS.len(), store.table());
+        }
+        Command::GrantRole { user, role } => {
+            let roles = change_role(store, &user, &role, true).await?;
+            println!("{}", json!({"user": user, "roles": roles}));
+        }
+        Command::RevokeRole { user, role } => {
+            let roles = change_role(store, &user, &role, false).await?;
+            println!("{}", json!({"user": user, "roles": roles}));
+        }
+        Command::EnableTotp { user } => {
+            let enrolment = enable_totp(store, &user, None).await?;
+            println!("Scan this with an authenticator app, or enter the URI:\n");
+            println!("{}", qr_for_terminal(&enrolment.otpauth_uri));
+            println!("{}\n", enrolment.otpauth_uri);
+            println!("Backup codes (each works once; they are not shown again):");
+            for code in enrolment.backup_codes {
+                println!("  {code}");
+            }
+        }
+        Command::TotpCode { user } => {
+            println!("{}", current_totp_code(store, &user, sessions_api::clock::now_ms()).await?);
+        }
+        Command::EnableEmail2fa { user } => {
+            set_email_two_factor(store, &user, true).await?;
+            println!("email 2FA enabled for {user}");
+        }
+        Command::Outbox { limit } => {
+            for m in outbox(store, limit).await? {
+                println!("{}  to {}  {}\n{}\n", m.sent_at, m.to, m.subject, m.body);
+            }
         }
     }
     Ok(())

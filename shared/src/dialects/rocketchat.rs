@@ -102,6 +102,34 @@ pub fn error_body(e: &ApiError) -> (u16, serde_json::Value) {
         ),
         ApiError::InvalidSortKeys => (400, json!({"success": false, "error": "error-invalid-sort-keys"})),
         ApiError::SessionNotFound => (404, json!({"success": false, "error": "Session not found"})),
+        ApiError::TotpRequired { method, code_generated, available } => (
+            400,
+            json!({
+                "success": false,
+                "error": "TOTP Required [totp-required]",
+                "errorType": "totp-required",
+                "details": {"method": method, "codeGenerated": code_generated, "availableMethods": available}
+            }),
+        ),
+        ApiError::TotpInvalid { method } => (
+            400,
+            json!({
+                "success": false,
+                "error": "TOTP Invalid [totp-invalid]",
+                "errorType": "totp-invalid",
+                "details": {"method": method, "codeGenerated": false}
+            }),
+        ),
+        // Rocket.Chat's own wording, misspelling included, so clients matching it still do.
+        ApiError::TotpMaxAttempts { method } => (
+            400,
+            json!({
+                "success": false,
+                "error": "TOTP Maximun Attempts Reached [totp-max-attempts]",
+                "errorType": "totp-max-attempts",
+                "details": {"method": method}
+            }),
+        ),
         ApiError::Internal(_) => (500, json!({"success": false, "error": "Internal server error"})),
     }
 }

@@ -1,5 +1,6 @@
 //! What each endpoint does, as typed results; [`crate::dialects`] turns them into wire shapes.
 
+pub mod admin;
 pub mod sessions;
 
 use crate::auth::AuthError;
@@ -22,6 +23,13 @@ pub enum ApiError {
     InvalidSortKeys,
     #[error("session not found")]
     SessionNotFound,
+    /// A second factor is needed; `code_generated` when an email code was just sent.
+    #[error("2FA code required")]
+    TotpRequired { method: &'static str, code_generated: bool, available: Vec<&'static str> },
+    #[error("2FA code invalid")]
+    TotpInvalid { method: &'static str },
+    #[error("too many wrong 2FA codes")]
+    TotpMaxAttempts { method: &'static str },
     #[error("internal: {0}")]
     Internal(String),
 }

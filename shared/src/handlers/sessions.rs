@@ -11,7 +11,7 @@ use crate::request::ApiRequest;
 use crate::store::{SessionEnder, TokenStore, UserSessionReader};
 
 /// Longest session id worth looking up; ours are 17 characters.
-const MAX_SESSION_ID_LEN: usize = 64;
+pub(crate) const MAX_SESSION_ID_LEN: usize = 64;
 /// Largest request body read; a `{"sessionId":…}` body is far smaller.
 const MAX_BODY_BYTES: usize = 16 * 1024;
 

@@ -1,0 +1,113 @@
+//! Administrator device management: every user's sessions, behind a permission and
+//! step-up 2FA. Checks run in DESIGN.md's order: auth → permission → parameters → 2FA.
+
+use super::sessions::{session_id_from_body, session_id_from_query};
+use super::{ApiError, SessionEnded, SessionInfo, SessionPage};
+use crate::auth::{Caller, authenticate};
+use crate::clock::Millis;
+use crate::config::Config;
+use crate::mailer::Mailer;
+use crate::model::User;
+use crate::permissions::{self, LOGOUT_DEVICE_MANAGEMENT, VIEW_DEVICE_MANAGEMENT};
+use crate::query::{Scope, parse_list_query, select};
+use crate::request::ApiRequest;
+use crate::store::{AllSessionsReader, PermissionStore, SessionEnder, TokenStore, TwoFactorStore, UserStore};
+use crate::two_factor;
+
+/// Most sessions read to answer a filtered or multi-key list.all.
+pub const MAX_SESSIONS_READ: usize = 200_000;
+
+/// What every admin route needs: the store interfaces of auth, permission and 2FA.
+pub trait AdminStore: TokenStore + UserStore + PermissionStore + TwoFactorStore {}
+impl<T: TokenStore + UserStore + PermissionStore + TwoFactorStore> AdminStore for T {}
+
+async fn admin_caller(
+    store: &impl AdminStore,
+    req: &ApiRequest,
+    now: Millis,
+    permission: &str,
+) -> Result<(Caller, User), ApiError> {
+    let caller = authenticate(store, req, now).await?;
+    let user = store.user(&caller.user_id).await?.filter(|u| u.active).ok_or(ApiError::Unauthorized)?;
+    permissions::require(store, &user, permission).await?;
+    Ok((caller, user))
+}
+
+/// GET /api/v1/sessions/list.all
+pub async fn list_all<S: AdminStore + AllSessionsReader, M: Mailer>(
+    store: &S,
+    mailer: &M,
+    config: &Config,
+    req: &ApiRequest,
+    now: Millis,
+) -> Result<SessionPage, ApiError> {
+    let (caller, user) = admin_caller(store, req, now, VIEW_DEVICE_MANAGEMENT).await?;
+    let query = parse_list_query(&req.query, config)?;
+    two_factor::require(store, mailer, config, &user, &caller, req, now).await?;
+    let (sessions, total) = match (&query.filter, query.sort.0.as_slice()) {
+        // One sort key and no filter: read the page from that key's index, total from the counter.
+        (None, [(key, direction)]) => {
+            let page = store.sessions_page(*key, *direction, query.offset, query.count, now).await?;
+            let counted = store.active_session_count().await?;
+            let total = counted.max(query.offset.saturating_add(page.len()));
+            (page, total)
+        }
+        _ => {
+            let all = store.all_sessions(now, MAX_SESSIONS_READ).await?;
+            let (rows, total) = select(&all, &query, Scope::All, now);
+            (rows.into_iter().cloned().collect(), total)
+        }
+    };
+    Ok(SessionPage {
+        sessions,
+        current_session: None,
+        show_user: true,
+        total,
+        count: query.count,
+        offset: query.offset,
+    })
+}
+
+/// GET /api/v1/sessions/info.admin
+pub async fn info_admin<S: AdminStore + AllSessionsReader, M: Mailer>(
+    store: &S,
+    mailer: &M,
+    config: &Config,
+    req: &ApiRequest,
+    now: Millis,
+) -> Result<SessionInfo, ApiError> {
+    let (caller, user) = admin_caller(store, req, now, VIEW_DEVICE_MANAGEMENT).await?;
+    let session_id = session_id_from_query(&req.query)?;
+    two_factor::require(store, mailer, config, &user, &caller, req, now).await?;
+    let session = find(store, &session_id, now).await?;
+    Ok(SessionInfo { session, show_user: true })
+}
+
+/// POST /api/v1/sessions/logout: ends any user's session; its token stops working at once.
+pub async fn logout<S: AdminStore + AllSessionsReader + SessionEnder, M: Mailer>(
+    store: &S,
+    mailer: &M,
+    config: &Config,
+    req: &ApiRequest,
+    now: Millis,
+) -> Result<SessionEnded, ApiError> {
+    let (caller, user) = admin_caller(store, req, now, LOGOUT_DEVICE_MANAGEMENT).await?;
+    let session_id = session_id_from_body(&req.body)?;
+    two_factor::require(store, mailer, config, &user, &caller, req, now).await?;
+    let session = find(store, &session_id, now).await?;
+    if !store.end_session(&session.user_id, &session.session_id, now).await? {
+        return Err(ApiError::SessionNotFound);
+    }
+    Ok(SessionEnded { session_id })
+}
+
+async fn find(
+    store: &impl AllSessionsReader,
+    session_id: &str,
+    now: Millis,
+) -> Result<crate::model::Session, ApiError> {
+    if session_id.is_empty() || session_id.len() > super::sessions::MAX_SESSION_ID_LEN {
+        return Err(ApiError::SessionNotFound);
+    }
+    store.session_by_id(session_id).await?.filter(|s| s.is_live(now)).ok_or(ApiError::SessionNotFound)
+}

@@ -1,0 +1,32 @@
+//! Permissions: which roles may do what. Stored in the table; absent items take the
+//! defaults of DESIGN.md (both device-management permissions go to the admin role).
+
+use crate::handlers::ApiError;
+use crate::model::User;
+use crate::store::PermissionStore;
+
+pub const VIEW_DEVICE_MANAGEMENT: &str = "view-device-management";
+pub const LOGOUT_DEVICE_MANAGEMENT: &str = "logout-device-management";
+
+/// Every permission with its default roles.
+pub const DEFAULTS: [(&str, &[&str]); 2] =
+    [(VIEW_DEVICE_MANAGEMENT, &["admin"]), (LOGOUT_DEVICE_MANAGEMENT, &["admin"])];
+
+pub fn default_roles(permission: &str) -> Vec<String> {
+    DEFAULTS
+        .iter()
+        .find(|(p, _)| *p == permission)
+        .map(|(_, r)| r.iter().map(|r| r.to_string()).collect())
+        .unwrap_or_default()
+}
+
+/// Whether any of the user's roles holds the permission.
+pub async fn has_permission(store: &impl PermissionStore, user: &User, permission: &str) -> Result<bool, ApiError> {
+    let roles = store.permission_roles(permission).await?.unwrap_or_else(|| default_roles(permission));
+    Ok(user.roles.iter().any(|r| roles.contains(r)))
+}
+
+/// 403 unless the user holds the permission.
+pub async fn require(store: &impl PermissionStore, user: &User, permission: &str) -> Result<(), ApiError> {
+    if has_permission(store, user, permission).await? { Ok(()) } else { Err(ApiError::Forbidden) }
+}

@@ -1,0 +1,215 @@
+//! list.all, info.admin and logout (administrator), with permissions and check order.
+
+use serde_json::{Value, json};
+use sessions_api::Endpoint::{SessionsInfoAdmin, SessionsList, SessionsListAll, SessionsLogout};
+use sessions_api::permissions::VIEW_DEVICE_MANAGEMENT;
+use sessions_api::store::{PermissionStore, UserAdmin};
+
+use crate::support::*;
+
+fn roxie() -> (String, String) {
+    demo_auth(ROXIE_ID, ROXIE_SESSION)
+}
+
+/// testroxie with the password-method code: reusable, unlike TOTP codes.
+fn as_roxie() -> Req {
+    Req::new().auth(&roxie()).code(&password_code(DEMO_PASSWORD))
+}
+
+fn forbidden() -> Value {
+    json!({"success": false, "error": "User does not have the permissions required for this action [error-unauthorized]"})
+}
+
+const ALL_DEMO_SESSIONS: usize = 14;
+
+#[tokio::test]
+async fn list_all_shows_every_users_sessions_with_user() {
+    let env = TestEnv::seeded().await;
+    let resp = env.send(SessionsListAll, as_roxie().param("count", "100")).await;
+    assert_eq!(resp.status, 200, "{}", resp.body);
+    let body = resp.json_body();
+    assert_eq!(
+        (body["total"].clone(), body["count"].clone(), body["offset"].clone()),
+        (json!(14), json!(100), json!(0))
+    );
+    let rows = body["sessions"].as_array().unwrap();
+    assert_eq!(rows.len(), ALL_DEMO_SESSIONS);
+    let users: std::collections::BTreeSet<&str> = rows.iter().map(|r| r["userId"].as_str().unwrap()).collect();
+    assert_eq!(users.len(), 9);
+    for r in rows {
+        assert!(r.get("current").is_none());
+        let keys: Vec<&str> = r.as_object().unwrap().keys().map(String::as_str).collect();
+        assert_eq!(keys, ["sessionId", "userId", "device", "host", "ip", "loginAt", "_user", "_id"]);
+    }
+    let nameless = rows.iter().find(|r| r["sessionId"] == "fsfE772s78AmPxGKk").unwrap();
+    assert_eq!(nameless["_user"], json!({"username": "user-0"}));
+    let logins: Vec<&str> = rows.iter().map(|r| r["loginAt"].as_str().unwrap()).collect();
+    assert!(logins.windows(2).all(|w| w[0] >= w[1]), "default sort is loginAt descending");
+}
+
+fn key_of<'a>(row: &'a Value, key: &str) -> &'a str {
+    let v = match key {
+        "loginAt" => &row["loginAt"],
+        "device.name" => &row["device"]["name"],
+        "device.os.name" => &row["device"]["os"]["name"],
+        "device.os.version" => &row["device"]["os"]["version"],
+        "_user.name" => &row["_user"]["name"],
+        "_user.username" => &row["_user"]["username"],
+        other => panic!("{other}"),
+    };
+    v.as_str().unwrap_or("")
+}
+
+#[tokio::test]
+async fn list_all_pages_every_sort_key_from_its_index() {
+    let env = TestEnv::seeded().await;
+    let rows = env.send(SessionsListAll, as_roxie().param("count", "100")).await.json_body()["sessions"]
+        .as_array()
+        .unwrap()
+        .clone();
+    for key in ["loginAt", "device.name", "device.os.name", "device.os.version", "_user.name", "_user.username"] {
+        for dir in [1, -1] {
+            let sort = format!("{{\"{key}\":{dir}}}");
+            let mut paged = Vec::new();
+            for offset in (0..16).step_by(2) {
+                let resp = env
+                    .send(
+                        SessionsListAll,
+                        as_roxie().param("sort", &sort).param("count", "2").param("offset", &offset.to_string()),
+                    )
+                    .await;
+                assert_eq!(resp.status, 200, "{sort}: {}", resp.body);
+                assert_eq!(resp.json_body()["total"], json!(ALL_DEMO_SESSIONS));
+                paged.extend(ids(&resp));
+            }
+            let mut expected = rows.clone();
+            expected.sort_by(|a, b| {
+                let o = key_of(a, key)
+                    .cmp(key_of(b, key))
+                    .then_with(|| a["sessionId"].as_str().unwrap().cmp(b["sessionId"].as_str().unwrap()));
+                if dir == -1 { o.reverse() } else { o }
+            });
+            let expected: Vec<String> = expected.iter().map(|r| r["sessionId"].as_str().unwrap().to_string()).collect();
+            assert_eq!(paged, expected, "{sort}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn list_all_filters_on_user_fields_and_counts_matches() {
+    let env = TestEnv::seeded().await;
+    for (filter, total) in
+        [("^rodriq$", 2), ("rocket agent", 1), ("firefox", 3), ("TESTROXIE|guester", 3), ("nobody", 0)]
+    {
+        let resp = env.send(SessionsListAll, as_roxie().param("filter", filter).param("count", "1")).await;
+        assert_eq!(resp.status, 200, "{filter}: {}", resp.body);
+        assert_eq!(resp.json_body()["total"], json!(total), "filter {filter}");
+        assert_eq!(ids(&resp).len(), total.min(1), "filter {filter}");
+    }
+    // A multi-key sort is served too, in key order.
+    let resp = env
+        .send(SessionsListAll, as_roxie().param("sort", r#"{"_user.username":1,"loginAt":-1}"#).param("count", "5"))
+        .await;
+    // admin, guester, rocket.agent, then rodriq's two sessions newest first.
+    assert_eq!(
+        ids(&resp),
+        ["hM6bYJqLoXZ3rDe4C", "W4y9xkjyqFvbjENco", "jfD6mnHnrEJdPq9MF", "uBNL9dTjJ4s6Pjp4K", "2jQnfG74X3EZYL9tj"]
+    );
+}
+
+#[tokio::test]
+async fn users_without_the_permission_get_403_before_any_2fa_prompt() {
+    let env = TestEnv::seeded().await;
+    let user = demo_auth(TEST_USER_ID, "QoYYFw2t9oKks2niG");
+    for (endpoint, req) in [
+        (SessionsListAll, Req::new().auth(&user)),
+        (SessionsListAll, Req::new().auth(&user).query("offset=-1&bogus=1")),
+        (SessionsInfoAdmin, Req::new().auth(&user).param("sessionId", "o94SveQp6fyPsoiNC")),
+        (SessionsLogout, Req::new().auth(&user).json(json!({"sessionId": "o94SveQp6fyPsoiNC"}))),
+        (SessionsLogout, Req::new().auth(&user).body("not json")),
+    ] {
+        assert_reply(&env.send(endpoint, req).await, 403, forbidden());
+    }
+}
+
+#[tokio::test]
+async fn check_order_is_auth_permission_parameters_then_2fa() {
+    let env = TestEnv::seeded().await;
+    // Unauthenticated with bad parameters: 401.
+    assert_reply(&env.send(SessionsListAll, Req::new().query("count=abc")).await, 401, unauthorized());
+    assert_reply(&env.send(SessionsInfoAdmin, Req::new()).await, 401, unauthorized());
+    assert_reply(&env.send(SessionsLogout, Req::new().body("{")).await, 401, unauthorized());
+    // Permitted, bad parameters, no code: the parameter error comes before the 2FA prompt.
+    let resp = env.send(SessionsListAll, Req::new().auth(&roxie()).param("count", "abc")).await;
+    assert_reply(&resp, 400, invalid_params("/count must be integer"));
+    let resp = env.send(SessionsInfoAdmin, Req::new().auth(&roxie())).await;
+    assert_reply(&resp, 400, invalid_params("must have required property 'sessionId'"));
+    let resp = env.send(SessionsLogout, Req::new().auth(&roxie()).body("{}")).await;
+    assert_reply(&resp, 400, invalid_params("must have required property 'sessionId'"));
+    let resp = env.send(SessionsListAll, Req::new().auth(&roxie()).param("sort", r#"{"ip":1}"#)).await;
+    assert_reply(&resp, 400, json!({"success": false, "error": "error-invalid-sort-keys"}));
+}
+
+#[tokio::test]
+async fn info_admin_reads_any_session() {
+    let env = TestEnv::seeded().await;
+    let resp = env.send(SessionsInfoAdmin, as_roxie().param("sessionId", "uBNL9dTjJ4s6Pjp4K")).await;
+    assert_eq!(resp.status, 200, "{}", resp.body);
+    let body = resp.json_body();
+    assert_eq!(body["userId"], "rYhzFRd2QZjNwAAXX");
+    assert_eq!(body["_user"], json!({"username": "rodriq", "name": "Rodriq"}));
+    assert_eq!(body["success"], json!(true));
+    assert!(body.get("current").is_none());
+    assert_reply(
+        &env.send(SessionsInfoAdmin, as_roxie().param("sessionId", "unknownSession123")).await,
+        404,
+        not_found(),
+    );
+    assert_reply(
+        &env.send(SessionsInfoAdmin, as_roxie()).await,
+        400,
+        invalid_params("must have required property 'sessionId'"),
+    );
+}
+
+#[tokio::test]
+async fn admin_logout_ends_another_users_session_at_once() {
+    let env = TestEnv::seeded().await;
+    let owner = demo_auth(TEST_USER_ID, "WJ2giBwm4B9mcojFi");
+    let resp = env.send(SessionsLogout, as_roxie().json(json!({"sessionId": "WJ2giBwm4B9mcojFi"}))).await;
+    assert_reply(&resp, 200, json!({"sessionId": "WJ2giBwm4B9mcojFi", "success": true}));
+    assert_reply(&env.send(SessionsList, Req::new().auth(&owner)).await, 401, unauthorized());
+    let own = ids(&env.send(SessionsList, Req::new().auth(&demo_auth(TEST_USER_ID, "QoYYFw2t9oKks2niG"))).await);
+    assert!(!own.contains(&"WJ2giBwm4B9mcojFi".to_string()));
+    assert_eq!(own.len(), 3);
+    let all = env.send(SessionsListAll, as_roxie().param("count", "100")).await.json_body();
+    assert_eq!(all["total"], json!(ALL_DEMO_SESSIONS - 1));
+    let again = env.send(SessionsLogout, as_roxie().json(json!({"sessionId": "WJ2giBwm4B9mcojFi"}))).await;
+    assert_reply(&again, 404, not_found());
+    assert_reply(&env.send(SessionsLogout, as_roxie().json(json!({"sessionId": "nope"}))).await, 404, not_found());
+}
+
+#[tokio::test]
+async fn a_viewer_can_list_but_not_log_out() {
+    let env = TestEnv::seeded().await;
+    env.app.store.set_permission_roles(VIEW_DEVICE_MANAGEMENT, &["admin".into(), "auditor".into()]).await.unwrap();
+    env.app.store.set_roles("GonjPyg3gB3Z9ur9s", &["user".into(), "auditor".into()]).await.unwrap();
+    let auditor = demo_auth("GonjPyg3gB3Z9ur9s", "tTouumJMrHMjnedWf");
+    let code = password_code(DEMO_PASSWORD);
+    let resp = env.send(SessionsListAll, Req::new().auth(&auditor).code(&code)).await;
+    assert_eq!(resp.status, 200, "{}", resp.body);
+    let before = env.snapshot().await;
+    let resp = env
+        .send(SessionsLogout, Req::new().auth(&auditor).code(&code).json(json!({"sessionId": "o94SveQp6fyPsoiNC"})))
+        .await;
+    assert_reply(&resp, 403, forbidden());
+    assert_eq!(env.snapshot().await, before);
+}
+
+#[tokio::test]
+async fn revoking_the_admin_role_takes_effect_at_once() {
+    let env = TestEnv::seeded().await;
+    assert_eq!(env.send(SessionsListAll, as_roxie()).await.status, 200);
+    sessions_cli::admin::change_role(&env.app.store, "testroxie", "admin", false).await.unwrap();
+    assert_reply(&env.send(SessionsListAll, as_roxie()).await, 403, forbidden());
+}
