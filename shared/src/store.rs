@@ -133,11 +133,18 @@ pub trait UserStore {
 pub struct DynamoStore {
     client: Client,
     table: String,
+    /// Items DynamoDB read for index queries (its ScannedCount), for tests and benchmarks.
+    index_items_read: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl DynamoStore {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
-        DynamoStore { client, table: table.into() }
+        DynamoStore { client, table: table.into(), index_items_read: Default::default() }
+    }
+
+    /// Items read by index queries so far (list.all pages and full reads).
+    pub fn index_items_read(&self) -> u64 {
+        self.index_items_read.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// A client from the default AWS configuration chain (region, credentials and
@@ -686,14 +693,19 @@ fn conditional_failed<E: ProvideErrorMetadata>(e: &E) -> bool {
 }
 
 impl DynamoStore {
+    /// Streams sessions from an order index to `keep` until it returns false. `wanted`
+    /// caps each page's Limit at the rows still needed, so a page reads what it uses.
     async fn sessions_from_index(
         &self,
         index: &str,
         forward: bool,
+        wanted: Option<usize>,
         mut keep: impl FnMut(Session) -> bool,
     ) -> Result<(), StoreError> {
         let mut start = None;
+        let mut delivered = 0usize;
         loop {
+            let limit = wanted.map(|w| w.saturating_sub(delivered).clamp(1, 1000) as i32);
             let out = self
                 .client
                 .query()
@@ -702,11 +714,14 @@ impl DynamoStore {
                 .key_condition_expression("GSI2PK = :p")
                 .expression_attribute_values(":p", s(keys::ALL_SESSIONS))
                 .scan_index_forward(forward)
+                .set_limit(limit)
                 .set_exclusive_start_key(start)
                 .send()
                 .await
                 .map_err(dynamo)?;
+            self.index_items_read.fetch_add(out.scanned_count.max(0) as u64, std::sync::atomic::Ordering::Relaxed);
             for item in out.items.unwrap_or_default() {
+                delivered += 1;
                 if !keep(from_item::<SessionItem>(item)?.into_session()?) {
                     return Ok(());
                 }
@@ -736,7 +751,8 @@ impl AllSessionsReader for DynamoStore {
         }
         let (index, _) = keys::order_index(key);
         let mut skipped = 0;
-        self.sessions_from_index(index, direction == Direction::Ascending, |s| {
+        let wanted = offset.saturating_add(count);
+        self.sessions_from_index(index, direction == Direction::Ascending, Some(wanted), |s| {
             if !s.is_live(now) {
                 return true;
             }
@@ -753,7 +769,7 @@ impl AllSessionsReader for DynamoStore {
 
     async fn all_sessions(&self, now: Millis, limit: usize) -> Result<Vec<Session>, StoreError> {
         let mut all = Vec::new();
-        self.sessions_from_index(keys::order_index(SortKey::LoginAt).0, false, |s| {
+        self.sessions_from_index(keys::order_index(SortKey::LoginAt).0, false, None, |s| {
             if s.is_live(now) {
                 all.push(s);
             }

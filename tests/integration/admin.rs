@@ -2,6 +2,7 @@
 
 use serde_json::{Value, json};
 use sessions_api::Endpoint::{SessionsInfoAdmin, SessionsList, SessionsListAll, SessionsLogout};
+use sessions_api::clock::now_ms;
 use sessions_api::permissions::VIEW_DEVICE_MANAGEMENT;
 use sessions_api::store::{PermissionStore, UserAdmin};
 
@@ -212,4 +213,30 @@ async fn revoking_the_admin_role_takes_effect_at_once() {
     assert_eq!(env.send(SessionsListAll, as_roxie()).await.status, 200);
     sessions_cli::admin::change_role(&env.app.store, "testroxie", "admin", false).await.unwrap();
     assert_reply(&env.send(SessionsListAll, as_roxie()).await, 403, forbidden());
+}
+
+/// An unfiltered page reads offset + count index items, however many sessions exist.
+#[tokio::test]
+async fn an_unfiltered_page_reads_offset_plus_count_items() {
+    let env = TestEnv::seeded().await;
+    let t = now_ms() - 60_000;
+    for i in 0..40 {
+        env.login(TEST_USER_ID, if i % 2 == 0 { "Chrome" } else { "Safari" }, "Linux", t + i).await;
+    }
+    assert_eq!(env.send(SessionsListAll, as_roxie().param("count", "0")).await.json_body()["total"], json!(54));
+    for (sort, offset, count) in
+        [(r#"{"loginAt":-1}"#, 0, 5), (r#"{"device.name":1}"#, 10, 5), (r#"{"_user.username":-1}"#, 3, 2)]
+    {
+        let before = env.app.store.index_items_read();
+        let resp = env
+            .send(
+                SessionsListAll,
+                as_roxie().param("sort", sort).param("offset", &offset.to_string()).param("count", &count.to_string()),
+            )
+            .await;
+        assert_eq!(ids(&resp).len(), count);
+        assert_eq!(resp.json_body()["total"], json!(54));
+        let read = env.app.store.index_items_read() - before;
+        assert_eq!(read, (offset + count) as u64, "{sort} offset {offset} count {count}");
+    }
 }
