@@ -78,6 +78,7 @@ pub struct LoginSpec {
     /// Fixed token (demo data); a fresh random one otherwise.
     pub token: Option<String>,
     pub client_ids: Vec<String>,
+    pub geo: Geo,
 }
 
 /// A login the admin tool issued. The token is shown once to the operator, never stored.
@@ -107,7 +108,7 @@ pub async fn issue_login(
         last_activity_at: login_at,
         expires_at: login_at.div_euclid(1000) + config.token_lifetime_secs,
         client_ids: spec.client_ids,
-        geo: Geo::default(),
+        geo: spec.geo,
         user: user.as_ref(),
     };
     store.create_session(&session, &hash_token(&token)).await?;
@@ -249,4 +250,42 @@ pub fn qr_for_terminal(uri: &str) -> String {
             .build(),
         Err(e) => format!("(no QR code: {e})"),
     }
+}
+
+use sessions_api::model::ApiKey;
+use sessions_api::store::ApiKeyStore;
+
+/// Creates an API key (or stores `key`, for demo data); the key is returned once, only its
+/// SHA-256 is stored.
+pub async fn create_api_key(
+    store: &impl ApiKeyStore,
+    name: &str,
+    key: Option<&str>,
+    now: sessions_api::clock::Millis,
+) -> Result<(ApiKey, String), CliError> {
+    if name.trim().is_empty() || name.len() > 128 {
+        return Err(CliError::Usage("an API key needs a name of 1-128 characters".into()));
+    }
+    let key = key.map(str::to_string).unwrap_or_else(|| format!("sk_{}", sessions_api::ids::new_token()));
+    let record = ApiKey {
+        key_hash: hash_code(&key),
+        key_id: sessions_api::ids::new_id(),
+        name: name.trim().to_string(),
+        created_at: sessions_api::clock::iso_millis(now),
+        disabled: false,
+    };
+    store.create_api_key(&record).await?;
+    Ok((record, key))
+}
+
+/// Disables the key with this id.
+pub async fn disable_api_key(store: &impl ApiKeyStore, key_id: &str) -> Result<ApiKey, CliError> {
+    let key = store
+        .api_keys()
+        .await?
+        .into_iter()
+        .find(|k| k.key_id == key_id)
+        .ok_or_else(|| CliError::Usage(format!("no API key with id {key_id:?} (see list-api-keys)")))?;
+    store.set_api_key_disabled(&key.key_hash, true).await?;
+    Ok(ApiKey { disabled: true, ..key })
 }

@@ -7,12 +7,12 @@
 use base64::Engine;
 use sessions_api::Config;
 use sessions_api::clock::{Millis, parse_iso};
-use sessions_api::model::{Device, Os};
+use sessions_api::model::{Device, Geo, Os};
 use sessions_api::store::{SessionCreator, UserStore};
 
 use crate::CliError;
-use crate::admin::{LoginSpec, NewUser, create_user, enable_totp, init_permissions, issue_login};
-use sessions_api::store::{PermissionStore, UserAdmin};
+use crate::admin::{LoginSpec, NewUser, create_api_key, create_user, enable_totp, init_permissions, issue_login};
+use sessions_api::store::{ApiKeyStore, PermissionStore, UserAdmin};
 
 /// Password of every demo user.
 pub const DEMO_PASSWORD: &str = "demo-password";
@@ -34,7 +34,16 @@ pub struct DemoSession {
     pub ip: &'static str,
     pub login_at: &'static str,
     pub user_agent: &'static str,
+    /// Applications the session signed in through (MonoCloud's client_ids).
+    pub client_ids: &'static [&'static str],
+    /// country, region, city, latitude, longitude
+    pub geo: Option<[&'static str; 5]>,
 }
+
+/// The client id of seeds/003's example request.
+pub const SEED_CLIENT_ID: &str = "eCOGRJYpnNwwAAuCeReEW";
+/// The demo API key for the MonoCloud routes (local use only).
+pub const DEMO_API_KEY: &str = "sk_demo_local_only_Wq3vJ8rT5yN2kP7mZ4xB9cD6fG1hL0sA";
 
 const CHROME_WIN: [&str; 6] = ["browser", "Chrome", "113.0.0.0", "113.0.0", "Windows", "10"];
 const FIREFOX_WIN: [&str; 6] = ["browser", "Firefox", "112.0", "112.0", "Windows", "10"];
@@ -43,11 +52,19 @@ const UA_CHROME_WIN: &str =
 const UA_FIREFOX_WIN: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:109.0) Gecko/20100101 Firefox/112.0";
 
 const fn chrome(session_id: &'static str, ip: &'static str, login_at: &'static str) -> DemoSession {
-    DemoSession { session_id, device: CHROME_WIN, ip, login_at, user_agent: UA_CHROME_WIN }
+    DemoSession { session_id, device: CHROME_WIN, ip, login_at, user_agent: UA_CHROME_WIN, client_ids: &[], geo: None }
 }
 
 const fn firefox(session_id: &'static str, ip: &'static str, login_at: &'static str) -> DemoSession {
-    DemoSession { session_id, device: FIREFOX_WIN, ip, login_at, user_agent: UA_FIREFOX_WIN }
+    DemoSession {
+        session_id,
+        device: FIREFOX_WIN,
+        ip,
+        login_at,
+        user_agent: UA_FIREFOX_WIN,
+        client_ids: &[],
+        geo: None,
+    }
 }
 
 /// TOTP secret of the demo admin (RFC 4648 example text, local use only), so the local
@@ -72,6 +89,8 @@ pub const USERS: &[DemoUser] = &[
             ip: "172.20.0.5",
             login_at: "2023-05-24T05:30:00.000Z",
             user_agent: "Mozilla/5.0 (X11; Linux x86_64; rv:109.0) Gecko/20100101 Firefox/113.0",
+            client_ids: &[],
+            geo: None,
         }],
     },
     DemoUser {
@@ -80,21 +99,32 @@ pub const USERS: &[DemoUser] = &[
         name: Some("test test"),
         roles: &["user"],
         sessions: &[
-            chrome("QoYYFw2t9oKks2niG", "172.20.0.2", "2023-05-23T16:33:45.202Z"),
+            DemoSession {
+                client_ids: &[SEED_CLIENT_ID],
+                geo: Some(["United States of America", "North America", "Los Angeles", "34.043238", "-118.250918"]),
+                ..chrome("QoYYFw2t9oKks2niG", "172.20.0.2", "2023-05-23T16:33:45.202Z")
+            },
             DemoSession {
                 session_id: "WJ2giBwm4B9mcojFi",
                 device: ["mobile", "Chrome", "112.0.0.0", "112.0.0", "Android", "10"],
                 ip: "172.20.0.2",
                 login_at: "2023-05-23T12:43:52.023Z",
                 user_agent: "Mozilla/5.0 (Linux; Android 10; K) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/112.0.0.0 Mobile Safari/537.36",
+                client_ids: &[SEED_CLIENT_ID, "rocketchat-mobile"],
+                geo: None,
             },
-            chrome("BdSrCZXNKCbRi8Eqn", "172.20.0.2", "2023-05-24T00:25:52.246Z"),
+            DemoSession {
+                client_ids: &["rocketchat-web"],
+                ..chrome("BdSrCZXNKCbRi8Eqn", "172.20.0.2", "2023-05-24T00:25:52.246Z")
+            },
             DemoSession {
                 session_id: "Xm4PqRt7sVw2yZa8B",
                 device: ["desktop-app", "Rocket.Chat", "3.9.3", "3.9.3", "Mac OS", "10.15.7"],
                 ip: "172.20.0.9",
                 login_at: "2023-05-20T09:12:03.500Z",
                 user_agent: "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Rocket.Chat/3.9.3 Chrome/112.0.5615.165 Electron/24.3.0 Safari/537.36",
+                client_ids: &[SEED_CLIENT_ID],
+                geo: None,
             },
         ],
     },
@@ -175,7 +205,7 @@ pub fn shifted(login_at: &str, now: Millis) -> Millis {
 
 /// Creates every demo user and session, the admin's TOTP, and the default permissions.
 /// testroxie is an admin without 2FA: its step-up method is the password (seeds/000). Fails on a table that already holds them.
-pub async fn seed<S: UserStore + SessionCreator + UserAdmin + PermissionStore>(
+pub async fn seed<S: UserStore + SessionCreator + UserAdmin + PermissionStore + ApiKeyStore>(
     store: &S,
     config: &Config,
     now: Millis,
@@ -212,13 +242,24 @@ pub async fn seed<S: UserStore + SessionCreator + UserAdmin + PermissionStore>(
                 login_at: Some(shifted(s.login_at, now)),
                 session_id: Some(s.session_id.into()),
                 token: Some(demo_token(s.session_id)),
-                client_ids: vec![],
+                client_ids: s.client_ids.iter().map(|c| c.to_string()).collect(),
+                geo: s
+                    .geo
+                    .map(|[country, region, city, lat, lon]| Geo {
+                        country: Some(country.into()),
+                        region: Some(region.into()),
+                        city: Some(city.into()),
+                        latitude: Some(lat.into()),
+                        longitude: Some(lon.into()),
+                    })
+                    .unwrap_or_default(),
             };
             issue_login(store, config, &user, spec).await?;
             sessions += 1;
         }
     }
     enable_totp(store, ADMIN_ID, Some(DEMO_ADMIN_TOTP_SECRET)).await?;
+    create_api_key(store, "demo back-end", Some(DEMO_API_KEY), now).await?;
     Ok(sessions)
 }
 

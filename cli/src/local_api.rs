@@ -17,7 +17,7 @@ use hyper_util::rt::TokioIo;
 use serde_json::{Map, Value, json};
 use sessions_api::clock::now_ms;
 use sessions_api::dialects::ApiResponse;
-use sessions_api::endpoints::{App, Endpoint, handle};
+use sessions_api::endpoints::{App, Endpoint, RouteError, handle};
 use sessions_api::request::ApiRequest;
 use tokio::net::TcpListener;
 
@@ -43,10 +43,10 @@ async fn answer(app: &App, peer: SocketAddr, req: hyper::Request<Incoming>) -> h
     let started = Instant::now();
     let method = req.method().as_str().to_string();
     let path = req.uri().path().to_string();
-    let resp = match Endpoint::at_path(&path) {
-        None => not_routed(404, "Not found"),
-        Some(e) if e.method() != method => not_routed(405, "Method not allowed"),
-        Some(endpoint) => match to_event(peer, req).await {
+    let resp = match Endpoint::route(&method, &path) {
+        Err(RouteError::NotFound) => not_routed(404, "Not Found"),
+        Err(RouteError::MethodNotAllowed) => not_routed(405, "Method Not Allowed"),
+        Ok((endpoint, params)) => match to_event(peer, req, endpoint, params).await {
             Ok(event) => handle(app, endpoint, &ApiRequest::from_event(event)).await,
             Err(status) => not_routed(status, "Request body too large or unreadable"),
         },
@@ -65,7 +65,12 @@ fn not_routed(status: u16, message: &str) -> ApiResponse {
 }
 
 /// The payload-2.0 event API Gateway would send for this request.
-async fn to_event(peer: SocketAddr, req: hyper::Request<Incoming>) -> Result<ApiGatewayV2httpRequest, u16> {
+async fn to_event(
+    peer: SocketAddr,
+    req: hyper::Request<Incoming>,
+    endpoint: Endpoint,
+    path_params: std::collections::HashMap<String, String>,
+) -> Result<ApiGatewayV2httpRequest, u16> {
     let (parts, body) = req.into_parts();
     let body = Limited::new(body, MAX_BODY_BYTES).collect().await.map_err(|_| 413u16)?.to_bytes();
     let mut headers = Map::new();
@@ -80,12 +85,14 @@ async fn to_event(peer: SocketAddr, req: hyper::Request<Incoming>) -> Result<Api
     let method = parts.method.as_str();
     let path = parts.uri.path();
     let user_agent = parts.headers.get("user-agent").and_then(|v| v.to_str().ok()).unwrap_or("");
+    let route_key = format!("{} {}", endpoint.method(), endpoint.path());
     let event = json!({
         "version": "2.0",
-        "routeKey": format!("{method} {path}"),
+        "routeKey": route_key,
         "rawPath": path,
         "rawQueryString": parts.uri.query().unwrap_or(""),
         "headers": headers,
+        "pathParameters": path_params,
         "requestContext": {
             "accountId": "000000000000",
             "apiId": "local",
@@ -98,7 +105,7 @@ async fn to_event(peer: SocketAddr, req: hyper::Request<Incoming>) -> Result<Api
                 "userAgent": user_agent
             },
             "requestId": sessions_api::ids::new_id(),
-            "routeKey": format!("{method} {path}"),
+            "routeKey": route_key,
             "stage": "$default",
             "timeEpoch": now_ms()
         },

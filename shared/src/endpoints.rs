@@ -2,9 +2,12 @@
 //! dispatch from a request to its handler. Functions, the local server and the tests
 //! all go through [`handle`].
 
+use std::collections::HashMap;
+
 use crate::clock::now_ms;
 use crate::config::{Config, ConfigError, MailerKind};
-use crate::dialects::{ApiResponse, rocketchat};
+use crate::dialects::{ApiResponse, monocloud, rocketchat};
+use crate::handlers::monocloud::{self as mc_handlers, McReply};
 use crate::handlers::{Reply, admin, sessions};
 use crate::mailer::AppMailer;
 use crate::request::ApiRequest;
@@ -50,16 +53,24 @@ pub enum Endpoint {
     SessionsListAll,
     SessionsInfoAdmin,
     SessionsLogout,
+    UserSessionsList,
+    UserSessionGet,
+    UserSessionRevoke,
+    UserSessionsRevokeAll,
 }
 
 impl Endpoint {
-    pub const ALL: [Endpoint; 6] = [
+    pub const ALL: [Endpoint; 10] = [
         Endpoint::SessionsList,
         Endpoint::SessionsInfo,
         Endpoint::SessionsLogoutMe,
         Endpoint::SessionsListAll,
         Endpoint::SessionsInfoAdmin,
         Endpoint::SessionsLogout,
+        Endpoint::UserSessionsList,
+        Endpoint::UserSessionGet,
+        Endpoint::UserSessionRevoke,
+        Endpoint::UserSessionsRevokeAll,
     ];
 
     /// The function crate (under functions/) and template resource that serve it.
@@ -71,6 +82,10 @@ impl Endpoint {
             Endpoint::SessionsListAll => "sessions-list-all",
             Endpoint::SessionsInfoAdmin => "sessions-info-admin",
             Endpoint::SessionsLogout => "sessions-logout",
+            Endpoint::UserSessionsList => "user-sessions-list",
+            Endpoint::UserSessionGet => "user-session-get",
+            Endpoint::UserSessionRevoke => "user-session-revoke",
+            Endpoint::UserSessionsRevokeAll => "user-sessions-revoke-all",
         }
     }
 
@@ -79,8 +94,11 @@ impl Endpoint {
             Endpoint::SessionsList
             | Endpoint::SessionsInfo
             | Endpoint::SessionsListAll
-            | Endpoint::SessionsInfoAdmin => "GET",
+            | Endpoint::SessionsInfoAdmin
+            | Endpoint::UserSessionsList
+            | Endpoint::UserSessionGet => "GET",
             Endpoint::SessionsLogoutMe | Endpoint::SessionsLogout => "POST",
+            Endpoint::UserSessionRevoke | Endpoint::UserSessionsRevokeAll => "DELETE",
         }
     }
 
@@ -92,20 +110,98 @@ impl Endpoint {
             Endpoint::SessionsListAll => "/api/v1/sessions/list.all",
             Endpoint::SessionsInfoAdmin => "/api/v1/sessions/info.admin",
             Endpoint::SessionsLogout => "/api/v1/sessions/logout",
+            Endpoint::UserSessionsList | Endpoint::UserSessionsRevokeAll => "/api/users/{user_id}/sessions",
+            Endpoint::UserSessionGet | Endpoint::UserSessionRevoke => "/api/users/{user_id}/sessions/{session_id}",
         }
     }
 
-    /// The endpoint at `path`, if any (API Gateway matches paths exactly, so does this).
-    pub fn at_path(path: &str) -> Option<Endpoint> {
-        Endpoint::ALL.into_iter().find(|e| e.path() == path)
+    /// The path parameters if `path` matches this endpoint's route (`{name}` is one segment).
+    pub fn match_path(self, path: &str) -> Option<HashMap<String, String>> {
+        let pattern: Vec<&str> = self.path().split('/').collect();
+        let actual: Vec<&str> = path.split('/').collect();
+        if pattern.len() != actual.len() {
+            return None;
+        }
+        let mut params = HashMap::new();
+        for (p, a) in pattern.iter().zip(&actual) {
+            match p.strip_prefix('{').and_then(|p| p.strip_suffix('}')) {
+                Some(name) if !a.is_empty() => {
+                    let decoded = percent_decode(a)?;
+                    params.insert(name.to_string(), decoded);
+                }
+                Some(_) => return None,
+                None if p == a => {}
+                None => return None,
+            }
+        }
+        Some(params)
     }
+
+    /// The endpoint for a method and path, as API Gateway routes them.
+    pub fn route(method: &str, path: &str) -> Result<(Endpoint, HashMap<String, String>), RouteError> {
+        let mut path_matched = false;
+        for e in Endpoint::ALL {
+            if let Some(params) = e.match_path(path) {
+                if e.method().eq_ignore_ascii_case(method) {
+                    return Ok((e, params));
+                }
+                path_matched = true;
+            }
+        }
+        Err(if path_matched { RouteError::MethodNotAllowed } else { RouteError::NotFound })
+    }
+}
+
+/// Why no endpoint serves a request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RouteError {
+    NotFound,
+    MethodNotAllowed,
+}
+
+/// Decodes `%xx` escapes in a path segment; `None` if they do not make UTF-8.
+fn percent_decode(segment: &str) -> Option<String> {
+    let bytes = segment.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
 }
 
 /// Runs one request through its endpoint's handler and dialect.
 pub async fn handle(app: &App, endpoint: Endpoint, req: &ApiRequest) -> ApiResponse {
     let now = now_ms();
     let (store, mailer, config) = (&app.store, &app.mailer, &app.config);
+    // API Gateway fills pathParameters; an event without them still carries its path.
+    let filled;
+    let req = if req.path_params.is_empty() && endpoint.path().contains('{') {
+        filled = ApiRequest { path_params: endpoint.match_path(&req.path).unwrap_or_default(), ..req.clone() };
+        &filled
+    } else {
+        req
+    };
+    let trace_id = if req.request_id.is_empty() { crate::ids::new_id() } else { req.request_id.clone() };
+    let mc = |r| monocloud::respond(r, &trace_id);
     let result = match endpoint {
+        Endpoint::UserSessionsList => return mc(mc_handlers::list(store, req, now).await.map(McReply::Page)),
+        Endpoint::UserSessionGet => {
+            return mc(mc_handlers::get(store, req, now).await.map(|s| McReply::Session(Box::new(s))));
+        }
+        Endpoint::UserSessionRevoke => {
+            return mc(mc_handlers::revoke(store, req, now).await.map(|()| McReply::Revoked));
+        }
+        Endpoint::UserSessionsRevokeAll => {
+            return mc(mc_handlers::revoke_all(store, req, now).await.map(McReply::RevokedCount));
+        }
         Endpoint::SessionsList => sessions::list(store, config, req, now).await.map(Reply::Page),
         Endpoint::SessionsInfo => sessions::info(store, req, now).await.map(|i| Reply::Info(Box::new(i))),
         Endpoint::SessionsLogoutMe => sessions::logout_me(store, req, now).await.map(Reply::Ended),
@@ -125,9 +221,22 @@ mod tests {
     #[test]
     fn routes_are_unique_and_found() {
         for e in Endpoint::ALL {
-            assert_eq!(Endpoint::at_path(e.path()), Some(e));
+            let concrete = e.path().replace("{user_id}", "u1").replace("{session_id}", "s1");
+            assert_eq!(Endpoint::route(e.method(), &concrete).map(|r| r.0), Ok(e));
             assert_eq!(Endpoint::ALL.iter().filter(|o| o.function() == e.function()).count(), 1);
         }
-        assert_eq!(Endpoint::at_path("/api/v1/sessions/list/"), None);
+        assert_eq!(Endpoint::route("GET", "/api/v1/sessions/list/"), Err(RouteError::NotFound));
+        assert_eq!(Endpoint::route("PUT", "/api/v1/sessions/list"), Err(RouteError::MethodNotAllowed));
+    }
+
+    #[test]
+    fn path_parameters_are_captured_and_decoded() {
+        let (e, params) = Endpoint::route("DELETE", "/api/users/u%201/sessions/abc").unwrap();
+        assert_eq!(e, Endpoint::UserSessionRevoke);
+        assert_eq!((params["user_id"].as_str(), params["session_id"].as_str()), ("u 1", "abc"));
+        assert_eq!(Endpoint::route("GET", "/api/users//sessions"), Err(RouteError::NotFound));
+        assert_eq!(Endpoint::route("GET", "/api/users/%ff/sessions"), Err(RouteError::NotFound));
+        assert_eq!(Endpoint::route("DELETE", "/api/users/u/sessions").unwrap().0, Endpoint::UserSessionsRevokeAll);
+        assert_eq!(Endpoint::route("GET", "/api/users/u/sessions").unwrap().0, Endpoint::UserSessionsList);
     }
 }

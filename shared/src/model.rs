@@ -125,3 +125,14 @@ impl TokenRecord {
         self.expires_at.saturating_mul(1000) > now
     }
 }
+
+/// A back-end service's API key. Only the key's SHA-256 is stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ApiKey {
+    pub key_hash: String,
+    /// Short public id for listing and disabling.
+    pub key_id: String,
+    pub name: String,
+    pub created_at: String,
+    pub disabled: bool,
+}

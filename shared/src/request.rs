@@ -24,6 +24,8 @@ pub struct ApiRequest {
     pub body: Vec<u8>,
     /// Client address from the request context.
     pub source_ip: String,
+    /// API Gateway's request id (MonoCloud errors echo it as traceId).
+    pub request_id: String,
 }
 
 impl ApiRequest {
@@ -49,6 +51,7 @@ impl ApiRequest {
             }
             Some(b) => b.into_bytes(),
         };
+        let request_id = ev.request_context.request_id.clone().unwrap_or_default();
         let http = ev.request_context.http;
         ApiRequest {
             method: http.method.as_str().to_string(),
@@ -58,6 +61,7 @@ impl ApiRequest {
             path_params: ev.path_parameters,
             body,
             source_ip: http.source_ip.unwrap_or_default(),
+            request_id,
         }
     }
 

@@ -82,7 +82,9 @@ impl TestEnv {
         let text = std::fs::read_to_string(file).expect("read event");
         let event: ApiGatewayV2httpRequest = serde_json::from_str(&text).expect("event is a payload-2.0 event");
         let path = event.raw_path.clone().unwrap_or_default();
-        let endpoint = Endpoint::at_path(&path).unwrap_or_else(|| panic!("{}: no endpoint at {path}", file.display()));
+        let method = event.request_context.http.method.as_str().to_string();
+        let (endpoint, _) = Endpoint::route(&method, &path)
+            .unwrap_or_else(|e| panic!("{}: no endpoint for {method} {path}: {e:?}", file.display()));
         (endpoint, handle(&self.app, endpoint, &ApiRequest::from_event(event)).await)
     }
 

@@ -9,11 +9,11 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use serde_json::json;
 use sessions_api::model::{Device, Os};
-use sessions_api::store::DynamoStore;
+use sessions_api::store::{ApiKeyStore, DynamoStore};
 use sessions_api::{App, Config};
 use sessions_cli::admin::{
-    LoginSpec, NewUser, change_role, create_user, current_totp_code, enable_totp, find_user, init_permissions,
-    issue_login, outbox, qr_for_terminal, set_email_two_factor,
+    LoginSpec, NewUser, change_role, create_api_key, create_user, current_totp_code, disable_api_key, enable_totp,
+    find_user, init_permissions, issue_login, outbox, qr_for_terminal, set_email_two_factor,
 };
 use sessions_cli::table::{TableDefinition, create_table};
 use sessions_cli::{CliError, demo};
@@ -101,6 +101,18 @@ enum Command {
     EnableEmail2fa {
         #[arg(long)]
         user: String,
+    },
+    /// Create an API key for the MonoCloud routes; prints the key once.
+    CreateApiKey {
+        #[arg(long)]
+        name: String,
+    },
+    /// List API keys (ids, names, state; never the keys).
+    ListApiKeys,
+    /// Disable an API key by id.
+    DisableApiKey {
+        #[arg(long)]
+        id: String,
     },
     /// Show the newest messages of the local mail outbox (MAILER=outbox).
     Outbox {
@@ -194,6 +206,23 @@ async fn run(command: Command) -> Result<(), CliError> {
         Command::EnableEmail2fa { user } => {
             set_email_two_factor(store, &user, true).await?;
             println!("email 2FA enabled for {user}");
+        }
+        Command::CreateApiKey { name } => {
+            let (key, secret) = create_api_key(store, &name, None, sessions_api::clock::now_ms()).await?;
+            println!("{}", json!({"id": key.key_id, "name": key.name, "apiKey": secret}));
+            eprintln!("Keep the key now: only its SHA-256 is stored.");
+        }
+        Command::ListApiKeys => {
+            for k in store.api_keys().await? {
+                println!(
+                    "{}",
+                    json!({"id": k.key_id, "name": k.name, "createdAt": k.created_at, "disabled": k.disabled})
+                );
+            }
+        }
+        Command::DisableApiKey { id } => {
+            let key = disable_api_key(store, &id).await?;
+            println!("API key {} ({}) disabled", key.key_id, key.name);
         }
         Command::Outbox { limit } => {
             for m in outbox(store, limit).await? {

@@ -1,6 +1,7 @@
 //! Wire shapes. Handlers return typed results; this is the one place that turns them
 //! into the bodies and statuses clients of the copied products expect.
 
+pub mod monocloud;
 pub mod rocketchat;
 
 use aws_lambda_events::apigw::ApiGatewayV2httpResponse;

@@ -1,6 +1,7 @@
 //! What each endpoint does, as typed results; [`crate::dialects`] turns them into wire shapes.
 
 pub mod admin;
+pub mod monocloud;
 pub mod sessions;
 
 use crate::auth::AuthError;
