@@ -17,6 +17,8 @@ pub struct Config {
     pub two_factor_remember_secs: i64,
     /// bcrypt cost for new password hashes (`BCRYPT_COST`).
     pub bcrypt_cost: u32,
+    /// Live sessions a user may have; a login past it ends the oldest (`MAX_SESSIONS_PER_USER`).
+    pub max_sessions_per_user: usize,
     /// Where 2FA email goes (`MAILER`).
     pub mailer: MailerKind,
     /// Sender address for SES (`MAIL_FROM`; required with `MAILER=ses`).
@@ -41,6 +43,7 @@ impl Default for Config {
             list_count_max: 100,
             two_factor_remember_secs: 30 * 60,
             bcrypt_cost: 10,
+            max_sessions_per_user: 100,
             mailer: MailerKind::Outbox,
             mail_from: None,
         }
@@ -81,6 +84,7 @@ impl Config {
         let list_count_default = number(&lookup, "LIST_COUNT_DEFAULT", 0, list_count_max, d.list_count_default as i64)?;
         let remember = number(&lookup, "TWO_FACTOR_REMEMBER_MINUTES", 0, 24 * 60, 30)?;
         let bcrypt_cost = number(&lookup, "BCRYPT_COST", 4, 31, d.bcrypt_cost as i64)?;
+        let max_sessions = number(&lookup, "MAX_SESSIONS_PER_USER", 1, 10_000, d.max_sessions_per_user as i64)?;
         let mailer = match lookup("MAILER").as_deref().map(str::trim) {
             None | Some("") | Some("outbox") => MailerKind::Outbox,
             Some("ses") => MailerKind::Ses,
@@ -97,6 +101,7 @@ impl Config {
             list_count_max: list_count_max as usize,
             two_factor_remember_secs: remember * 60,
             bcrypt_cost: bcrypt_cost as u32,
+            max_sessions_per_user: max_sessions as usize,
             mailer,
             mail_from,
         })

@@ -8,7 +8,7 @@ use crate::clock::now_ms;
 use crate::config::{Config, ConfigError, MailerKind};
 use crate::dialects::{ApiResponse, monocloud, rocketchat};
 use crate::handlers::monocloud::{self as mc_handlers, McReply};
-use crate::handlers::{Reply, admin, sessions};
+use crate::handlers::{Reply, admin, login, sessions};
 use crate::mailer::AppMailer;
 use crate::request::ApiRequest;
 use crate::store::DynamoStore;
@@ -57,10 +57,12 @@ pub enum Endpoint {
     UserSessionGet,
     UserSessionRevoke,
     UserSessionsRevokeAll,
+    Login,
+    Logout,
 }
 
 impl Endpoint {
-    pub const ALL: [Endpoint; 10] = [
+    pub const ALL: [Endpoint; 12] = [
         Endpoint::SessionsList,
         Endpoint::SessionsInfo,
         Endpoint::SessionsLogoutMe,
@@ -71,6 +73,8 @@ impl Endpoint {
         Endpoint::UserSessionGet,
         Endpoint::UserSessionRevoke,
         Endpoint::UserSessionsRevokeAll,
+        Endpoint::Login,
+        Endpoint::Logout,
     ];
 
     /// The function crate (under functions/) and template resource that serve it.
@@ -86,6 +90,8 @@ impl Endpoint {
             Endpoint::UserSessionGet => "user-session-get",
             Endpoint::UserSessionRevoke => "user-session-revoke",
             Endpoint::UserSessionsRevokeAll => "user-sessions-revoke-all",
+            Endpoint::Login => "login",
+            Endpoint::Logout => "logout",
         }
     }
 
@@ -97,7 +103,7 @@ impl Endpoint {
             | Endpoint::SessionsInfoAdmin
             | Endpoint::UserSessionsList
             | Endpoint::UserSessionGet => "GET",
-            Endpoint::SessionsLogoutMe | Endpoint::SessionsLogout => "POST",
+            Endpoint::SessionsLogoutMe | Endpoint::SessionsLogout | Endpoint::Login | Endpoint::Logout => "POST",
             Endpoint::UserSessionRevoke | Endpoint::UserSessionsRevokeAll => "DELETE",
         }
     }
@@ -112,6 +118,8 @@ impl Endpoint {
             Endpoint::SessionsLogout => "/api/v1/sessions/logout",
             Endpoint::UserSessionsList | Endpoint::UserSessionsRevokeAll => "/api/users/{user_id}/sessions",
             Endpoint::UserSessionGet | Endpoint::UserSessionRevoke => "/api/users/{user_id}/sessions/{session_id}",
+            Endpoint::Login => "/api/v1/login",
+            Endpoint::Logout => "/api/v1/logout",
         }
     }
 
@@ -210,6 +218,8 @@ pub async fn handle(app: &App, endpoint: Endpoint, req: &ApiRequest) -> ApiRespo
             admin::info_admin(store, mailer, config, req, now).await.map(|i| Reply::Info(Box::new(i)))
         }
         Endpoint::SessionsLogout => admin::logout(store, mailer, config, req, now).await.map(Reply::Ended),
+        Endpoint::Login => login::login(store, mailer, config, req, now).await.map(|l| Reply::LoggedIn(Box::new(l))),
+        Endpoint::Logout => login::logout(store, req, now).await.map(|()| Reply::LoggedOut),
     };
     rocketchat::respond(result)
 }

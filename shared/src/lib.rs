@@ -8,6 +8,7 @@
 pub mod auth;
 pub mod clock;
 pub mod config;
+pub mod device;
 pub mod dialects;
 pub mod endpoints;
 pub mod handlers;

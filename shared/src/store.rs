@@ -41,6 +41,10 @@ pub mod keys {
     pub fn username(username: &str) -> String {
         format!("USERNAME#{}", username.to_lowercase())
     }
+    pub fn email(email: &str) -> String {
+        format!("EMAIL#{}", email.to_lowercase())
+    }
+    pub const EMAIL: &str = "EMAIL";
     pub fn permission(id: &str) -> String {
         format!("PERMISSION#{id}")
     }
@@ -130,6 +134,7 @@ pub trait UserStore {
     fn create_user(&self, user: &User) -> impl Future<Output = Result<(), StoreError>> + Send;
     fn user(&self, user_id: &str) -> impl Future<Output = Result<Option<User>, StoreError>> + Send;
     fn user_by_username(&self, username: &str) -> impl Future<Output = Result<Option<User>, StoreError>> + Send;
+    fn user_by_email(&self, email: &str) -> impl Future<Output = Result<Option<User>, StoreError>> + Send;
 }
 
 /// The DynamoDB implementation of every store trait.
@@ -563,9 +568,17 @@ impl UserStore for DynamoStore {
             entity: "username".into(),
             user_id: user.user_id.clone(),
         };
-        let written = self
-            .transact(vec![put(&self.table, to_item(&profile)?, true)?, put(&self.table, to_item(&username)?, true)?])
-            .await?;
+        let mut items = vec![put(&self.table, to_item(&profile)?, true)?, put(&self.table, to_item(&username)?, true)?];
+        for email in &user.emails {
+            let link = UsernameItem {
+                pk: keys::email(email),
+                sk: keys::EMAIL.into(),
+                entity: "email".into(),
+                user_id: user.user_id.clone(),
+            };
+            items.push(put(&self.table, to_item(&link)?, true)?);
+        }
+        let written = self.transact(items).await?;
         if written {
             Ok(())
         } else {
@@ -582,6 +595,14 @@ impl UserStore for DynamoStore {
 
     async fn user_by_username(&self, username: &str) -> Result<Option<User>, StoreError> {
         let Some(item) = self.get(keys::username(username), keys::USERNAME).await? else {
+            return Ok(None);
+        };
+        let link: UsernameItem = from_item(item)?;
+        self.user(&link.user_id).await
+    }
+
+    async fn user_by_email(&self, email: &str) -> Result<Option<User>, StoreError> {
+        let Some(item) = self.get(keys::email(email), keys::EMAIL).await? else {
             return Ok(None);
         };
         let link: UsernameItem = from_item(item)?;

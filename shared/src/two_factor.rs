@@ -96,7 +96,7 @@ pub async fn require<S: TwoFactorStore, M: Mailer>(
     {
         return Ok(());
     }
-    check_code(store, mailer, user, req, now).await?;
+    check_code(store, mailer, user, req.header(METHOD_HEADER), req.header(CODE_HEADER), now).await?;
     let until = now + config.two_factor_remember_secs * 1000;
     if config.two_factor_remember_secs > 0 {
         store.trust_token(&caller.token_hash, until, &fp).await?;
@@ -104,15 +104,16 @@ pub async fn require<S: TwoFactorStore, M: Mailer>(
     Ok(())
 }
 
-/// Verifies the code in the request without touching the token's trust (also for login).
+/// Verifies a code for `user` without touching any token's trust (2FA routes and login).
 pub async fn check_code<S: TwoFactorStore, M: Mailer>(
     store: &S,
     mailer: &M,
     user: &User,
-    req: &ApiRequest,
+    requested_method: Option<&str>,
+    code: Option<&str>,
     now: Millis,
 ) -> Result<(), ApiError> {
-    let Some(method) = select_method(user, req.header(METHOD_HEADER)) else {
+    let Some(method) = select_method(user, requested_method) else {
         // Nothing to challenge with (no 2FA and no password), as Rocket.Chat.
         return Ok(());
     };
@@ -120,7 +121,7 @@ pub async fn check_code<S: TwoFactorStore, M: Mailer>(
     if store.failures(&user.user_id, now, FAILURE_WINDOW_MS).await? >= MAX_FAILURES {
         return Err(ApiError::TotpMaxAttempts { method: method.name() });
     }
-    let code = req.header(CODE_HEADER).map(str::trim).unwrap_or("");
+    let code = code.map(str::trim).unwrap_or("");
     if code.is_empty() {
         let code_generated = method == Method::Email && send_email_code(store, mailer, user, now).await?;
         return Err(ApiError::TotpRequired { method: method.name(), code_generated, available });

@@ -1,7 +1,7 @@
 //! Every file in events/ runs against freshly seeded demo data, as `cargo lambda invoke
 //! --data-file` or `sam local invoke -e` would send it.
 
-use serde_json::json;
+use serde_json::{Value, json};
 use sessions_api::Endpoint;
 
 use crate::support::*;
@@ -91,6 +91,22 @@ async fn every_event_succeeds_against_the_demo_data() {
             }
             "user-session-revoke.json" => assert_eq!(resp.body, ""),
             "user-sessions-revoke-all.json" => assert_eq!(body, json!({"count": 3})),
+            "login.json" | "login-digest.json" => {
+                assert_eq!(body["status"], "success");
+                let user_id = body["data"]["userId"].as_str().unwrap().to_string();
+                let token = body["data"]["authToken"].as_str().unwrap().to_string();
+                assert_eq!(token.len(), 43);
+                let listed = env.send(Endpoint::SessionsList, Req::new().auth(&(user_id, token))).await.json_body();
+                let current: Vec<&Value> =
+                    listed["sessions"].as_array().unwrap().iter().filter(|s| s["current"] == json!(true)).collect();
+                assert_eq!(current.len(), 1);
+                assert_eq!(current[0]["device"]["name"], "Safari");
+            }
+            "logout.json" => {
+                assert_eq!(body, json!({"status": "success", "data": {"message": "You've been logged out!"}}));
+                let (_, again) = env.send_event(&file).await;
+                assert_reply(&again, 401, unauthorized());
+            }
             other => panic!("events/{other} has no expectation here: add one"),
         }
     }

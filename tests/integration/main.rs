@@ -5,6 +5,7 @@ mod admin;
 mod bad_input;
 mod events;
 mod local_http;
+mod login;
 mod monocloud;
 mod openapi;
 mod sessions_info;

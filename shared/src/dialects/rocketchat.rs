@@ -130,6 +130,7 @@ pub fn error_body(e: &ApiError) -> (u16, serde_json::Value) {
                 "details": {"method": method}
             }),
         ),
+        ApiError::LoginFailed => (401, json!({"status": "error", "error": "Unauthorized", "message": "Unauthorized"})),
         ApiError::Internal(_) => (500, json!({"success": false, "error": "Internal server error"})),
     }
 }
@@ -139,6 +140,19 @@ pub fn respond(result: Result<Reply, ApiError>) -> ApiResponse {
     match result {
         Ok(Reply::Page(p)) => ApiResponse::json(200, JSON, page_body(&p)),
         Ok(Reply::Info(i)) => ApiResponse::json(200, JSON, info_body(&i)),
+        Ok(Reply::LoggedIn(l)) => {
+            let mut me = json!({"_id": l.user.user_id, "username": l.user.username});
+            if let Some(name) = &l.user.name {
+                me["name"] = json!(name);
+            }
+            let body = json!({"status": "success", "data": {"userId": l.user.user_id, "authToken": l.token, "me": me}});
+            ApiResponse::json(200, JSON, body.to_string())
+        }
+        Ok(Reply::LoggedOut) => ApiResponse::json(
+            200,
+            JSON,
+            json!({"status": "success", "data": {"message": "You've been logged out!"}}).to_string(),
+        ),
         Ok(Reply::Ended(e)) => {
             ApiResponse::json(200, JSON, json!({"sessionId": e.session_id, "success": true}).to_string())
         }

@@ -1,6 +1,7 @@
 //! What each endpoint does, as typed results; [`crate::dialects`] turns them into wire shapes.
 
 pub mod admin;
+pub mod login;
 pub mod monocloud;
 pub mod sessions;
 
@@ -31,6 +32,9 @@ pub enum ApiError {
     TotpInvalid { method: &'static str },
     #[error("too many wrong 2FA codes")]
     TotpMaxAttempts { method: &'static str },
+    /// Wrong password, unknown or inactive user: one answer for all (no user enumeration).
+    #[error("login failed")]
+    LoginFailed,
     #[error("internal: {0}")]
     Internal(String),
 }
@@ -92,4 +96,6 @@ pub enum Reply {
     Page(SessionPage),
     Info(Box<SessionInfo>),
     Ended(SessionEnded),
+    LoggedIn(Box<login::LoggedIn>),
+    LoggedOut,
 }

@@ -1,0 +1,229 @@
+//! POST /api/v1/login and /api/v1/logout: sessions from real sign-ins (DESIGN.md "Login").
+
+use std::sync::OnceLock;
+
+use serde_json::Value;
+
+use super::ApiError;
+use crate::auth::authenticate;
+use crate::clock::Millis;
+use crate::config::Config;
+use crate::device::parse_user_agent;
+use crate::ids::{hash_token, new_id, new_token, sha256_hex};
+use crate::mailer::Mailer;
+use crate::model::{Geo, Session, User};
+use crate::request::ApiRequest;
+use crate::store::{SessionCreator, SessionEnder, TokenStore, TwoFactorStore, UserSessionReader, UserStore};
+use crate::two_factor::{self, CODE_HEADER, METHOD_HEADER};
+
+/// Largest login body read; a login is a few hundred bytes.
+pub const MAX_LOGIN_BODY: usize = 64 * 1024;
+const MAX_FIELD_LEN: usize = 256;
+
+/// A successful login: the user and the new token (shown once, stored only hashed).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LoggedIn {
+    pub user: User,
+    pub token: String,
+    pub session_id: String,
+}
+
+/// What the login body says.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Credentials {
+    pub user: String,
+    /// Lowercase SHA-256 hex of the password, however it was sent.
+    pub digest: String,
+    pub code: Option<String>,
+    pub client_id: Option<String>,
+}
+
+fn invalid(m: impl Into<String>) -> ApiError {
+    ApiError::InvalidParams(m.into())
+}
+
+fn string_field(map: &serde_json::Map<String, Value>, name: &str, required: bool) -> Result<Option<String>, ApiError> {
+    match map.get(name) {
+        None | Some(Value::Null) if required => Err(invalid(format!("must have required property '{name}'"))),
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) if s.len() > MAX_FIELD_LEN => {
+            Err(invalid(format!("/{name} must NOT have more than {MAX_FIELD_LEN} characters")))
+        }
+        Some(Value::String(s)) if required && s.trim().is_empty() => Err(invalid(format!("/{name} must not be empty"))),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(_) => Err(invalid(format!("/{name} must be string"))),
+    }
+}
+
+/// Validates the request as a JSON login; every failure is a 400 that names the problem.
+pub fn parse_credentials(req: &ApiRequest) -> Result<Credentials, ApiError> {
+    let content_type = req.header("content-type").unwrap_or("").to_ascii_lowercase();
+    if content_type.split(';').next().map(str::trim) != Some("application/json") {
+        return Err(invalid("Content-Type must be application/json"));
+    }
+    if req.body.len() > MAX_LOGIN_BODY {
+        return Err(invalid(format!("request body must NOT be larger than {MAX_LOGIN_BODY} bytes")));
+    }
+    let Ok(Value::Object(map)) = serde_json::from_slice::<Value>(&req.body) else {
+        return Err(invalid("request body must be a JSON object"));
+    };
+    let user = string_field(&map, "user", true)?.unwrap_or_default();
+    let digest = match map.get("password") {
+        None | Some(Value::Null) => return Err(invalid("must have required property 'password'")),
+        Some(Value::String(p)) if p.is_empty() => return Err(invalid("/password must not be empty")),
+        Some(Value::String(p)) if p.len() > 1024 => {
+            return Err(invalid("/password must NOT have more than 1024 characters"));
+        }
+        Some(Value::String(p)) => sha256_hex(p),
+        Some(Value::Object(o)) => {
+            let digest = o.get("digest").and_then(Value::as_str).unwrap_or("");
+            let algorithm = o.get("algorithm").and_then(Value::as_str).unwrap_or("");
+            if !algorithm.eq_ignore_ascii_case("sha-256") {
+                return Err(invalid("/password/algorithm must be \"sha-256\""));
+            }
+            if digest.len() != 64 || !digest.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return Err(invalid("/password/digest must be 64 hexadecimal characters"));
+            }
+            digest.to_ascii_lowercase()
+        }
+        Some(_) => return Err(invalid("/password must be string or {\"digest\", \"algorithm\": \"sha-256\"}")),
+    };
+    let code = string_field(&map, "code", false)?.or_else(|| req.header(CODE_HEADER).map(str::to_string));
+    let client_id = string_field(&map, "client_id", false)?.filter(|c| !c.is_empty());
+    Ok(Credentials { user, digest, code, client_id })
+}
+
+/// A bcrypt hash to verify against when the user does not exist, so that an unknown
+/// user takes as long as a wrong password.
+fn decoy_hash(cost: u32) -> &'static str {
+    static DECOY: OnceLock<String> = OnceLock::new();
+    DECOY.get_or_init(|| bcrypt::hash(sha256_hex("decoy password"), cost).unwrap_or_default())
+}
+
+/// The geo fields CloudFront adds when configured to forward viewer location headers.
+fn geo(req: &ApiRequest) -> Geo {
+    let h =
+        |name: &str| req.header(name).map(str::trim).filter(|v| !v.is_empty() && v.len() <= 128).map(str::to_string);
+    Geo {
+        country: h("cloudfront-viewer-country-name").or_else(|| h("cloudfront-viewer-country")),
+        region: h("cloudfront-viewer-country-region-name").or_else(|| h("cloudfront-viewer-country-region")),
+        city: h("cloudfront-viewer-city"),
+        latitude: h("cloudfront-viewer-latitude"),
+        longitude: h("cloudfront-viewer-longitude"),
+    }
+}
+
+/// Everything login touches in the store.
+pub trait LoginStore: UserStore + SessionCreator + UserSessionReader + SessionEnder + TwoFactorStore {}
+impl<T: UserStore + SessionCreator + UserSessionReader + SessionEnder + TwoFactorStore> LoginStore for T {}
+
+/// POST /api/v1/login
+pub async fn login<S: LoginStore, M: Mailer>(
+    store: &S,
+    mailer: &M,
+    config: &Config,
+    req: &ApiRequest,
+    now: Millis,
+) -> Result<LoggedIn, ApiError> {
+    let creds = parse_credentials(req)?;
+    let found = if creds.user.contains('@') {
+        store.user_by_email(&creds.user).await?
+    } else {
+        store.user_by_username(&creds.user).await?
+    };
+    let user = match found {
+        Some(u) if u.active && u.password_bcrypt.is_some() => {
+            let hash = u.password_bcrypt.as_deref().unwrap_or_default();
+            if bcrypt::verify(&creds.digest, hash).unwrap_or(false) { Some(u) } else { None }
+        }
+        _ => {
+            let _ = bcrypt::verify(&creds.digest, decoy_hash(config.bcrypt_cost));
+            None
+        }
+    };
+    let user = user.ok_or(ApiError::LoginFailed)?;
+    if !two_factor::available_methods(&user).is_empty() {
+        two_factor::check_code(store, mailer, &user, req.header(METHOD_HEADER), creds.code.as_deref(), now).await?;
+    }
+    // Keep under the cap: end the oldest live sessions first.
+    let mut live: Vec<Session> =
+        store.user_sessions(&user.user_id).await?.into_iter().filter(|s| s.is_live(now)).collect();
+    live.sort_by(|a, b| a.login_at.cmp(&b.login_at).then_with(|| a.session_id.cmp(&b.session_id)));
+    let excess = (live.len() + 1).saturating_sub(config.max_sessions_per_user);
+    for old in live.iter().take(excess) {
+        store.end_session(&user.user_id, &old.session_id, now).await?;
+    }
+    let token = new_token();
+    let session = Session {
+        session_id: new_id(),
+        user_id: user.user_id.clone(),
+        device: parse_user_agent(req.user_agent()),
+        host: req.header("host").unwrap_or("").chars().take(MAX_FIELD_LEN).collect(),
+        ip: req.source_ip.clone(),
+        user_agent: req.user_agent().chars().take(1024).collect(),
+        login_at: now,
+        last_activity_at: now,
+        expires_at: now.div_euclid(1000) + config.token_lifetime_secs,
+        client_ids: creds.client_id.into_iter().collect(),
+        geo: geo(req),
+        user: user.as_ref(),
+    };
+    store.create_session(&session, &hash_token(&token)).await?;
+    Ok(LoggedIn { user, token, session_id: session.session_id })
+}
+
+/// POST /api/v1/logout: ends the calling token's session; the token gets 401 at once.
+pub async fn logout<S: TokenStore + SessionEnder>(store: &S, req: &ApiRequest, now: Millis) -> Result<(), ApiError> {
+    let caller = authenticate(store, req, now).await?;
+    store.end_session(&caller.user_id, &caller.session_id, now).await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req(content_type: &str, body: &str) -> ApiRequest {
+        let mut r = ApiRequest { body: body.as_bytes().to_vec(), ..Default::default() };
+        r.headers.insert("content-type", content_type.parse().unwrap());
+        r
+    }
+
+    fn err(r: &ApiRequest) -> String {
+        match parse_credentials(r).unwrap_err() {
+            ApiError::InvalidParams(m) => m,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn plain_and_digest_passwords_give_the_same_digest() {
+        let plain = parse_credentials(&req("application/json", r#"{"user":"a","password":"pw"}"#)).unwrap();
+        let digest = format!(
+            r#"{{"user":"a","password":{{"digest":"{}","algorithm":"sha-256"}}}}"#,
+            sha256_hex("pw").to_uppercase()
+        );
+        let hashed = parse_credentials(&req("application/json; charset=utf-8", &digest)).unwrap();
+        assert_eq!(plain.digest, hashed.digest);
+        assert_eq!(plain.digest, sha256_hex("pw"));
+    }
+
+    #[test]
+    fn bad_bodies_are_named() {
+        assert_eq!(err(&req("text/plain", "{}")), "Content-Type must be application/json");
+        assert_eq!(err(&req("application/json", "{")), "request body must be a JSON object");
+        assert_eq!(err(&req("application/json", r#"{"password":"x"}"#)), "must have required property 'user'");
+        assert_eq!(err(&req("application/json", r#"{"user":"a"}"#)), "must have required property 'password'");
+        assert_eq!(err(&req("application/json", r#"{"user":1,"password":"x"}"#)), "/user must be string");
+        assert_eq!(
+            err(&req("application/json", r#"{"user":"a","password":{"digest":"abc","algorithm":"sha-256"}}"#)),
+            "/password/digest must be 64 hexadecimal characters"
+        );
+        assert_eq!(
+            err(&req("application/json", r#"{"user":"a","password":{"digest":"abc","algorithm":"md5"}}"#)),
+            "/password/algorithm must be \"sha-256\""
+        );
+        let big = format!(r#"{{"user":"a","password":"{}"}}"#, "x".repeat(1_000_000));
+        assert!(err(&req("application/json", &big)).contains("larger than"));
+    }
+}
