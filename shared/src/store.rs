@@ -717,6 +717,19 @@ fn conditional_failed<E: ProvideErrorMetadata>(e: &E) -> bool {
     e.code() == Some("ConditionalCheckFailedException")
 }
 
+/// The outcome of a conditional write: `Ok(true)` done, `Ok(false)` its condition failed.
+fn conditional<T, E, R>(result: Result<T, SdkError<E, R>>) -> Result<bool, StoreError>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    match result {
+        Ok(_) => Ok(true),
+        Err(e) if e.as_service_error().is_some_and(conditional_failed) => Ok(false),
+        Err(e) => Err(dynamo(e)),
+    }
+}
+
 impl DynamoStore {
     /// Streams sessions from an order index to `keep` until it returns false. `wanted`
     /// caps each page's Limit at the rows still needed, so a page reads what it uses.
@@ -914,11 +927,7 @@ impl TwoFactorStore for DynamoStore {
             .expression_attribute_values(":s", n(step))
             .send()
             .await;
-        match r {
-            Ok(_) => Ok(true),
-            Err(e) if e.as_service_error().is_some_and(conditional_failed) => Ok(false),
-            Err(e) => Err(dynamo(e)),
-        }
+        conditional(r)
     }
 
     async fn use_backup_code(&self, user_id: &str, code_hash: &str) -> Result<bool, StoreError> {
@@ -933,11 +942,7 @@ impl TwoFactorStore for DynamoStore {
             .expression_attribute_names("#h", code_hash)
             .send()
             .await;
-        match r {
-            Ok(_) => Ok(true),
-            Err(e) if e.as_service_error().is_some_and(conditional_failed) => Ok(false),
-            Err(e) => Err(dynamo(e)),
-        }
+        conditional(r)
     }
 
     async fn put_email_code(&self, user_id: &str, code: &EmailCode) -> Result<(), StoreError> {
@@ -976,11 +981,7 @@ impl TwoFactorStore for DynamoStore {
             .expression_attribute_values(":one", n(1))
             .send()
             .await;
-        match r {
-            Ok(_) => Ok(()),
-            Err(e) if e.as_service_error().is_some_and(conditional_failed) => Ok(()),
-            Err(e) => Err(dynamo(e)),
-        }
+        conditional(r).map(|_| ())
     }
 
     async fn delete_email_code(&self, user_id: &str) -> Result<(), StoreError> {
@@ -1008,12 +1009,8 @@ impl TwoFactorStore for DynamoStore {
             .expression_attribute_values(":f", s(fingerprint))
             .send()
             .await;
-        match r {
-            // A token ended meanwhile simply stays ended.
-            Ok(_) => Ok(()),
-            Err(e) if e.as_service_error().is_some_and(conditional_failed) => Ok(()),
-            Err(e) => Err(dynamo(e)),
-        }
+        // A token ended meanwhile simply stays ended.
+        conditional(r).map(|_| ())
     }
 }
 
@@ -1059,13 +1056,7 @@ impl UserAdmin for DynamoStore {
             .expression_attribute_values(":r", AttributeValue::L(roles.iter().map(s).collect()))
             .send()
             .await;
-        match r {
-            Ok(_) => Ok(()),
-            Err(e) if e.as_service_error().is_some_and(conditional_failed) => {
-                Err(StoreError::Corrupt(format!("no user {user_id}")))
-            }
-            Err(e) => Err(dynamo(e)),
-        }
+        if conditional(r)? { Ok(()) } else { Err(StoreError::Corrupt(format!("no user {user_id}"))) }
     }
 
     async fn set_two_factor(&self, user_id: &str, tf: &TwoFactor) -> Result<(), StoreError> {
@@ -1092,13 +1083,7 @@ impl UserAdmin for DynamoStore {
                 "SET totpLastStep = :step, emailTwoFactor = :email, backupCodes = :codes REMOVE totpSecret",
             ),
         };
-        match update.send().await {
-            Ok(_) => Ok(()),
-            Err(e) if e.as_service_error().is_some_and(conditional_failed) => {
-                Err(StoreError::Corrupt(format!("no user {user_id}")))
-            }
-            Err(e) => Err(dynamo(e)),
-        }
+        if conditional(update.send().await)? { Ok(()) } else { Err(StoreError::Corrupt(format!("no user {user_id}"))) }
     }
 }
 
@@ -1196,12 +1181,6 @@ impl ApiKeyStore for DynamoStore {
             .expression_attribute_values(":d", AttributeValue::Bool(disabled))
             .send()
             .await;
-        match r {
-            Ok(_) => Ok(()),
-            Err(e) if e.as_service_error().is_some_and(conditional_failed) => {
-                Err(StoreError::Corrupt("no such API key".into()))
-            }
-            Err(e) => Err(dynamo(e)),
-        }
+        if conditional(r)? { Ok(()) } else { Err(StoreError::Corrupt("no such API key".into())) }
     }
 }
