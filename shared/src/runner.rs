@@ -37,3 +37,18 @@ pub async fn run(endpoint: Endpoint) -> Result<(), lambda_runtime::Error> {
     })))
     .await
 }
+
+/// Entry point of the stream consumer that counts TTL-expired sessions down.
+pub async fn run_session_expiry() -> Result<(), lambda_runtime::Error> {
+    init_tracing();
+    let app = Arc::new(App::from_env().await?);
+    Box::pin(lambda_runtime::run(service_fn(move |event: LambdaEvent<aws_lambda_events::dynamodb::Event>| {
+        let app = Arc::clone(&app);
+        Box::pin(async move {
+            let expired = crate::expiry::on_stream(&app.store, &event.payload).await?;
+            tracing::info!(expired, "expired sessions counted down");
+            Ok::<(), lambda_runtime::Error>(())
+        })
+    })))
+    .await
+}

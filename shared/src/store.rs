@@ -186,6 +186,24 @@ impl DynamoStore {
         Ok(out.item.and_then(|i| i.get("count").and_then(|v| v.as_n().ok()).and_then(|n| n.parse().ok())).unwrap_or(0))
     }
 
+    /// Adds `delta` to the active-session counter (the TTL stream consumer uses it).
+    pub async fn adjust_session_count(&self, delta: i64) -> Result<(), StoreError> {
+        let Some(update) = self.counter_update(delta)?.update else {
+            return Ok(());
+        };
+        self.client
+            .update_item()
+            .table_name(update.table_name)
+            .set_key(Some(update.key))
+            .update_expression(update.update_expression)
+            .set_expression_attribute_names(update.expression_attribute_names)
+            .set_expression_attribute_values(update.expression_attribute_values)
+            .send()
+            .await
+            .map_err(dynamo)?;
+        Ok(())
+    }
+
     fn counter_update(&self, delta: i64) -> Result<TransactWriteItem, StoreError> {
         let update = Update::builder()
             .table_name(&self.table)

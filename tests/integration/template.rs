@@ -14,8 +14,14 @@ fn template() -> Value {
 #[test]
 fn every_endpoint_is_one_function_with_its_route() {
     let t = template();
-    let functions: Vec<&Value> =
-        t["Resources"].as_mapping().unwrap().values().filter(|r| r["Type"] == "AWS::Serverless::Function").collect();
+    let is_http =
+        |r: &Value| r["Properties"]["Events"].as_mapping().is_some_and(|e| e.values().any(|e| e["Type"] == "HttpApi"));
+    let functions: Vec<&Value> = t["Resources"]
+        .as_mapping()
+        .unwrap()
+        .values()
+        .filter(|r| r["Type"] == "AWS::Serverless::Function" && is_http(r))
+        .collect();
     assert_eq!(functions.len(), Endpoint::ALL.len());
     for e in Endpoint::ALL {
         let f = functions
@@ -46,6 +52,19 @@ fn function_crates_are_exactly_the_endpoints() {
         .collect();
     dirs.sort();
     let mut expected: Vec<String> = Endpoint::ALL.iter().map(|e| e.function().to_string()).collect();
+    expected.push("session-expiry".to_string()); // the stream consumer, not an HTTP route
     expected.sort();
     assert_eq!(dirs, expected);
+}
+
+#[test]
+fn the_expiry_consumer_reads_the_tables_stream() {
+    let t = template();
+    let f = &t["Resources"]["SessionExpiryFunction"];
+    assert_eq!(f["Properties"]["CodeUri"].as_str(), Some("functions/session-expiry"));
+    assert_eq!(f["Properties"]["Events"]["Expired"]["Type"].as_str(), Some("DynamoDB"));
+    assert_eq!(
+        t["Resources"]["SessionsTable"]["Properties"]["StreamSpecification"]["StreamViewType"].as_str(),
+        Some("KEYS_ONLY")
+    );
 }
