@@ -40,6 +40,9 @@ pub async fn create_user(store: &impl UserStore, config: &Config, new: NewUser) 
             return Err(CliError::Usage(format!("invalid email {e:?}")));
         }
     }
+    if new.name.as_ref().is_some_and(|n| n.chars().count() > 128) {
+        return Err(CliError::Usage("a name must be at most 128 characters".into()));
+    }
     if new.roles.iter().any(|r| r.is_empty() || r.contains(char::is_whitespace)) {
         return Err(CliError::Usage("roles must be non-empty words".into()));
     }

@@ -14,13 +14,22 @@ fn short_version(long: &str) -> String {
     long.split('.').take(3).collect::<Vec<_>>().join(".")
 }
 
+/// Longest value kept for any device field; real ones are a few characters.
+pub const MAX_FIELD_CHARS: usize = 64;
+/// Only the start of a User-Agent is parsed; real ones are a few hundred characters.
+const MAX_UA_CHARS: usize = 1024;
+
+fn clip(s: &str) -> String {
+    s.chars().filter(|c| !c.is_control()).take(MAX_FIELD_CHARS).collect()
+}
+
 fn device(kind: &str, name: &str, long_version: &str, os: (&str, &str)) -> Device {
     Device {
-        kind: kind.into(),
-        name: name.into(),
-        long_version: long_version.into(),
-        version: short_version(long_version),
-        os: Os { name: os.0.into(), version: os.1.into() },
+        kind: clip(kind),
+        name: clip(name),
+        long_version: clip(long_version),
+        version: clip(&short_version(long_version)),
+        os: Os { name: clip(os.0), version: clip(os.1) },
     }
 }
 
@@ -56,7 +65,11 @@ fn os_of(os: &str, os_version: &str) -> (String, String) {
 
 /// The device of a User-Agent; an unknown one is `type: "other"` with empty fields.
 pub fn parse_user_agent(ua: &str) -> Device {
-    let ua = ua.trim();
+    let ua = match ua.char_indices().nth(MAX_UA_CHARS) {
+        Some((end, _)) => &ua[..end],
+        None => ua,
+    }
+    .trim();
     let [desktop, mobile, cli] = rules();
     let parsed = woothee::parser::Parser::new().parse(ua);
     let os = parsed.as_ref().map(|r| os_of(r.os, &r.os_version)).unwrap_or_default();
@@ -70,7 +83,7 @@ pub fn parse_user_agent(ua: &str) -> Device {
             None => c[3].to_string(),
         };
         let mut d = device("mobile-app", "Rocket.Chat", &long, (os_name, &c[2]));
-        d.version = short_version(&c[3]);
+        d.version = clip(&short_version(&c[3]));
         return d;
     }
     if let Some(c) = cli.captures(ua) {
@@ -163,6 +176,14 @@ mod tests {
                 "{ua}"
             );
         }
+    }
+
+    #[test]
+    fn long_fields_are_clipped() {
+        let d = parse_user_agent(&format!("curl/{}", "9".repeat(100_000)));
+        assert_eq!((d.name.as_str(), d.long_version.len()), ("curl", MAX_FIELD_CHARS));
+        let d = parse_user_agent(&format!("Mozilla/5.0 (Windows NT 10.0) Rocket.Chat/{}", "1.".repeat(5000)));
+        assert!(d.long_version.len() <= MAX_FIELD_CHARS && d.version.len() <= MAX_FIELD_CHARS);
     }
 
     #[test]

@@ -375,7 +375,8 @@ impl SessionItem {
 /// Index sort key `<value>\u{1}<sessionId>`: orders by value, then sessionId, as the
 /// in-memory sort does (control characters, which could sort below the separator, are dropped).
 fn ordered(value: &str, session_id: &str) -> String {
-    let clean: String = value.chars().filter(|c| !c.is_control()).collect();
+    // Index keys are at most 1024 bytes: 200 characters of value keep any UTF-8 under it.
+    let clean: String = value.chars().filter(|c| !c.is_control()).take(200).collect();
     format!("{clean}\u{1}{session_id}")
 }
 

@@ -121,6 +121,19 @@ async fn the_new_session_carries_the_parsed_device_for_real_user_agents() {
 }
 
 #[tokio::test]
+async fn a_huge_user_agent_still_logs_in() {
+    let env = TestEnv::seeded().await;
+    for ua in [format!("curl/{}", "9".repeat(20_000)), format!("Mozilla/5.0 {}", "\u{1F600}".repeat(5_000))] {
+        let resp = env
+            .send(Login, login_req(json!({"user": "rodriq", "password": DEMO_PASSWORD})).header("user-agent", &ua))
+            .await;
+        let auth = credentials(&resp);
+        let list = env.send(SessionsList, Req::new().auth(&auth)).await.json_body();
+        assert!(current_session(&list)["device"]["longVersion"].as_str().unwrap().len() <= 64);
+    }
+}
+
+#[tokio::test]
 async fn the_session_records_ip_host_geo_and_client() {
     let env = TestEnv::seeded().await;
     let req = login_req(json!({"user": "user-00", "password": DEMO_PASSWORD, "client_id": "billing-portal"}))
