@@ -3,8 +3,11 @@
 use sessions_api::Config;
 use sessions_api::clock::{Millis, now_ms};
 use sessions_api::ids::{hash_token, new_id, new_token, sha256_hex};
-use sessions_api::model::{Device, Geo, Session, User};
-use sessions_api::store::{SessionCreator, UserStore};
+use sessions_api::model::{ApiKey, Device, Geo, Session, TwoFactor, User};
+use sessions_api::store::{
+    ApiKeyStore, OutboxMessage, OutboxStore, PermissionStore, SessionCreator, UserAdmin, UserStore,
+};
+use sessions_api::{permissions, totp};
 
 use crate::CliError;
 
@@ -126,26 +129,6 @@ pub async fn find_user(store: &impl UserStore, who: &str) -> Result<User, CliErr
     store.user_by_username(who).await?.ok_or_else(|| CliError::Usage(format!("no user with id or username {who:?}")))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn usernames() {
-        assert!(validate_username("test.test").is_ok());
-        assert!(validate_username("user-0_x").is_ok());
-        assert!(validate_username("").is_err());
-        assert!(validate_username("a b").is_err());
-        assert!(validate_username(&"a".repeat(65)).is_err());
-    }
-}
-
-use sessions_api::ids::sha256_hex as hash_code;
-use sessions_api::model::TwoFactor;
-use sessions_api::permissions;
-use sessions_api::store::{OutboxMessage, OutboxStore, PermissionStore, UserAdmin};
-use sessions_api::totp;
-
 /// Writes each permission's default roles where the table has none yet.
 pub async fn init_permissions(store: &impl PermissionStore) -> Result<usize, CliError> {
     let mut written = 0;
@@ -200,7 +183,7 @@ pub async fn enable_totp<S: UserStore + UserAdmin>(
     let tf = TwoFactor {
         totp_secret: Some(secret.clone()),
         totp_last_step: 0,
-        backup_codes: backup_codes.iter().map(|c| hash_code(c)).collect(),
+        backup_codes: backup_codes.iter().map(|c| sha256_hex(c)).collect(),
         email: user.two_factor.email,
     };
     store.set_two_factor(&user.user_id, &tf).await?;
@@ -255,9 +238,6 @@ pub fn qr_for_terminal(uri: &str) -> String {
     }
 }
 
-use sessions_api::model::ApiKey;
-use sessions_api::store::ApiKeyStore;
-
 /// Creates an API key (or stores `key`, for demo data); the key is returned once, only its
 /// SHA-256 is stored.
 pub async fn create_api_key(
@@ -271,7 +251,7 @@ pub async fn create_api_key(
     }
     let key = key.map(str::to_string).unwrap_or_else(|| format!("sk_{}", sessions_api::ids::new_token()));
     let record = ApiKey {
-        key_hash: hash_code(&key),
+        key_hash: sha256_hex(&key),
         key_id: sessions_api::ids::new_id(),
         name: name.trim().to_string(),
         created_at: sessions_api::clock::iso_millis(now),
@@ -291,4 +271,18 @@ pub async fn disable_api_key(store: &impl ApiKeyStore, key_id: &str) -> Result<A
         .ok_or_else(|| CliError::Usage(format!("no API key with id {key_id:?} (see list-api-keys)")))?;
     store.set_api_key_disabled(&key.key_hash, true).await?;
     Ok(ApiKey { disabled: true, ..key })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usernames() {
+        assert!(validate_username("test.test").is_ok());
+        assert!(validate_username("user-0_x").is_ok());
+        assert!(validate_username("").is_err());
+        assert!(validate_username("a b").is_err());
+        assert!(validate_username(&"a".repeat(65)).is_err());
+    }
 }
