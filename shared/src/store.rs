@@ -163,6 +163,15 @@ impl DynamoStore {
         Client::new(&sdk)
     }
 
+    /// An UpdateItem on one item of the table.
+    fn update_key(
+        &self,
+        pk: impl Into<String>,
+        sk: &str,
+    ) -> aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder {
+        self.client.update_item().table_name(&self.table).key(keys::PK, s(pk)).key(keys::SK, s(sk))
+    }
+
     pub fn client(&self) -> &Client {
         &self.client
     }
@@ -901,11 +910,7 @@ impl TwoFactorStore for DynamoStore {
     async fn record_failure(&self, user_id: &str, now: Millis, window_ms: i64) -> Result<u32, StoreError> {
         // Count in the current window, or start a new window if the old one has passed.
         let updated = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key(keys::PK, s(keys::user(user_id)))
-            .key(keys::SK, s(keys::TWO_FACTOR_FAILURES))
+            .update_key(keys::user(user_id), keys::TWO_FACTOR_FAILURES)
             .update_expression("ADD #c :one")
             .condition_expression("windowStart > :since")
             .expression_attribute_names("#c", "count")
@@ -936,11 +941,7 @@ impl TwoFactorStore for DynamoStore {
 
     async fn use_totp_step(&self, user_id: &str, step: i64) -> Result<bool, StoreError> {
         let r = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key(keys::PK, s(keys::user(user_id)))
-            .key(keys::SK, s(keys::PROFILE))
+            .update_key(keys::user(user_id), keys::PROFILE)
             .update_expression("SET totpLastStep = :s")
             .condition_expression("attribute_exists(PK) AND (attribute_not_exists(totpLastStep) OR totpLastStep < :s)")
             .expression_attribute_values(":s", n(step))
@@ -951,11 +952,7 @@ impl TwoFactorStore for DynamoStore {
 
     async fn use_backup_code(&self, user_id: &str, code_hash: &str) -> Result<bool, StoreError> {
         let r = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key(keys::PK, s(keys::user(user_id)))
-            .key(keys::SK, s(keys::PROFILE))
+            .update_key(keys::user(user_id), keys::PROFILE)
             .update_expression("REMOVE backupCodes.#h")
             .condition_expression("attribute_exists(backupCodes.#h)")
             .expression_attribute_names("#h", code_hash)
@@ -990,11 +987,7 @@ impl TwoFactorStore for DynamoStore {
 
     async fn email_code_failed(&self, user_id: &str) -> Result<(), StoreError> {
         let r = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key(keys::PK, s(keys::user(user_id)))
-            .key(keys::SK, s(keys::TWO_FACTOR_EMAIL))
+            .update_key(keys::user(user_id), keys::TWO_FACTOR_EMAIL)
             .update_expression("ADD attempts :one")
             .condition_expression("attribute_exists(PK)")
             .expression_attribute_values(":one", n(1))
@@ -1017,11 +1010,7 @@ impl TwoFactorStore for DynamoStore {
 
     async fn trust_token(&self, token_hash: &str, until: Millis, fingerprint: &str) -> Result<(), StoreError> {
         let r = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key(keys::PK, s(keys::token(token_hash)))
-            .key(keys::SK, s(keys::TOKEN))
+            .update_key(keys::token(token_hash), keys::TOKEN)
             .update_expression("SET twoFactorTrustedUntil = :u, twoFactorFingerprint = :f")
             .condition_expression("attribute_exists(PK)")
             .expression_attribute_values(":u", n(until))
@@ -1064,11 +1053,7 @@ impl OutboxStore for DynamoStore {
 impl UserAdmin for DynamoStore {
     async fn set_roles(&self, user_id: &str, roles: &[String]) -> Result<(), StoreError> {
         let r = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key(keys::PK, s(keys::user(user_id)))
-            .key(keys::SK, s(keys::PROFILE))
+            .update_key(keys::user(user_id), keys::PROFILE)
             .update_expression("SET #r = :r")
             .condition_expression("attribute_exists(PK)")
             .expression_attribute_names("#r", "roles")
@@ -1080,11 +1065,7 @@ impl UserAdmin for DynamoStore {
 
     async fn set_two_factor(&self, user_id: &str, tf: &TwoFactor) -> Result<(), StoreError> {
         let mut update = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key(keys::PK, s(keys::user(user_id)))
-            .key(keys::SK, s(keys::PROFILE))
+            .update_key(keys::user(user_id), keys::PROFILE)
             .condition_expression("attribute_exists(PK)")
             .expression_attribute_values(":step", n(tf.totp_last_step))
             .expression_attribute_values(":email", AttributeValue::Bool(tf.email))
@@ -1190,11 +1171,7 @@ impl ApiKeyStore for DynamoStore {
 
     async fn set_api_key_disabled(&self, key_hash: &str, disabled: bool) -> Result<(), StoreError> {
         let r = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key(keys::PK, s(keys::api_key(key_hash)))
-            .key(keys::SK, s(keys::APIKEY))
+            .update_key(keys::api_key(key_hash), keys::APIKEY)
             .update_expression("SET disabled = :d")
             .condition_expression("attribute_exists(PK)")
             .expression_attribute_values(":d", AttributeValue::Bool(disabled))

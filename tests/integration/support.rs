@@ -277,3 +277,18 @@ pub fn ids(resp: &ApiResponse) -> Vec<String> {
         .map(|s| s["sessionId"].as_str().unwrap().to_string())
         .collect()
 }
+
+/// The value a list row sorts by for a Rocket.Chat sort key; "" when the row lacks it
+/// (own lists carry no `_user`).
+pub fn sort_field<'a>(row: &'a Value, key: &str) -> &'a str {
+    let v = match key {
+        "loginAt" => &row["loginAt"],
+        "device.name" => &row["device"]["name"],
+        "device.os.name" => &row["device"]["os"]["name"],
+        "device.os.version" => &row["device"]["os"]["version"],
+        "_user.name" => &row["_user"]["name"],
+        "_user.username" => &row["_user"]["username"],
+        other => panic!("unexpected sort key {other}"),
+    };
+    v.as_str().unwrap_or("")
+}
