@@ -117,14 +117,7 @@ async fn every_sort_key_both_directions_pages_globally_and_stably() {
                 assert_eq!(resp.json_body()["offset"], json!(offset));
                 paged.extend(ids(&resp));
             }
-            let mut expected = rows.clone();
-            expected.sort_by(|a, b| {
-                let o = sort_field(a, key)
-                    .cmp(sort_field(b, key))
-                    .then_with(|| a["sessionId"].as_str().unwrap().cmp(b["sessionId"].as_str().unwrap()));
-                if dir == -1 { o.reverse() } else { o }
-            });
-            let expected: Vec<String> = expected.iter().map(|r| r["sessionId"].as_str().unwrap().to_string()).collect();
+            let expected = expected_order(&rows, key, dir);
             assert_eq!(paged, expected, "sort {sort}");
         }
     }

@@ -292,3 +292,16 @@ pub fn sort_field<'a>(row: &'a Value, key: &str) -> &'a str {
     };
     v.as_str().unwrap_or("")
 }
+
+/// Session ids of `rows` as `{key: dir}` orders them: by the key, ties on sessionId, both
+/// in the key's direction (the API's documented global order).
+pub fn expected_order(rows: &[Value], key: &str, dir: i32) -> Vec<String> {
+    let mut sorted: Vec<&Value> = rows.iter().collect();
+    sorted.sort_by(|a, b| {
+        let o = sort_field(a, key)
+            .cmp(sort_field(b, key))
+            .then_with(|| a["sessionId"].as_str().unwrap().cmp(b["sessionId"].as_str().unwrap()));
+        if dir == -1 { o.reverse() } else { o }
+    });
+    sorted.iter().map(|r| r["sessionId"].as_str().unwrap().to_string()).collect()
+}
