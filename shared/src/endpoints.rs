@@ -197,31 +197,30 @@ pub async fn handle(app: &App, endpoint: Endpoint, req: &ApiRequest) -> ApiRespo
     } else {
         req
     };
+    // Each dialect renders its own results; every endpoint is listed, so a new one must pick.
+    let rc = rocketchat::respond;
     let trace_id = if req.request_id.is_empty() { crate::ids::new_id() } else { req.request_id.clone() };
-    let mc = |r| monocloud::respond(r, &trace_id);
-    let result = match endpoint {
-        Endpoint::UserSessionsList => return mc(mc_handlers::list(store, req, now).await.map(McReply::Page)),
-        Endpoint::UserSessionGet => {
-            return mc(mc_handlers::get(store, req, now).await.map(|s| McReply::Session(Box::new(s))));
-        }
-        Endpoint::UserSessionRevoke => {
-            return mc(mc_handlers::revoke(store, req, now).await.map(|()| McReply::Revoked));
-        }
-        Endpoint::UserSessionsRevokeAll => {
-            return mc(mc_handlers::revoke_all(store, req, now).await.map(McReply::RevokedCount));
-        }
-        Endpoint::SessionsList => sessions::list(store, config, req, now).await.map(Reply::Page),
-        Endpoint::SessionsInfo => sessions::info(store, req, now).await.map(|i| Reply::Info(Box::new(i))),
-        Endpoint::SessionsLogoutMe => sessions::logout_me(store, req, now).await.map(Reply::Ended),
-        Endpoint::SessionsListAll => admin::list_all(store, mailer, config, req, now).await.map(Reply::Page),
+    let mc = |result| monocloud::respond(result, &trace_id);
+    match endpoint {
+        Endpoint::SessionsList => rc(sessions::list(store, config, req, now).await.map(Reply::Page)),
+        Endpoint::SessionsInfo => rc(sessions::info(store, req, now).await.map(|i| Reply::Info(Box::new(i)))),
+        Endpoint::SessionsLogoutMe => rc(sessions::logout_me(store, req, now).await.map(Reply::Ended)),
+        Endpoint::SessionsListAll => rc(admin::list_all(store, mailer, config, req, now).await.map(Reply::Page)),
         Endpoint::SessionsInfoAdmin => {
-            admin::info_admin(store, mailer, config, req, now).await.map(|i| Reply::Info(Box::new(i)))
+            rc(admin::info_admin(store, mailer, config, req, now).await.map(|i| Reply::Info(Box::new(i))))
         }
-        Endpoint::SessionsLogout => admin::logout(store, mailer, config, req, now).await.map(Reply::Ended),
-        Endpoint::Login => login::login(store, mailer, config, req, now).await.map(|l| Reply::LoggedIn(Box::new(l))),
-        Endpoint::Logout => login::logout(store, req, now).await.map(|()| Reply::LoggedOut),
-    };
-    rocketchat::respond(result)
+        Endpoint::SessionsLogout => rc(admin::logout(store, mailer, config, req, now).await.map(Reply::Ended)),
+        Endpoint::Login => {
+            rc(login::login(store, mailer, config, req, now).await.map(|l| Reply::LoggedIn(Box::new(l))))
+        }
+        Endpoint::Logout => rc(login::logout(store, req, now).await.map(|()| Reply::LoggedOut)),
+        Endpoint::UserSessionsList => mc(mc_handlers::list(store, req, now).await.map(McReply::Page)),
+        Endpoint::UserSessionGet => mc(mc_handlers::get(store, req, now).await.map(|s| McReply::Session(Box::new(s)))),
+        Endpoint::UserSessionRevoke => mc(mc_handlers::revoke(store, req, now).await.map(|()| McReply::Revoked)),
+        Endpoint::UserSessionsRevokeAll => {
+            mc(mc_handlers::revoke_all(store, req, now).await.map(McReply::RevokedCount))
+        }
+    }
 }
 
 #[cfg(test)]

@@ -118,9 +118,10 @@ impl Sort {
         let mut keys = Vec::with_capacity(map.len());
         for (name, value) in &map {
             let key = SortKey::from_name(name).ok_or(QueryError::InvalidSortKeys)?;
+            // Exactly the integers 1 and -1 (as_i64 is None for 1.0 and for strings).
             let direction = match value.as_i64() {
-                Some(1) if value.is_i64() || value.is_u64() => Direction::Ascending,
-                Some(-1) if value.is_i64() => Direction::Descending,
+                Some(1) => Direction::Ascending,
+                Some(-1) => Direction::Descending,
                 _ => return Err(invalid()),
             };
             keys.push((key, direction));

@@ -197,16 +197,10 @@ impl DynamoStore {
 
     /// Adds `delta` to the active-session counter (the TTL stream consumer uses it).
     pub async fn adjust_session_count(&self, delta: i64) -> Result<(), StoreError> {
-        let Some(update) = self.counter_update(delta)?.update else {
-            return Ok(());
-        };
-        self.client
-            .update_item()
-            .table_name(update.table_name)
-            .set_key(Some(update.key))
-            .update_expression(update.update_expression)
-            .set_expression_attribute_names(update.expression_attribute_names)
-            .set_expression_attribute_values(update.expression_attribute_values)
+        self.update_key(keys::SESSION_COUNTER, keys::COUNTER)
+            .update_expression("ADD #c :d")
+            .expression_attribute_names("#c", "count")
+            .expression_attribute_values(":d", n(delta))
             .send()
             .await
             .map_err(dynamo)?;
@@ -456,9 +450,10 @@ impl From<UserItem> for User {
     }
 }
 
+/// A lookup key pointing at a user: `USERNAME#<lower>` or `EMAIL#<lower>`.
 #[derive(Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct UsernameItem {
+struct LinkItem {
     #[serde(rename = "PK")]
     pk: String,
     #[serde(rename = "SK")]
@@ -590,7 +585,7 @@ impl UserStore for DynamoStore {
             backup_codes: user.two_factor.backup_codes.iter().map(|h| (h.clone(), true)).collect(),
             email_two_factor: user.two_factor.email,
         };
-        let username = UsernameItem {
+        let username = LinkItem {
             pk: keys::username(&user.username),
             sk: keys::USERNAME.into(),
             entity: "username".into(),
@@ -598,7 +593,7 @@ impl UserStore for DynamoStore {
         };
         let mut items = vec![put(&self.table, to_item(&profile)?, true)?, put(&self.table, to_item(&username)?, true)?];
         for email in &user.emails {
-            let link = UsernameItem {
+            let link = LinkItem {
                 pk: keys::email(email),
                 sk: keys::EMAIL.into(),
                 entity: "email".into(),
@@ -625,7 +620,7 @@ impl UserStore for DynamoStore {
         let Some(item) = self.get(keys::username(username), keys::USERNAME).await? else {
             return Ok(None);
         };
-        let link: UsernameItem = from_item(item)?;
+        let link: LinkItem = from_item(item)?;
         self.user(&link.user_id).await
     }
 
@@ -633,7 +628,7 @@ impl UserStore for DynamoStore {
         let Some(item) = self.get(keys::email(email), keys::EMAIL).await? else {
             return Ok(None);
         };
-        let link: UsernameItem = from_item(item)?;
+        let link: LinkItem = from_item(item)?;
         self.user(&link.user_id).await
     }
 }

@@ -5,7 +5,6 @@
 //! the code (missing: totp-required, and an email code is sent) → verification.
 
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
 use crate::auth::Caller;
 use crate::clock::Millis;
@@ -76,8 +75,7 @@ pub fn fingerprint(user_agent: &str, ip: &str) -> String {
 }
 
 fn email_code_hash(user_id: &str, code: &str) -> String {
-    let digest = Sha256::digest(format!("sessions-api email code\n{user_id}\n{code}").as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    sha256_hex(&format!("sessions-api email code\n{user_id}\n{code}"))
 }
 
 /// Checks the request's second factor for `user`; `Ok` lets the route run.
