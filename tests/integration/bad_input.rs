@@ -3,6 +3,7 @@
 
 use serde_json::json;
 use sessions_api::Endpoint::SessionsList;
+use sessions_api::request::ApiRequest;
 
 use crate::support::*;
 
@@ -75,4 +76,31 @@ async fn sort_value_exactly_the_documented_example_error() {
         resp.json_body()["error"],
         json!("Invalid sort parameter provided: \"{\"loginAt\":2}\" [error-invalid-sort]")
     );
+}
+
+/// A store failure is a 500 with a fixed body in each dialect; the cause (here a missing
+/// table) goes to the log, never to the client.
+#[tokio::test]
+async fn store_failures_are_500_without_details() {
+    let env = TestEnv::without_table().await;
+    let resp = env.send(SessionsList, Req::new().auth(&me())).await;
+    assert_reply(&resp, 500, json!({"success": false, "error": "Internal server error"}));
+
+    let path = format!("/api/users/{TEST_USER_ID}/sessions");
+    let mut event = Req::new().header("x-api-key", "sk_any").event(sessions_api::Endpoint::UserSessionsList);
+    event.raw_path = Some(path.clone());
+    let resp = sessions_api::endpoints::handle(
+        &env.app,
+        sessions_api::Endpoint::UserSessionsList,
+        &ApiRequest::from_event(event),
+    )
+    .await;
+    assert_eq!(resp.status, 500);
+    assert_eq!(resp.header("content-type"), Some("application/problem+json"));
+    let body = resp.json_body();
+    assert_eq!(
+        (body["type"].as_str(), body["title"].as_str(), body["detail"].as_str()),
+        (Some("https://httpstatuses.io/500"), Some("Internal Server Error"), Some("An unexpected error occurred."))
+    );
+    assert!(!resp.body.contains(env.app.store.table()), "{}", resp.body);
 }

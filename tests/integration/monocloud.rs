@@ -152,6 +152,14 @@ async fn bad_parameters_are_422_by_name_or_400_when_unparseable() {
         assert_eq!(errors.keys().collect::<Vec<_>>(), [param], "{query}");
         assert!(errors[param][0].as_str().is_some_and(|m| !m.is_empty()));
     }
+    let long_client = format!("client_id={}", "c".repeat(300));
+    let body = assert_problem(&call(&env, UserSessionsList, &path, &long_client, Some(DEMO_API_KEY)).await, 422);
+    assert!(body["errors"]["client_id"][0].is_string(), "{body}");
+    let before = env.snapshot().await;
+    let body =
+        assert_problem(&call(&env, UserSessionsRevokeAll, &path, "except=a&except=b", Some(DEMO_API_KEY)).await, 400);
+    assert_eq!(body["type"], "https://httpstatuses.io/400");
+    assert_eq!(env.snapshot().await, before, "a refused revoke-all revokes nothing");
     for query in ["page=abc", "size=ten", "page=1&page=2"] {
         let body = assert_problem(&call(&env, UserSessionsList, &path, query, Some(DEMO_API_KEY)).await, 400);
         assert_eq!(body["type"], "https://httpstatuses.io/400");

@@ -63,6 +63,14 @@ impl TestEnv {
         env
     }
 
+    /// An app whose table does not exist, so every store call fails (the 500 paths).
+    pub async fn without_table() -> TestEnv {
+        let client = client().await;
+        let table = format!("missing-{}", new_id());
+        let config = Config { table_name: table.clone(), bcrypt_cost: 4, ..Config::default() };
+        TestEnv { app: App::new(config, DynamoStore::new(client, table)), seeded_at: now_ms() }
+    }
+
     /// A new, empty table created from template.yaml.
     pub async fn empty() -> TestEnv {
         let client = client().await;
