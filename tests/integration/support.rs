@@ -1,5 +1,5 @@
 //! Test harness: a fresh table per test on the DynamoDB that `AWS_ENDPOINT_URL` points
-//! at (moto's server, started by scripts/test), requests built as API Gateway events.
+//! at (DynamoDB Local, started by scripts/test), requests built as API Gateway events.
 
 use std::path::{Path, PathBuf};
 
