@@ -1,23 +1,22 @@
-//! Serves every route on one local port by turning each HTTP request into the same
-//! API Gateway (HTTP API, payload 2.0) event Lambda would receive, and running the
-//! same handler the function runs.
+//! Serves every route on one local port with the same `http` service the functions run
+//! ([`sessions_api::endpoints::dispatch`]): each hyper request becomes the `http::Request`
+//! lambda_http would build, with API Gateway's request context (client address, request id).
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
-use aws_lambda_events::apigw::ApiGatewayV2httpRequest;
-use base64::Engine;
+use aws_lambda_events::apigw::ApiGatewayV2httpRequestContext;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::{Bytes, Incoming};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
-use serde_json::{Map, Value, json};
-use sessions_api::clock::now_ms;
-use sessions_api::dialects::ApiResponse;
-use sessions_api::endpoints::{App, Endpoint, RouteError, handle};
+use lambda_http::RequestExt;
+use lambda_http::request::RequestContext;
+use sessions_api::dialects::json;
+use sessions_api::endpoints::{App, dispatch};
 use sessions_api::request::ApiRequest;
 use tokio::net::TcpListener;
 
@@ -41,76 +40,35 @@ pub async fn serve(app: Arc<App>, listener: TcpListener) -> std::io::Result<()> 
 
 async fn answer(app: &App, peer: SocketAddr, req: hyper::Request<Incoming>) -> hyper::Response<Full<Bytes>> {
     let started = Instant::now();
-    let method = req.method().as_str().to_string();
+    let method = req.method().clone();
     let path = req.uri().path().to_string();
-    let resp = match Endpoint::route(&method, &path) {
-        Err(RouteError::NotFound) => not_routed(404, "Not Found"),
-        Err(RouteError::MethodNotAllowed) => not_routed(405, "Method Not Allowed"),
-        Ok((endpoint, params)) => match to_event(peer, req, endpoint, params).await {
-            Ok(event) => handle(app, endpoint, &ApiRequest::from_event(event)).await,
-            Err(status) => not_routed(status, "Request body too large or unreadable"),
-        },
+    let resp = match to_request(peer, req).await {
+        Ok(req) => dispatch(app, req).await,
+        Err(()) => json(413, "application/json", r#"{"message":"Request Entity Too Large"}"#.into()),
     };
-    tracing::info!(%method, %path, status = resp.status, ms = started.elapsed().as_millis() as u64, "local request");
-    let mut out = hyper::Response::builder().status(resp.status);
-    for (k, v) in &resp.headers {
-        out = out.header(k, v);
-    }
-    out.body(Full::new(Bytes::from(resp.body))).unwrap_or_else(|_| hyper::Response::new(Full::new(Bytes::new())))
+    tracing::info!(%method, %path, status = resp.status().as_u16(), ms = started.elapsed().as_millis() as u64, "local request");
+    let (parts, body) = resp.into_parts();
+    hyper::Response::from_parts(parts, Full::new(Bytes::from(body.to_vec())))
 }
 
-/// API Gateway's own answer for a route it does not have.
-fn not_routed(status: u16, message: &str) -> ApiResponse {
-    ApiResponse::json(status, "application/json", json!({ "message": message }).to_string())
-}
-
-/// The payload-2.0 event API Gateway would send for this request.
-async fn to_event(
-    peer: SocketAddr,
-    req: hyper::Request<Incoming>,
-    endpoint: Endpoint,
-    path_params: std::collections::HashMap<String, String>,
-) -> Result<ApiGatewayV2httpRequest, u16> {
+/// The request lambda_http would hand the function for this HTTP request.
+async fn to_request(peer: SocketAddr, req: hyper::Request<Incoming>) -> Result<ApiRequest, ()> {
     let (parts, body) = req.into_parts();
-    let body = Limited::new(body, MAX_BODY_BYTES).collect().await.map_err(|_| 413u16)?.to_bytes();
-    let mut headers = Map::new();
-    for name in parts.headers.keys() {
-        let joined: Vec<&str> = parts.headers.get_all(name).iter().filter_map(|v| v.to_str().ok()).collect();
-        headers.insert(name.as_str().to_string(), Value::String(joined.join(",")));
-    }
-    let (body, is_base64) = match std::str::from_utf8(&body) {
-        Ok(text) => (text.to_string(), false),
-        Err(_) => (base64::engine::general_purpose::STANDARD.encode(&body), true),
+    let body = Limited::new(body, MAX_BODY_BYTES).collect().await.map_err(|_| ())?.to_bytes();
+    let mut context = ApiGatewayV2httpRequestContext::default();
+    context.http.method = parts.method.clone();
+    context.http.path = Some(parts.uri.path().to_string());
+    context.http.source_ip = Some(peer.ip().to_string());
+    context.request_id = Some(sessions_api::ids::new_id());
+    context.stage = Some("$default".into());
+    context.domain_name = Some("localhost".into());
+    let raw_path = parts.uri.path().to_string();
+    let body = match String::from_utf8(body.to_vec()) {
+        Ok(text) if text.is_empty() => lambda_http::Body::Empty,
+        Ok(text) => lambda_http::Body::Text(text),
+        Err(e) => lambda_http::Body::Binary(e.into_bytes()),
     };
-    let method = parts.method.as_str();
-    let path = parts.uri.path();
-    let user_agent = parts.headers.get("user-agent").and_then(|v| v.to_str().ok()).unwrap_or("");
-    let route_key = format!("{} {}", endpoint.method(), endpoint.path());
-    let event = json!({
-        "version": "2.0",
-        "routeKey": route_key,
-        "rawPath": path,
-        "rawQueryString": parts.uri.query().unwrap_or(""),
-        "headers": headers,
-        "pathParameters": path_params,
-        "requestContext": {
-            "accountId": "000000000000",
-            "apiId": "local",
-            "domainName": "localhost",
-            "http": {
-                "method": method,
-                "path": path,
-                "protocol": "HTTP/1.1",
-                "sourceIp": peer.ip().to_string(),
-                "userAgent": user_agent
-            },
-            "requestId": sessions_api::ids::new_id(),
-            "routeKey": route_key,
-            "stage": "$default",
-            "timeEpoch": now_ms()
-        },
-        "body": if body.is_empty() { Value::Null } else { Value::String(body) },
-        "isBase64Encoded": is_base64
-    });
-    serde_json::from_value(event).map_err(|_| 400u16)
+    Ok(http::Request::from_parts(parts, body)
+        .with_raw_http_path(raw_path)
+        .with_request_context(RequestContext::ApiGatewayV2(context)))
 }

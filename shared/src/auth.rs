@@ -2,7 +2,7 @@
 
 use crate::clock::Millis;
 use crate::ids::hash_token;
-use crate::request::ApiRequest;
+use crate::request::{ApiRequest, RequestView};
 use crate::store::{StoreError, TokenStore};
 
 pub const USER_ID_HEADER: &str = "x-user-id";

@@ -6,11 +6,12 @@ use std::collections::HashMap;
 
 use crate::clock::now_ms;
 use crate::config::{Config, ConfigError, MailerKind};
-use crate::dialects::{ApiResponse, monocloud, rocketchat};
+use crate::dialects::{Response, json, monocloud, rocketchat};
 use crate::handlers::monocloud::{self as mc_handlers, McReply};
 use crate::handlers::{Reply, admin, login, sessions};
 use crate::mailer::AppMailer;
-use crate::request::ApiRequest;
+use crate::request::{ApiRequest, RequestView};
+use lambda_http::RequestExt;
 use crate::store::DynamoStore;
 
 /// What a function builds once at init and shares across invocations.
@@ -134,8 +135,8 @@ impl Endpoint {
         for (p, a) in pattern.iter().zip(&actual) {
             match p.strip_prefix('{').and_then(|p| p.strip_suffix('}')) {
                 Some(name) if !a.is_empty() => {
-                    let decoded = percent_decode(a)?;
-                    params.insert(name.to_string(), decoded);
+                    let decoded = percent_encoding::percent_decode_str(a).decode_utf8().ok()?;
+                    params.insert(name.to_string(), decoded.into_owned());
                 }
                 Some(_) => return None,
                 None if p == a => {}
@@ -167,39 +168,21 @@ pub enum RouteError {
     MethodNotAllowed,
 }
 
-/// Decodes `%xx` escapes in a path segment; `None` if they do not make UTF-8.
-fn percent_decode(segment: &str) -> Option<String> {
-    let bytes = segment.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).ok()
-}
-
-/// Runs one request through its endpoint's handler and dialect.
-pub async fn handle(app: &App, endpoint: Endpoint, req: &ApiRequest) -> ApiResponse {
+/// Runs one request through its endpoint's handler and dialect: what each function serves.
+pub async fn handle(app: &App, endpoint: Endpoint, req: ApiRequest) -> Response {
     let now = now_ms();
     let (store, mailer, config) = (&app.store, &app.mailer, &app.config);
-    // API Gateway fills pathParameters; an event without them still carries its path.
-    let filled;
-    let req = if req.path_params.is_empty() && endpoint.path().contains('{') {
-        filled = ApiRequest { path_params: endpoint.match_path(&req.path).unwrap_or_default(), ..req.clone() };
-        &filled
+    // API Gateway fills pathParameters; an event without them (ALB, a Function URL) still carries its path.
+    let req = if endpoint.path().contains('{') && req.path_parameters_ref().is_none_or(|p| p.is_empty()) {
+        let params = endpoint.match_path(&req.route_path()).unwrap_or_default();
+        req.with_path_parameters(params)
     } else {
         req
     };
+    let req = &req;
     // Each dialect renders its own results; every endpoint is listed, so a new one must pick.
     let rc = rocketchat::respond;
-    let trace_id = if req.request_id.is_empty() { crate::ids::new_id() } else { req.request_id.clone() };
+    let trace_id = req.request_id().unwrap_or_else(crate::ids::new_id);
     let mc = |result| monocloud::respond(result, &trace_id);
     match endpoint {
         Endpoint::SessionsList => rc(sessions::list(store, config, req, now).await.map(Reply::Page)),
@@ -220,6 +203,16 @@ pub async fn handle(app: &App, endpoint: Endpoint, req: &ApiRequest) -> ApiRespo
         Endpoint::UserSessionsRevokeAll => {
             mc(mc_handlers::revoke_all(store, req, now).await.map(McReply::RevokedCount))
         }
+    }
+}
+
+/// Routes a request by method and path, as API Gateway does, then handles it: the one
+/// `http` service of the local server. Unrouted requests get API Gateway's JSON answers.
+pub async fn dispatch(app: &App, req: ApiRequest) -> Response {
+    match Endpoint::route(req.method().as_str(), &req.route_path()) {
+        Ok((endpoint, params)) => handle(app, endpoint, req.with_path_parameters(params)).await,
+        Err(RouteError::NotFound) => json(404, "application/json", r#"{"message":"Not Found"}"#.into()),
+        Err(RouteError::MethodNotAllowed) => json(405, "application/json", r#"{"message":"Method Not Allowed"}"#.into()),
     }
 }
 

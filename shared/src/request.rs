@@ -1,84 +1,173 @@
-//! The parts of an HTTP request the handlers read, taken once from the API Gateway
-//! (HTTP API, payload 2.0) event.
+//! Requests as the handlers see them: an `http::Request` built by lambda_http from any
+//! event source it knows (API Gateway HTTP API and REST API, ALB, Lambda Function URLs),
+//! read through [`RequestView`].
 //!
-//! The event is read directly rather than through an `http::Request`: a raw query
-//! string that is not a valid URI (an unencoded `"` or space) must give a clear 400
-//! from our parser, not fail in a conversion before any handler runs.
+//! lambda_http builds an `http::Uri` from the event with `.expect()`, so a raw query string
+//! with characters a URI rejects (curl sends `?sort={"loginAt":1}` unencoded), an invalid
+//! `Host` or undecodable base64 would panic before any handler runs. [`sanitize_event`]
+//! rewrites those parts of the raw event first, so such a request is answered exactly like
+//! its encoded form.
 
-use std::collections::HashMap;
+use lambda_http::RequestExt;
+use lambda_http::request::RequestContext;
+use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
+use serde_json::Value;
 
-use aws_lambda_events::apigw::ApiGatewayV2httpRequest;
-use base64::Engine;
-use http::HeaderMap;
+/// The request type every handler takes.
+pub type ApiRequest = lambda_http::Request;
 
-/// A request as the handlers see it.
-#[derive(Clone, Debug, Default)]
-pub struct ApiRequest {
-    pub method: String,
-    pub path: String,
-    pub headers: HeaderMap,
+/// Read access to the parts of a request the handlers use.
+pub trait RequestView {
+    /// A header's value, if present and valid text.
+    fn header(&self, name: &str) -> Option<&str>;
+    /// The `User-Agent` header, or empty.
+    fn user_agent(&self) -> &str;
     /// Query parameters decoded, in the order sent, repeated keys kept (so they can be refused).
-    pub query: Vec<(String, String)>,
-    /// Path parameters API Gateway matched (`{user_id}` …).
-    pub path_params: HashMap<String, String>,
-    pub body: Vec<u8>,
-    /// Client address from the request context.
-    pub source_ip: String,
-    /// API Gateway's request id (MonoCloud errors echo it as traceId).
-    pub request_id: String,
+    fn query_pairs(&self) -> Vec<(String, String)>;
+    /// The body's bytes (base64 already decoded).
+    fn body_bytes(&self) -> &[u8];
+    /// A path parameter (`{user_id}` …), decoded.
+    fn path_param(&self, name: &str) -> Option<String>;
+    /// The path as the client sent it (without an API Gateway stage prefix).
+    fn route_path(&self) -> String;
+    /// The client address: from the request context, or the address an ALB appended.
+    fn source_ip(&self) -> String;
+    /// API Gateway's request id, else the Lambda invocation's, if any.
+    fn request_id(&self) -> Option<String>;
 }
 
-impl ApiRequest {
-    /// Reads an API Gateway HTTP API event, as Lambda delivers it and as events/ hold it.
-    pub fn from_event(ev: ApiGatewayV2httpRequest) -> Self {
-        let query = match ev.raw_query_string.as_deref() {
-            Some(raw) if !raw.is_empty() => parse_query(raw),
-            // Hand-written events may carry only the already-decoded map.
-            _ => ev
-                .query_string_parameters
-                .iter()
-                .flat_map(|(k, _)| {
-                    let values = ev.query_string_parameters.all(k).unwrap_or_default();
-                    values.into_iter().map(move |v| (k.to_string(), v.to_string()))
-                })
-                .collect(),
-        };
-        let body = match ev.body {
-            None => Vec::new(),
-            // Undecodable base64 is kept as is, so the body parser rejects it with a clear error.
-            Some(b) if ev.is_base64_encoded => {
-                base64::engine::general_purpose::STANDARD.decode(b.as_bytes()).unwrap_or_else(|_| b.into_bytes())
-            }
-            Some(b) => b.into_bytes(),
-        };
-        let request_id = ev.request_context.request_id.clone().unwrap_or_default();
-        let http = ev.request_context.http;
-        ApiRequest {
-            method: http.method.as_str().to_string(),
-            path: ev.raw_path.or(http.path).unwrap_or_default(),
-            headers: ev.headers,
-            query,
-            path_params: ev.path_parameters,
-            body,
-            source_ip: http.source_ip.unwrap_or_default(),
-            request_id,
-        }
+impl RequestView for ApiRequest {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers().get(name).and_then(|v| v.to_str().ok())
     }
 
-    /// A header's value, if present and valid text.
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).and_then(|v| v.to_str().ok())
-    }
-
-    /// The `User-Agent` header, or empty.
-    pub fn user_agent(&self) -> &str {
+    fn user_agent(&self) -> &str {
         self.header("user-agent").unwrap_or("")
+    }
+
+    fn query_pairs(&self) -> Vec<(String, String)> {
+        parse_query(self.uri().query().unwrap_or(""))
+    }
+
+    fn body_bytes(&self) -> &[u8] {
+        self.body().as_ref()
+    }
+
+    fn path_param(&self, name: &str) -> Option<String> {
+        self.path_parameters_ref().and_then(|p| p.first(name)).map(str::to_string)
+    }
+
+    fn route_path(&self) -> String {
+        let raw = self.raw_http_path();
+        if raw.is_empty() { self.uri().path().to_string() } else { raw.to_string() }
+    }
+
+    fn source_ip(&self) -> String {
+        let from_context = match self.request_context_ref() {
+            Some(RequestContext::ApiGatewayV2(c)) => c.http.source_ip.clone(),
+            Some(RequestContext::ApiGatewayV1(c)) => c.identity.source_ip.clone(),
+            _ => None,
+        };
+        // An ALB appends the address it saw to X-Forwarded-For; earlier entries are the client's claim.
+        from_context
+            .or_else(|| {
+                let xff = self.header("x-forwarded-for")?;
+                xff.rsplit(',').next().map(|s| s.trim().to_string())
+            })
+            .unwrap_or_default()
+    }
+
+    fn request_id(&self) -> Option<String> {
+        let from_context = match self.request_context_ref() {
+            Some(RequestContext::ApiGatewayV2(c)) => c.request_id.clone(),
+            Some(RequestContext::ApiGatewayV1(c)) => c.request_id.clone(),
+            _ => None,
+        };
+        from_context
+            .filter(|id| !id.is_empty())
+            .or_else(|| self.lambda_context_ref().map(|c| c.request_id.clone()).filter(|id| !id.is_empty()))
     }
 }
 
 /// Decodes `a=1&b=%7B%7D` into ordered pairs (`+` is a space, as in forms).
 pub fn parse_query(raw: &str) -> Vec<(String, String)> {
     form_urlencoded::parse(raw.as_bytes()).map(|(k, v)| (k.into_owned(), v.into_owned())).collect()
+}
+
+/// Bytes escaped in a query: everything RFC 3986 does not allow there (`%` is handled apart).
+const QUERY_ESCAPES: &AsciiSet =
+    &CONTROLS.add(b' ').add(b'"').add(b'#').add(b'<').add(b'>').add(b'`').add(b'{').add(b'}').add(b'|').add(b'\\').add(b'^').add(b'[').add(b']').add(b'%');
+/// Bytes escaped in a path: as in a query, and `?` too.
+const PATH_ESCAPES: &AsciiSet = &QUERY_ESCAPES.add(b'?');
+
+/// Percent-encodes what a URI does not allow, keeping `%XX` escapes that are already there.
+fn escape_uri_part(raw: &str, set: &'static AsciiSet) -> String {
+    let mut out = String::with_capacity(raw.len());
+    let mut rest = raw;
+    while let Some(i) = rest.find('%') {
+        out.extend(utf8_percent_encode(&rest[..i], set));
+        let after = &rest.as_bytes()[i + 1..];
+        if after.len() >= 2 && after[0].is_ascii_hexdigit() && after[1].is_ascii_hexdigit() {
+            out.push_str(&rest[i..i + 3]);
+            rest = &rest[i + 3..];
+        } else {
+            out.push_str("%25");
+            rest = &rest[i + 1..];
+        }
+    }
+    out.extend(utf8_percent_encode(rest, set));
+    out
+}
+
+/// A `Host` lambda_http can put in a URL: a name or address with an optional port.
+fn valid_host(host: &str) -> bool {
+    !host.is_empty()
+        && host.len() <= 255
+        && host.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._:[]".contains(&b))
+        && host.parse::<http::uri::Authority>().is_ok()
+}
+
+/// Rewrites the parts of a raw Lambda event that would make lambda_http panic, without
+/// changing what they mean: URI characters in the query and path are percent-encoded (they
+/// decode to the same text), an invalid `Host` is dropped, undecodable base64 is kept as text.
+pub fn sanitize_event(event: &mut Value) {
+    let Some(obj) = event.as_object_mut() else { return };
+    if let Some(Value::String(q)) = obj.get_mut("rawQueryString") {
+        *q = escape_uri_part(q, QUERY_ESCAPES);
+    }
+    for key in ["rawPath", "path"] {
+        if let Some(Value::String(p)) = obj.get_mut(key) {
+            *p = escape_uri_part(p, PATH_ESCAPES);
+        }
+    }
+    for key in ["headers", "multiValueHeaders"] {
+        if let Some(Value::Object(h)) = obj.get_mut(key) {
+            h.retain(|name, value| {
+                !name.eq_ignore_ascii_case("host")
+                    || match value {
+                        Value::String(s) => valid_host(s),
+                        Value::Array(a) => a.iter().all(|v| v.as_str().is_some_and(valid_host)),
+                        _ => false,
+                    }
+            });
+        }
+    }
+    if let Some(Value::Object(ctx)) = obj.get_mut("requestContext")
+        && let Some(Value::String(d)) = ctx.get("domainName")
+        && !valid_host(d)
+    {
+        ctx.remove("domainName");
+    }
+    if obj.get("isBase64Encoded").and_then(Value::as_bool) == Some(true) {
+        use base64::Engine;
+        let decodes = match obj.get("body") {
+            Some(Value::String(b)) => base64::engine::general_purpose::STANDARD.decode(b).is_ok(),
+            _ => true,
+        };
+        if !decodes {
+            obj.insert("isBase64Encoded".into(), Value::Bool(false));
+        }
+    }
 }
 
 #[cfg(test)]
@@ -98,33 +187,39 @@ mod tests {
         );
     }
 
-    fn event(v: serde_json::Value) -> ApiRequest {
-        ApiRequest::from_event(serde_json::from_value(v).unwrap())
+    #[test]
+    fn escaping_keeps_the_decoded_meaning() {
+        for raw in ["sort={\"loginAt\":1}&filter=a b", "a=%7B%22&b=100%&c=%zz", "x=é|^`<>[]", "plain=1&b=c+d"] {
+            let escaped = escape_uri_part(raw, QUERY_ESCAPES);
+            assert_eq!(parse_query(&escaped), parse_query(raw), "{raw} -> {escaped}");
+            assert!(format!("/p?{escaped}").parse::<http::Uri>().is_ok(), "{escaped}");
+        }
+        assert_eq!(escape_uri_part("/api/users/a b/sessions", PATH_ESCAPES), "/api/users/a%20b/sessions");
     }
 
     #[test]
-    fn reads_an_http_api_event_with_an_unencoded_query() {
-        let r = event(serde_json::json!({
-            "version": "2.0", "routeKey": "GET /p", "rawPath": "/p",
-            "rawQueryString": "sort={\"loginAt\":1}&filter=a b",
-            "headers": {"x-user-id": "u"},
-            "requestContext": {"http": {"method": "GET", "path": "/p", "sourceIp": "10.0.0.1"}},
-            "isBase64Encoded": false
-        }));
-        assert_eq!(r.query[0], ("sort".into(), "{\"loginAt\":1}".into()));
-        assert_eq!(r.query[1], ("filter".into(), "a b".into()));
-        assert_eq!((r.method.as_str(), r.path.as_str(), r.source_ip.as_str()), ("GET", "/p", "10.0.0.1"));
-        assert_eq!(r.header("X-User-Id"), Some("u"));
+    fn hosts() {
+        assert!(valid_host("localhost:9000"));
+        assert!(valid_host("abc.execute-api.eu-west-1.amazonaws.com"));
+        assert!(!valid_host("bad host"));
+        assert!(!valid_host("a/b"));
+        assert!(!valid_host(""));
     }
 
     #[test]
-    fn decodes_base64_bodies_and_reads_the_map_when_raw_is_absent() {
-        let r = event(serde_json::json!({
-            "rawPath": "/p", "queryStringParameters": {"count": "2"},
-            "requestContext": {"http": {"method": "POST"}},
-            "body": "eyJhIjoxfQ==", "isBase64Encoded": true
-        }));
-        assert_eq!(r.body, br#"{"a":1}"#);
-        assert_eq!(r.query, vec![("count".to_string(), "2".to_string())]);
+    fn sanitizes_an_event() {
+        let mut v = serde_json::json!({
+            "rawQueryString": "sort={\"loginAt\":1}",
+            "rawPath": "/a b",
+            "headers": {"Host": "bad host", "x": "1"},
+            "requestContext": {"domainName": "x y"},
+            "body": "not base64!", "isBase64Encoded": true
+        });
+        sanitize_event(&mut v);
+        assert_eq!(v["rawQueryString"], "sort=%7B%22loginAt%22:1%7D");
+        assert_eq!(v["rawPath"], "/a%20b");
+        assert_eq!(v["headers"], serde_json::json!({"x": "1"}));
+        assert!(v["requestContext"].get("domainName").is_none());
+        assert_eq!(v["isBase64Encoded"], false);
     }
 }

@@ -1,12 +1,15 @@
-//! The Lambda entry point every function's `main.rs` calls with its endpoint.
+//! The Lambda entry points every function's `main.rs` calls with its endpoint.
 
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
-use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
-use lambda_runtime::{LambdaEvent, service_fn};
+use lambda_http::request::LambdaRequest;
+use lambda_http::{Adapter, Service};
+use lambda_runtime::{Context, LambdaEvent, service_fn};
+use serde_json::{Value, json};
 
 use crate::endpoints::{App, Endpoint, handle};
-use crate::request::ApiRequest;
+use crate::request::{ApiRequest, sanitize_event};
 
 /// Logs as JSON lines to CloudWatch; level from `RUST_LOG` (default `info`).
 pub fn init_tracing() {
@@ -28,14 +31,42 @@ pub async fn run(endpoint: Endpoint) -> Result<(), lambda_runtime::Error> {
     init_tracing();
     let app = Arc::new(App::from_env().await?);
     // Boxed: the nested async state machines are otherwise too deep for the compiler's layout pass.
-    Box::pin(lambda_runtime::run(service_fn(move |event: LambdaEvent<ApiGatewayV2httpRequest>| {
+    Box::pin(lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
         let app = Arc::clone(&app);
-        Box::pin(async move {
-            let req = ApiRequest::from_event(event.payload);
-            Ok::<ApiGatewayV2httpResponse, lambda_runtime::Error>(handle(&app, endpoint, &req).await.into_apigw())
-        })
+        Box::pin(async move { invoke(app, endpoint, event.payload, event.context).await })
     })))
     .await
+}
+
+/// One invocation of an HTTP function: the event as Lambda delivers it (API Gateway HTTP
+/// API or REST API, ALB, Function URL), the response as that source expects it. The event
+/// is sanitized first, so lambda_http's conversion cannot panic on what a client sent.
+pub async fn invoke(
+    app: Arc<App>,
+    endpoint: Endpoint,
+    mut event: Value,
+    context: Context,
+) -> Result<Value, lambda_runtime::Error> {
+    sanitize_event(&mut event);
+    let request: LambdaRequest = serde_json::from_value(event)?;
+    let mut adapter = Adapter::from(service_fn(move |req: ApiRequest| {
+        let app = Arc::clone(&app);
+        async move { Ok::<_, std::convert::Infallible>(handle(&app, endpoint, req).await) }
+    }));
+    // The conversion runs inside `call`; whatever the guard missed becomes a 400, not a crash.
+    let pending = std::panic::catch_unwind(AssertUnwindSafe(|| adapter.call(LambdaEvent::new(request, context))));
+    match pending {
+        Ok(fut) => Ok(serde_json::to_value(fut.await?)?),
+        Err(_) => {
+            tracing::warn!("request could not be converted");
+            Ok(json!({
+                "statusCode": 400,
+                "headers": {"content-type": "application/json", "cache-control": "no-store"},
+                "body": json!({"success": false, "error": "Bad request"}).to_string(),
+                "isBase64Encoded": false
+            }))
+        }
+    }
 }
 
 /// Entry point of the stream consumer that counts TTL-expired sessions down.

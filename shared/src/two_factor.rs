@@ -13,7 +13,7 @@ use crate::handlers::ApiError;
 use crate::ids::sha256_hex;
 use crate::mailer::Mailer;
 use crate::model::User;
-use crate::request::ApiRequest;
+use crate::request::{ApiRequest, RequestView};
 use crate::store::{EmailCode, TwoFactorStore};
 use crate::totp;
 
@@ -88,7 +88,7 @@ pub async fn require<S: TwoFactorStore, M: Mailer>(
     req: &ApiRequest,
     now: Millis,
 ) -> Result<(), ApiError> {
-    let fp = fingerprint(req.user_agent(), &req.source_ip);
+    let fp = fingerprint(req.user_agent(), &req.source_ip());
     if caller.two_factor_trusted_until.is_some_and(|until| until > now)
         && caller.two_factor_fingerprint.as_deref() == Some(fp.as_str())
     {

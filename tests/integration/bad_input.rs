@@ -3,7 +3,6 @@
 
 use serde_json::json;
 use sessions_api::Endpoint::SessionsList;
-use sessions_api::request::ApiRequest;
 
 use crate::support::*;
 
@@ -89,12 +88,7 @@ async fn store_failures_are_500_without_details() {
     let path = format!("/api/users/{TEST_USER_ID}/sessions");
     let mut event = Req::new().header("x-api-key", "sk_any").event(sessions_api::Endpoint::UserSessionsList);
     event.raw_path = Some(path.clone());
-    let resp = sessions_api::endpoints::handle(
-        &env.app,
-        sessions_api::Endpoint::UserSessionsList,
-        &ApiRequest::from_event(event),
-    )
-    .await;
+    let resp = invoke(&env.app, sessions_api::Endpoint::UserSessionsList, event).await;
     assert_eq!(resp.status, 500);
     assert_eq!(resp.header("content-type"), Some("application/problem+json"));
     let body = resp.json_body();

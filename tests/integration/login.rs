@@ -5,7 +5,6 @@ use sessions_api::Endpoint::{Login, Logout, SessionsList, UserSessionGet};
 use sessions_api::clock::now_ms;
 use sessions_api::ids::sha256_hex;
 use sessions_api::model::User;
-use sessions_api::request::ApiRequest;
 use sessions_api::store::UserStore;
 use sessions_cli::demo::DEMO_API_KEY;
 
@@ -153,7 +152,7 @@ async fn the_session_records_ip_host_geo_and_client() {
     event.raw_path = Some(path.clone());
     event.path_parameters = UserSessionGet.match_path(&path).unwrap();
     let mc =
-        sessions_api::endpoints::handle(&env.app, UserSessionGet, &ApiRequest::from_event(event)).await.json_body();
+        invoke(&env.app, UserSessionGet, event).await.json_body();
     assert_eq!(mc["client_ids"], json!(["billing-portal"]));
     assert_eq!(
         mc["last_metadata"],
@@ -245,7 +244,7 @@ async fn users_with_totp_need_a_code_at_login() {
     let (user_id, _) = credentials(&env.send(Login, login_req(body)).await);
     assert_eq!(user_id, ADMIN_ID);
     let later = now + 30_000;
-    let req = ApiRequest::from_event(login_req(creds()).code(&admin_totp(later)).event(Login));
+    let req = http_request(&login_req(creds()).code(&admin_totp(later)).event(Login));
     let (store, mailer, config) = (&env.app.store, &env.app.mailer, &env.app.config);
     assert!(sessions_api::handlers::login::login(store, mailer, config, &req, later).await.is_ok());
 }
@@ -266,7 +265,7 @@ async fn logout_ends_the_calling_session_in_both_dialects() {
     let mut event = Req::new().header("x-api-key", DEMO_API_KEY).event(UserSessionGet);
     event.raw_path = Some(path.clone());
     event.path_parameters = UserSessionGet.match_path(&path).unwrap();
-    let mc = sessions_api::endpoints::handle(&env.app, UserSessionGet, &ApiRequest::from_event(event)).await;
+    let mc = invoke(&env.app, UserSessionGet, event).await;
     assert_eq!(mc.status, 404);
 }
 

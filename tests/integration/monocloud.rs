@@ -5,7 +5,6 @@ use sessions_api::Endpoint::{
     self, SessionsList, UserSessionGet, UserSessionRevoke, UserSessionsList, UserSessionsRevokeAll,
 };
 use sessions_api::dialects::ApiResponse;
-use sessions_api::request::ApiRequest;
 use sessions_api::store::ApiKeyStore;
 use sessions_cli::demo::{DEMO_API_KEY, SEED_CLIENT_ID};
 
@@ -20,7 +19,7 @@ async fn call(env: &TestEnv, endpoint: Endpoint, path: &str, query: &str, key: O
     let mut event = req.event(endpoint);
     event.raw_path = Some(path.to_string());
     event.path_parameters = endpoint.match_path(path).expect("path matches the route");
-    sessions_api::endpoints::handle(&env.app, endpoint, &ApiRequest::from_event(event)).await
+    invoke(&env.app, endpoint, event).await
 }
 
 fn sessions_path(user: &str) -> String {

@@ -2,6 +2,7 @@
 //! at (DynamoDB Local, started by scripts/test), requests built as API Gateway events.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use aws_lambda_events::apigw::ApiGatewayV2httpRequest;
 use aws_sdk_dynamodb::Client;
@@ -10,7 +11,8 @@ use serde_json::{Value, json};
 use sessions_api::Config;
 use sessions_api::clock::{Millis, now_ms};
 use sessions_api::dialects::ApiResponse;
-use sessions_api::endpoints::{App, Endpoint, handle};
+use sessions_api::endpoints::{App, Endpoint};
+use sessions_api::runner;
 use sessions_api::ids::new_id;
 use sessions_api::model::{Device, Os};
 use sessions_api::request::ApiRequest;
@@ -39,6 +41,21 @@ pub fn password_code(password: &str) -> String {
 
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Runs an event through `endpoint` as its Lambda function does: the raw event JSON,
+/// lambda_http's conversion, the handler, and the response Lambda would return, read back.
+pub async fn invoke(app: &App, endpoint: Endpoint, event: impl serde::Serialize) -> ApiResponse {
+    let event = serde_json::to_value(event).expect("event serializes");
+    let out = runner::invoke(Arc::new(app.clone()), endpoint, event, lambda_runtime::Context::default())
+        .await
+        .expect("the function answers");
+    ApiResponse::from_lambda(&out)
+}
+
+/// The `http::Request` lambda_http builds from an event, for calling a handler directly.
+pub fn http_request(event: &ApiGatewayV2httpRequest) -> ApiRequest {
+    lambda_http::request::from_str(&serde_json::to_string(event).unwrap()).expect("an HTTP event")
 }
 
 /// A test's own table, seeded with the demo data unless asked not to be.
@@ -82,7 +99,7 @@ impl TestEnv {
     }
 
     pub async fn send(&self, endpoint: Endpoint, req: Req) -> ApiResponse {
-        handle(&self.app, endpoint, &ApiRequest::from_event(req.event(endpoint))).await
+        invoke(&self.app, endpoint, req.event(endpoint)).await
     }
 
     /// Runs an events/ file through the endpoint its route names.
@@ -93,7 +110,7 @@ impl TestEnv {
         let method = event.request_context.http.method.as_str().to_string();
         let (endpoint, _) = Endpoint::route(&method, &path)
             .unwrap_or_else(|e| panic!("{}: no endpoint for {method} {path}: {e:?}", file.display()));
-        (endpoint, handle(&self.app, endpoint, &ApiRequest::from_event(event)).await)
+        (endpoint, invoke(&self.app, endpoint, event).await)
     }
 
     /// Logs `user_id` in again with a new random token, on the given device.

@@ -5,7 +5,6 @@ use serde_json::{Value, json};
 use sessions_api::Endpoint::{SessionsInfoAdmin, SessionsListAll};
 use sessions_api::clock::now_ms;
 use sessions_api::handlers::admin;
-use sessions_api::request::ApiRequest;
 use sessions_api::store::OutboxStore;
 
 use crate::support::*;
@@ -76,7 +75,7 @@ async fn the_remember_window_ends() {
     let req = |code: Option<&str>| {
         let r = Req::new().auth(&admin_auth()).param("count", "1");
         let r = if let Some(c) = code { r.code(c) } else { r };
-        ApiRequest::from_event(r.event(SessionsListAll))
+        http_request(&r.event(SessionsListAll))
     };
     let (store, mailer, config) = (&env.app.store, &env.app.mailer, &env.app.config);
     admin::list_all(store, mailer, config, &req(Some(&admin_totp(now))), now).await.unwrap();
@@ -156,7 +155,7 @@ async fn five_wrong_codes_lock_until_the_window_passes() {
     let (store, mailer, config) = (&env.app.store, &env.app.mailer, &env.app.config);
     let req = |code: Option<&str>| {
         let r = Req::new().auth(&roxie);
-        ApiRequest::from_event(if let Some(c) = code { r.code(c) } else { r }.event(SessionsListAll))
+        http_request(&if let Some(c) = code { r.code(c) } else { r }.event(SessionsListAll))
     };
     let err = admin::list_all(store, mailer, config, &req(None), later).await.unwrap_err();
     assert!(matches!(err, sessions_api::handlers::ApiError::TotpRequired { code_generated: true, .. }), "{err:?}");

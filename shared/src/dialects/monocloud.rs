@@ -4,7 +4,7 @@
 use serde::Serialize;
 use serde_json::json;
 
-use super::ApiResponse;
+use super::{Response, empty, json as json_response};
 use crate::handlers::monocloud::{McError, McPage, McReply};
 use crate::model::Session;
 
@@ -94,27 +94,27 @@ pub fn problem(e: &McError, trace_id: &str) -> (u16, serde_json::Value) {
 }
 
 /// Turns a handler's result into the HTTP response.
-pub fn respond(result: Result<McReply, McError>, trace_id: &str) -> ApiResponse {
+pub fn respond(result: Result<McReply, McError>, trace_id: &str) -> Response {
     match result {
         Ok(McReply::Page(p)) => {
             let rows: Vec<McSessionView> = p.sessions.iter().map(McSessionView::new).collect();
-            let mut r = ApiResponse::json(200, JSON, serde_json::to_string(&rows).unwrap_or_else(|_| "[]".into()));
-            r.headers.push(("x-pagination".into(), pagination(&p)));
+            let mut r = json_response(200, JSON, serde_json::to_string(&rows).unwrap_or_else(|_| "[]".into()));
+            if let Ok(v) = http::HeaderValue::try_from(pagination(&p)) {
+                r.headers_mut().insert("x-pagination", v);
+            }
             r
         }
         Ok(McReply::Session(s)) => {
-            ApiResponse::json(200, JSON, serde_json::to_string(&McSessionView::new(&s)).unwrap_or_default())
+            json_response(200, JSON, serde_json::to_string(&McSessionView::new(&s)).unwrap_or_default())
         }
-        Ok(McReply::Revoked) => {
-            ApiResponse { status: 204, headers: vec![("cache-control".into(), "no-store".into())], body: String::new() }
-        }
-        Ok(McReply::RevokedCount(n)) => ApiResponse::json(200, JSON, json!({ "count": n }).to_string()),
+        Ok(McReply::Revoked) => empty(204),
+        Ok(McReply::RevokedCount(n)) => json_response(200, JSON, json!({ "count": n }).to_string()),
         Err(e) => {
             if let McError::Internal(detail) = &e {
                 tracing::error!(%detail, %trace_id, "request failed");
             }
             let (status, body) = problem(&e, trace_id);
-            ApiResponse::json(status, PROBLEM, body.to_string())
+            json_response(status, PROBLEM, body.to_string())
         }
     }
 }

@@ -3,7 +3,7 @@
 use serde::Serialize;
 use serde_json::json;
 
-use super::ApiResponse;
+use super::{Response, json as json_response};
 use crate::clock::iso_millis;
 use crate::handlers::{ApiError, Reply, SessionInfo, SessionPage};
 use crate::model::{Device, Session, UserRef};
@@ -136,32 +136,32 @@ pub fn error_body(e: &ApiError) -> (u16, serde_json::Value) {
 }
 
 /// Turns a handler's result into the HTTP response.
-pub fn respond(result: Result<Reply, ApiError>) -> ApiResponse {
+pub fn respond(result: Result<Reply, ApiError>) -> Response {
     match result {
-        Ok(Reply::Page(p)) => ApiResponse::json(200, JSON, page_body(&p)),
-        Ok(Reply::Info(i)) => ApiResponse::json(200, JSON, info_body(&i)),
+        Ok(Reply::Page(p)) => json_response(200, JSON, page_body(&p)),
+        Ok(Reply::Info(i)) => json_response(200, JSON, info_body(&i)),
         Ok(Reply::LoggedIn(l)) => {
             let mut me = json!({"_id": l.user.user_id, "username": l.user.username});
             if let Some(name) = &l.user.name {
                 me["name"] = json!(name);
             }
             let body = json!({"status": "success", "data": {"userId": l.user.user_id, "authToken": l.token, "me": me}});
-            ApiResponse::json(200, JSON, body.to_string())
+            json_response(200, JSON, body.to_string())
         }
-        Ok(Reply::LoggedOut) => ApiResponse::json(
+        Ok(Reply::LoggedOut) => json_response(
             200,
             JSON,
             json!({"status": "success", "data": {"message": "You've been logged out!"}}).to_string(),
         ),
         Ok(Reply::Ended(e)) => {
-            ApiResponse::json(200, JSON, json!({"sessionId": e.session_id, "success": true}).to_string())
+            json_response(200, JSON, json!({"sessionId": e.session_id, "success": true}).to_string())
         }
         Err(e) => {
             if let ApiError::Internal(detail) = &e {
                 tracing::error!(%detail, "request failed");
             }
             let (status, body) = error_body(&e);
-            ApiResponse::json(status, JSON, body.to_string())
+            json_response(status, JSON, body.to_string())
         }
     }
 }
@@ -247,7 +247,7 @@ mod tests {
 
     #[test]
     fn responses_are_json_and_not_cached() {
-        let r = respond(Err(ApiError::Unauthorized));
+        let r = super::super::ApiResponse::from_http(respond(Err(ApiError::Unauthorized)));
         assert_eq!(r.status, 401);
         assert_eq!(r.header("Content-Type"), Some("application/json"));
         assert_eq!(r.header("cache-control"), Some("no-store"));

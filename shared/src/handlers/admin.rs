@@ -10,7 +10,7 @@ use crate::mailer::Mailer;
 use crate::model::User;
 use crate::permissions::{self, LOGOUT_DEVICE_MANAGEMENT, VIEW_DEVICE_MANAGEMENT};
 use crate::query::{Scope, parse_list_query, select};
-use crate::request::ApiRequest;
+use crate::request::{ApiRequest, RequestView};
 use crate::store::{AllSessionsReader, PermissionStore, SessionEnder, TokenStore, TwoFactorStore, UserStore};
 use crate::two_factor;
 
@@ -42,7 +42,7 @@ pub async fn list_all<S: AdminStore + AllSessionsReader, M: Mailer>(
     now: Millis,
 ) -> Result<SessionPage, ApiError> {
     let (caller, user) = admin_caller(store, req, now, VIEW_DEVICE_MANAGEMENT).await?;
-    let query = parse_list_query(&req.query, config)?;
+    let query = parse_list_query(&req.query_pairs(), config)?;
     two_factor::require(store, mailer, config, &user, &caller, req, now).await?;
     let (sessions, total) = match (&query.filter, query.sort.0.as_slice()) {
         // One sort key and no filter: read the page from that key's index, total from the counter.
@@ -77,7 +77,7 @@ pub async fn info_admin<S: AdminStore + AllSessionsReader, M: Mailer>(
     now: Millis,
 ) -> Result<SessionInfo, ApiError> {
     let (caller, user) = admin_caller(store, req, now, VIEW_DEVICE_MANAGEMENT).await?;
-    let session_id = session_id_from_query(&req.query)?;
+    let session_id = session_id_from_query(&req.query_pairs())?;
     two_factor::require(store, mailer, config, &user, &caller, req, now).await?;
     let session = find(store, &session_id, now).await?;
     Ok(SessionInfo { session, show_user: true })
@@ -92,7 +92,7 @@ pub async fn logout<S: AdminStore + AllSessionsReader + SessionEnder, M: Mailer>
     now: Millis,
 ) -> Result<SessionEnded, ApiError> {
     let (caller, user) = admin_caller(store, req, now, LOGOUT_DEVICE_MANAGEMENT).await?;
-    let session_id = session_id_from_body(&req.body)?;
+    let session_id = session_id_from_body(req.body_bytes())?;
     two_factor::require(store, mailer, config, &user, &caller, req, now).await?;
     let session = find(store, &session_id, now).await?;
     if !store.end_session(&session.user_id, &session.session_id, now).await? {

@@ -12,7 +12,7 @@ use crate::device::parse_user_agent;
 use crate::ids::{hash_token, new_id, new_token, sha256_hex};
 use crate::mailer::Mailer;
 use crate::model::{Geo, Session, User};
-use crate::request::ApiRequest;
+use crate::request::{ApiRequest, RequestView};
 use crate::store::{SessionCreator, SessionEnder, TokenStore, TwoFactorStore, UserSessionReader, UserStore};
 use crate::two_factor::{self, CODE_HEADER, METHOD_HEADER};
 
@@ -61,10 +61,10 @@ pub fn parse_credentials(req: &ApiRequest) -> Result<Credentials, ApiError> {
     if content_type.split(';').next().map(str::trim) != Some("application/json") {
         return Err(invalid("Content-Type must be application/json"));
     }
-    if req.body.len() > MAX_LOGIN_BODY {
+    if req.body_bytes().len() > MAX_LOGIN_BODY {
         return Err(invalid(format!("request body must NOT be larger than {MAX_LOGIN_BODY} bytes")));
     }
-    let Ok(Value::Object(map)) = serde_json::from_slice::<Value>(&req.body) else {
+    let Ok(Value::Object(map)) = serde_json::from_slice::<Value>(req.body_bytes()) else {
         return Err(invalid("request body must be a JSON object"));
     };
     let user = string_field(&map, "user", true)?.unwrap_or_default();
@@ -159,7 +159,7 @@ pub async fn login<S: LoginStore, M: Mailer>(
         user_id: user.user_id.clone(),
         device: parse_user_agent(req.user_agent()),
         host: req.header("host").unwrap_or("").chars().take(MAX_FIELD_LEN).collect(),
-        ip: req.source_ip.clone(),
+        ip: req.source_ip(),
         user_agent: req.user_agent().chars().take(1024).collect(),
         login_at: now,
         last_activity_at: now,
@@ -184,9 +184,10 @@ mod tests {
     use super::*;
 
     fn req(content_type: &str, body: &str) -> ApiRequest {
-        let mut r = ApiRequest { body: body.as_bytes().to_vec(), ..Default::default() };
-        r.headers.insert("content-type", content_type.parse().unwrap());
-        r
+        http::Request::builder()
+            .header("content-type", content_type)
+            .body(lambda_http::Body::from(body.to_string()))
+            .unwrap()
     }
 
     fn err(r: &ApiRequest) -> String {

@@ -8,7 +8,7 @@ use crate::clock::Millis;
 use crate::ids::sha256_hex;
 use crate::model::Session;
 use crate::query::Direction;
-use crate::request::ApiRequest;
+use crate::request::{ApiRequest, RequestView};
 use crate::store::{ApiKeyStore, SessionEnder, StoreError, UserSessionReader, UserStore};
 use crate::totp::constant_time_eq;
 
@@ -170,17 +170,17 @@ pub async fn authorize(store: &impl ApiKeyStore, req: &ApiRequest) -> Result<(),
     }
 }
 
-fn path_param<'a>(req: &'a ApiRequest, name: &str) -> Result<&'a str, McError> {
-    match req.path_params.get(name).map(String::as_str) {
+fn path_param(req: &ApiRequest, name: &str) -> Result<String, McError> {
+    match req.path_param(name) {
         Some(v) if !v.is_empty() && v.len() <= MAX_ID_LEN => Ok(v),
         _ if name == "user_id" => Err(McError::NotFound("User not found")),
         _ => Err(McError::NotFound("Session not found")),
     }
 }
 
-async fn existing_user<'a>(store: &impl UserStore, req: &'a ApiRequest) -> Result<&'a str, McError> {
+async fn existing_user(store: &impl UserStore, req: &ApiRequest) -> Result<String, McError> {
     let user_id = path_param(req, "user_id")?;
-    store.user(user_id).await?.ok_or(McError::NotFound("User not found"))?;
+    store.user(&user_id).await?.ok_or(McError::NotFound("User not found"))?;
     Ok(user_id)
 }
 
@@ -191,10 +191,10 @@ pub async fn list<S: ApiKeyStore + UserStore + UserSessionReader>(
     now: Millis,
 ) -> Result<McPage, McError> {
     authorize(store, req).await?;
-    let params = parse_list_params(&req.query)?;
+    let params = parse_list_params(&req.query_pairs())?;
     let user_id = existing_user(store, req).await?;
     let mut sessions: Vec<Session> = store
-        .user_sessions(user_id)
+        .user_sessions(&user_id)
         .await?
         .into_iter()
         .filter(|s| s.is_live(now))
@@ -221,7 +221,7 @@ pub async fn get<S: ApiKeyStore + UserStore + UserSessionReader>(
     let user_id = existing_user(store, req).await?;
     let session_id = path_param(req, "session_id")?;
     store
-        .user_session(user_id, session_id)
+        .user_session(&user_id, &session_id)
         .await?
         .filter(|s| s.is_live(now))
         .ok_or(McError::NotFound("Session not found"))
@@ -236,7 +236,7 @@ pub async fn revoke<S: ApiKeyStore + UserStore + SessionEnder>(
     authorize(store, req).await?;
     let user_id = existing_user(store, req).await?;
     let session_id = path_param(req, "session_id")?;
-    if store.end_session(user_id, session_id, now).await? {
+    if store.end_session(&user_id, &session_id, now).await? {
         Ok(())
     } else {
         Err(McError::NotFound("Session not found"))
@@ -250,13 +250,13 @@ pub async fn revoke_all<S: ApiKeyStore + UserStore + UserSessionReader + Session
     now: Millis,
 ) -> Result<usize, McError> {
     authorize(store, req).await?;
-    let except = single(&req.query, "except")?.map(str::to_string);
+    let except = single(&req.query_pairs(), "except")?.map(str::to_string);
     let user_id = existing_user(store, req).await?;
     let mut revoked = 0;
-    for s in store.user_sessions(user_id).await? {
+    for s in store.user_sessions(&user_id).await? {
         if s.is_live(now)
             && Some(&s.session_id) != except.as_ref()
-            && store.end_session(user_id, &s.session_id, now).await?
+            && store.end_session(&user_id, &s.session_id, now).await?
         {
             revoked += 1;
         }

@@ -7,7 +7,7 @@ use crate::auth::authenticate;
 use crate::clock::Millis;
 use crate::config::Config;
 use crate::query::{Scope, parse_list_query, select};
-use crate::request::ApiRequest;
+use crate::request::{ApiRequest, RequestView};
 use crate::store::{SessionEnder, TokenStore, UserSessionReader};
 
 /// Longest session id worth looking up; ours are 17 characters.
@@ -23,7 +23,7 @@ pub async fn list<S: TokenStore + UserSessionReader>(
     now: Millis,
 ) -> Result<SessionPage, ApiError> {
     let caller = authenticate(store, req, now).await?;
-    let query = parse_list_query(&req.query, config)?;
+    let query = parse_list_query(&req.query_pairs(), config)?;
     let sessions = store.user_sessions(&caller.user_id).await?;
     let (rows, total) = select(&sessions, &query, Scope::Own, now);
     Ok(SessionPage {
@@ -43,7 +43,7 @@ pub async fn info<S: TokenStore + UserSessionReader>(
     now: Millis,
 ) -> Result<SessionInfo, ApiError> {
     let caller = authenticate(store, req, now).await?;
-    let session_id = session_id_from_query(&req.query)?;
+    let session_id = session_id_from_query(&req.query_pairs())?;
     if session_id.len() > MAX_SESSION_ID_LEN {
         return Err(ApiError::SessionNotFound);
     }
@@ -62,7 +62,7 @@ pub async fn logout_me<S: TokenStore + SessionEnder>(
     now: Millis,
 ) -> Result<SessionEnded, ApiError> {
     let caller = authenticate(store, req, now).await?;
-    let session_id = session_id_from_body(&req.body)?;
+    let session_id = session_id_from_body(req.body_bytes())?;
     if session_id.len() > MAX_SESSION_ID_LEN || !store.end_session(&caller.user_id, &session_id, now).await? {
         return Err(ApiError::SessionNotFound);
     }
