@@ -4,7 +4,9 @@
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Instant;
 
 use aws_lambda_events::apigw::ApiGatewayV2httpRequestContext;
@@ -18,23 +20,89 @@ use lambda_http::request::RequestContext;
 use sessions_api::dialects::json;
 use sessions_api::endpoints::{App, dispatch};
 use sessions_api::request::ApiRequest;
-use tokio::net::TcpListener;
+use sessions_api::request::escape_request_target;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
 
 /// API Gateway's payload limit for HTTP APIs is 10 MB; locally 1 MiB is plenty.
 const MAX_BODY_BYTES: usize = 1 << 20;
 
-/// Accepts connections until the task is dropped.
+/// Longest request line read; API Gateway's own limit for a URL is about 8 KB.
+const MAX_REQUEST_LINE: usize = 16 * 1024;
+
+/// Accepts connections until the task is dropped. One request per connection: its request
+/// line is escaped first ([`escape_request_target`]), as API Gateway accepts what curl sends
+/// unencoded and hyper's stricter parser would refuse.
 pub async fn serve(app: Arc<App>, listener: TcpListener) -> std::io::Result<()> {
     loop {
         let (stream, peer) = listener.accept().await?;
         let app = Arc::clone(&app);
         tokio::spawn(async move {
+            let Ok(stream) = escape_request_line(stream).await else { return };
             let service = service_fn(move |req| {
                 let app = Arc::clone(&app);
                 async move { Ok::<_, Infallible>(answer(&app, peer, req).await) }
             });
-            let _ = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
+            let _ = http1::Builder::new().keep_alive(false).serve_connection(TokioIo::new(stream), service).await;
         });
+    }
+}
+
+/// Reads the request line, escapes its target, and hands back a stream that replays it.
+async fn escape_request_line(mut stream: TcpStream) -> std::io::Result<Replayed> {
+    let mut head = Vec::with_capacity(1024);
+    let mut buf = [0u8; 4096];
+    let line_end = loop {
+        if let Some(i) = head.windows(2).position(|w| w == b"\r\n") {
+            break Some(i);
+        }
+        if head.len() > MAX_REQUEST_LINE {
+            break None; // hyper answers an over-long line itself
+        }
+        let n = stream.read(&mut buf).await?;
+        if n == 0 {
+            break None;
+        }
+        head.extend_from_slice(&buf[..n]);
+    };
+    if let Some(end) = line_end
+        && let Ok(line) = std::str::from_utf8(&head[..end])
+        && let [method, target, version] = line.splitn(3, ' ').collect::<Vec<_>>()[..]
+    {
+        let escaped = format!("{method} {} {version}", escape_request_target(target));
+        head.splice(..end, escaped.into_bytes());
+    }
+    Ok(Replayed { prefix: head, pos: 0, inner: stream })
+}
+
+/// A stream that first yields bytes already read from it.
+struct Replayed {
+    prefix: Vec<u8>,
+    pos: usize,
+    inner: TcpStream,
+}
+
+impl AsyncRead for Replayed {
+    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<std::io::Result<()>> {
+        if self.pos < self.prefix.len() {
+            let n = buf.remaining().min(self.prefix.len() - self.pos);
+            buf.put_slice(&self.prefix[self.pos..self.pos + n]);
+            self.pos += n;
+            return Poll::Ready(Ok(()));
+        }
+        Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for Replayed {
+    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, data: &[u8]) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write(cx, data)
+    }
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
     }
 }
 

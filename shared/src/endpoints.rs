@@ -11,8 +11,8 @@ use crate::handlers::monocloud::{self as mc_handlers, McReply};
 use crate::handlers::{Reply, admin, login, sessions};
 use crate::mailer::AppMailer;
 use crate::request::{ApiRequest, RequestView};
-use lambda_http::RequestExt;
 use crate::store::DynamoStore;
+use lambda_http::RequestExt;
 
 /// What a function builds once at init and shares across invocations.
 #[derive(Clone, Debug)]
@@ -212,7 +212,9 @@ pub async fn dispatch(app: &App, req: ApiRequest) -> Response {
     match Endpoint::route(req.method().as_str(), &req.route_path()) {
         Ok((endpoint, params)) => handle(app, endpoint, req.with_path_parameters(params)).await,
         Err(RouteError::NotFound) => json(404, "application/json", r#"{"message":"Not Found"}"#.into()),
-        Err(RouteError::MethodNotAllowed) => json(405, "application/json", r#"{"message":"Method Not Allowed"}"#.into()),
+        Err(RouteError::MethodNotAllowed) => {
+            json(405, "application/json", r#"{"message":"Method Not Allowed"}"#.into())
+        }
     }
 }
 

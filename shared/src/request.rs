@@ -95,8 +95,21 @@ pub fn parse_query(raw: &str) -> Vec<(String, String)> {
 }
 
 /// Bytes escaped in a query: everything RFC 3986 does not allow there (`%` is handled apart).
-const QUERY_ESCAPES: &AsciiSet =
-    &CONTROLS.add(b' ').add(b'"').add(b'#').add(b'<').add(b'>').add(b'`').add(b'{').add(b'}').add(b'|').add(b'\\').add(b'^').add(b'[').add(b']').add(b'%');
+const QUERY_ESCAPES: &AsciiSet = &CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'#')
+    .add(b'<')
+    .add(b'>')
+    .add(b'`')
+    .add(b'{')
+    .add(b'}')
+    .add(b'|')
+    .add(b'\\')
+    .add(b'^')
+    .add(b'[')
+    .add(b']')
+    .add(b'%');
 /// Bytes escaped in a path: as in a query, and `?` too.
 const PATH_ESCAPES: &AsciiSet = &QUERY_ESCAPES.add(b'?');
 
@@ -117,6 +130,17 @@ fn escape_uri_part(raw: &str, set: &'static AsciiSet) -> String {
     }
     out.extend(utf8_percent_encode(rest, set));
     out
+}
+
+/// A request target (`/path?query`) with what a URI does not allow percent-encoded, as
+/// API Gateway accepts it from curl; for servers whose HTTP parser is stricter.
+pub fn escape_request_target(target: &str) -> String {
+    match target.split_once('?') {
+        Some((path, query)) => {
+            format!("{}?{}", escape_uri_part(path, PATH_ESCAPES), escape_uri_part(query, QUERY_ESCAPES))
+        }
+        None => escape_uri_part(target, PATH_ESCAPES),
+    }
 }
 
 /// A `Host` lambda_http can put in a URL: a name or address with an optional port.

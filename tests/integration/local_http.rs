@@ -58,6 +58,11 @@ async fn list_logout_and_errors_over_http() {
     assert_eq!(r.json()["sessions"][0]["sessionId"], "Xm4PqRt7sVw2yZa8B");
     assert_eq!(r.json()["total"], json!(4));
 
+    // curl sends JSON in a query unencoded; the answer is that of the encoded form.
+    let r = http(addr, "GET", "/api/v1/sessions/list?count=1&sort={\"loginAt\":1}", &auth, "").await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json()["sessions"][0]["sessionId"], "Xm4PqRt7sVw2yZa8B");
+
     let r = http(addr, "GET", "/api/v1/sessions/list", &[("X-User-Id", TEST_USER_ID)], "").await;
     assert_eq!((r.status, r.json()), (401, unauthorized()));
 

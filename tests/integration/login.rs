@@ -151,8 +151,7 @@ async fn the_session_records_ip_host_geo_and_client() {
     let mut event = Req::new().header("x-api-key", DEMO_API_KEY).event(UserSessionGet);
     event.raw_path = Some(path.clone());
     event.path_parameters = UserSessionGet.match_path(&path).unwrap();
-    let mc =
-        invoke(&env.app, UserSessionGet, event).await.json_body();
+    let mc = invoke(&env.app, UserSessionGet, event).await.json_body();
     assert_eq!(mc["client_ids"], json!(["billing-portal"]));
     assert_eq!(
         mc["last_metadata"],

@@ -3,6 +3,7 @@
 
 mod admin;
 mod bad_input;
+mod event_sources;
 mod events;
 mod local_http;
 mod login;

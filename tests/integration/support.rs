@@ -12,10 +12,10 @@ use sessions_api::Config;
 use sessions_api::clock::{Millis, now_ms};
 use sessions_api::dialects::ApiResponse;
 use sessions_api::endpoints::{App, Endpoint};
-use sessions_api::runner;
 use sessions_api::ids::new_id;
 use sessions_api::model::{Device, Os};
-use sessions_api::request::ApiRequest;
+use sessions_api::request::{ApiRequest, RequestView};
+use sessions_api::runner;
 use sessions_api::store::{DynamoStore, UserStore};
 use sessions_cli::admin::{IssuedLogin, LoginSpec, issue_login};
 use sessions_cli::demo;
@@ -102,14 +102,20 @@ impl TestEnv {
         invoke(&self.app, endpoint, req.event(endpoint)).await
     }
 
-    /// Runs an events/ file through the endpoint its route names.
+    /// Runs an events/ file through the function it is named after (`<function>[-case].json`),
+    /// checking that the event's own method and path route there too.
     pub async fn send_event(&self, file: &Path) -> (Endpoint, ApiResponse) {
         let text = std::fs::read_to_string(file).expect("read event");
-        let event: ApiGatewayV2httpRequest = serde_json::from_str(&text).expect("event is a payload-2.0 event");
-        let path = event.raw_path.clone().unwrap_or_default();
-        let method = event.request_context.http.method.as_str().to_string();
-        let (endpoint, _) = Endpoint::route(&method, &path)
-            .unwrap_or_else(|e| panic!("{}: no endpoint for {method} {path}: {e:?}", file.display()));
+        let stem = file.file_stem().unwrap().to_string_lossy().into_owned();
+        let endpoint = *Endpoint::ALL
+            .iter()
+            .filter(|e| stem == e.function() || stem.starts_with(&format!("{}-", e.function())))
+            .max_by_key(|e| e.function().len())
+            .unwrap_or_else(|| panic!("{stem}: named after no function"));
+        let req = lambda_http::request::from_str(&text).expect("an HTTP event lambda_http reads");
+        let routed = Endpoint::route(req.method().as_str(), &req.route_path()).map(|r| r.0);
+        assert_eq!(routed, Ok(endpoint), "{stem}: its method and path route elsewhere");
+        let event: Value = serde_json::from_str(&text).expect("event is JSON");
         (endpoint, invoke(&self.app, endpoint, event).await)
     }
 
