@@ -11,6 +11,7 @@ pub mod config;
 pub mod device;
 pub mod dialects;
 pub mod endpoints;
+pub mod errors;
 pub mod expiry;
 pub mod handlers;
 pub mod ids;

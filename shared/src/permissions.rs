@@ -1,7 +1,7 @@
 //! Permissions: which roles may do what. Stored in the table; absent items take the
 //! defaults of DESIGN.md (both device-management permissions go to the admin role).
 
-use crate::handlers::ApiError;
+use crate::errors::ApiError;
 use crate::model::User;
 use crate::store::PermissionStore;
 

@@ -9,7 +9,7 @@ use serde::Serialize;
 use crate::auth::Caller;
 use crate::clock::Millis;
 use crate::config::Config;
-use crate::handlers::ApiError;
+use crate::errors::ApiError;
 use crate::ids::sha256_hex;
 use crate::mailer::Mailer;
 use crate::model::User;

@@ -5,64 +5,8 @@ pub mod login;
 pub mod monocloud;
 pub mod sessions;
 
-use crate::auth::AuthError;
+pub use crate::errors::ApiError;
 use crate::model::Session;
-use crate::query::QueryError;
-use crate::store::StoreError;
-
-/// Why a Rocket.Chat-dialect request failed, in DESIGN.md's check order.
-#[derive(Debug, thiserror::Error)]
-pub enum ApiError {
-    #[error("not logged in")]
-    Unauthorized,
-    #[error("permission denied")]
-    Forbidden,
-    #[error("invalid params: {0}")]
-    InvalidParams(String),
-    #[error("invalid sort {0:?}")]
-    InvalidSort(String),
-    #[error("invalid sort keys")]
-    InvalidSortKeys,
-    #[error("session not found")]
-    SessionNotFound,
-    /// A second factor is needed; `code_generated` when an email code was just sent.
-    #[error("2FA code required")]
-    TotpRequired { method: &'static str, code_generated: bool, available: Vec<&'static str> },
-    #[error("2FA code invalid")]
-    TotpInvalid { method: &'static str },
-    #[error("too many wrong 2FA codes")]
-    TotpMaxAttempts { method: &'static str },
-    /// Wrong password, unknown or inactive user: one answer for all (no user enumeration).
-    #[error("login failed")]
-    LoginFailed,
-    #[error("internal: {0}")]
-    Internal(String),
-}
-
-impl From<AuthError> for ApiError {
-    fn from(e: AuthError) -> Self {
-        match e {
-            AuthError::Unauthorized => ApiError::Unauthorized,
-            AuthError::Store(e) => e.into(),
-        }
-    }
-}
-
-impl From<StoreError> for ApiError {
-    fn from(e: StoreError) -> Self {
-        ApiError::Internal(e.to_string())
-    }
-}
-
-impl From<QueryError> for ApiError {
-    fn from(e: QueryError) -> Self {
-        match e {
-            QueryError::InvalidParams(m) => ApiError::InvalidParams(m),
-            QueryError::InvalidSort(raw) => ApiError::InvalidSort(raw),
-            QueryError::InvalidSortKeys => ApiError::InvalidSortKeys,
-        }
-    }
-}
 
 /// One page of a session list.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -1,0 +1,368 @@
+//! Sessions: one item per session under its user, found by id and in every list order.
+
+use std::future::Future;
+
+use aws_sdk_dynamodb::types::{Delete, TransactWriteItem};
+use serde::{Deserialize, Serialize};
+
+use super::tokens::TokenItem;
+use super::{DynamoStore, StoreError, dynamo, from_item, keys, put, s, to_item};
+use crate::clock::{Millis, iso_millis, parse_iso};
+use crate::model::{Device, Geo, Session, UserRef};
+use crate::query::{Direction, SortKey};
+
+/// Reads one user's own sessions.
+pub trait UserSessionReader {
+    /// Every stored session of the user, expired ones included (the caller filters on expiry).
+    fn user_sessions(&self, user_id: &str) -> impl Future<Output = Result<Vec<Session>, StoreError>> + Send;
+    fn user_session(
+        &self,
+        user_id: &str,
+        session_id: &str,
+    ) -> impl Future<Output = Result<Option<Session>, StoreError>> + Send;
+}
+
+/// Ends sessions: the session, its token and its place in the counter go together.
+pub trait SessionEnder {
+    /// Ends a live session of `user_id`; `Ok(false)` when there is none to end.
+    fn end_session(
+        &self,
+        user_id: &str,
+        session_id: &str,
+        now: Millis,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+}
+
+/// Records a new session together with its token.
+pub trait SessionCreator {
+    fn create_session(
+        &self,
+        session: &Session,
+        token_hash: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// Every user's sessions, for administrators.
+pub trait AllSessionsReader {
+    /// Live sessions in `key` order from its index: skips `offset` live rows, returns up
+    /// to `count`, reading O(offset + count) items.
+    fn sessions_page(
+        &self,
+        key: SortKey,
+        direction: Direction,
+        offset: usize,
+        count: usize,
+        now: Millis,
+    ) -> impl Future<Output = Result<Vec<Session>, StoreError>> + Send;
+    /// Every live session (for filters and multi-key sorts), at most `limit`.
+    fn all_sessions(&self, now: Millis, limit: usize) -> impl Future<Output = Result<Vec<Session>, StoreError>> + Send;
+    /// Active sessions as counted at write time.
+    fn active_session_count(&self) -> impl Future<Output = Result<usize, StoreError>> + Send;
+    /// Any user's session by id.
+    fn session_by_id(&self, session_id: &str) -> impl Future<Output = Result<Option<Session>, StoreError>> + Send;
+}
+
+/// A session as stored: the domain fields plus keys, index attributes and its token's hash.
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SessionItem {
+    #[serde(rename = "PK")]
+    pk: String,
+    #[serde(rename = "SK")]
+    sk: String,
+    /// By-session-id index (info.admin, logout): `SESSION#<sessionId>`.
+    #[serde(rename = "GSI1PK")]
+    gsi1pk: String,
+    /// Global order index (list.all): constant partition, `loginAt#sessionId` sort key.
+    #[serde(rename = "GSI2PK")]
+    gsi2pk: String,
+    #[serde(rename = "GSI2SK")]
+    gsi2sk: String,
+    #[serde(rename = "GSI3SK")]
+    gsi3sk: String,
+    #[serde(rename = "GSI4SK")]
+    gsi4sk: String,
+    #[serde(rename = "GSI5SK")]
+    gsi5sk: String,
+    #[serde(rename = "GSI6SK")]
+    gsi6sk: String,
+    #[serde(rename = "GSI7SK")]
+    gsi7sk: String,
+    entity: String,
+    session_id: String,
+    user_id: String,
+    device: Device,
+    host: String,
+    ip: String,
+    user_agent: String,
+    login_at: String,
+    last_activity_at: String,
+    expires_at: i64,
+    #[serde(default)]
+    client_ids: Vec<String>,
+    #[serde(default)]
+    geo: Geo,
+    #[serde(rename = "_user")]
+    user: UserRef,
+    token_hash: String,
+}
+
+impl SessionItem {
+    fn new(session: &Session, token_hash: &str) -> Self {
+        let login_at = iso_millis(session.login_at);
+        SessionItem {
+            pk: keys::user(&session.user_id),
+            sk: keys::session(&session.session_id),
+            gsi1pk: keys::session(&session.session_id),
+            gsi2pk: keys::ALL_SESSIONS.into(),
+            gsi2sk: format!("{login_at}#{}", session.session_id),
+            gsi3sk: ordered(&session.device.name, &session.session_id),
+            gsi4sk: ordered(&session.device.os.name, &session.session_id),
+            gsi5sk: ordered(&session.device.os.version, &session.session_id),
+            gsi6sk: ordered(session.user.name.as_deref().unwrap_or(""), &session.session_id),
+            gsi7sk: ordered(&session.user.username, &session.session_id),
+            entity: "session".into(),
+            session_id: session.session_id.clone(),
+            user_id: session.user_id.clone(),
+            device: session.device.clone(),
+            host: session.host.clone(),
+            ip: session.ip.clone(),
+            user_agent: session.user_agent.clone(),
+            login_at,
+            last_activity_at: iso_millis(session.last_activity_at),
+            expires_at: session.expires_at,
+            client_ids: session.client_ids.clone(),
+            geo: session.geo.clone(),
+            user: session.user.clone(),
+            token_hash: token_hash.into(),
+        }
+    }
+
+    fn into_session(self) -> Result<Session, StoreError> {
+        let time = |v: &str| {
+            parse_iso(v).ok_or_else(|| StoreError::Corrupt(format!("bad time in session {}", self.session_id)))
+        };
+        Ok(Session {
+            login_at: time(&self.login_at)?,
+            last_activity_at: time(&self.last_activity_at)?,
+            session_id: self.session_id,
+            user_id: self.user_id,
+            device: self.device,
+            host: self.host,
+            ip: self.ip,
+            user_agent: self.user_agent,
+            expires_at: self.expires_at,
+            client_ids: self.client_ids,
+            geo: self.geo,
+            user: self.user,
+        })
+    }
+}
+
+/// Index sort key `<value>\u{1}<sessionId>`: orders by value, then sessionId, as the
+/// in-memory sort does (control characters, which could sort below the separator, are dropped).
+fn ordered(value: &str, session_id: &str) -> String {
+    // Index keys are at most 1024 bytes: 200 characters of value keep any UTF-8 under it.
+    let clean: String = value.chars().filter(|c| !c.is_control()).take(200).collect();
+    format!("{clean}\u{1}{session_id}")
+}
+
+impl DynamoStore {
+    async fn session_item(&self, user_id: &str, session_id: &str) -> Result<Option<SessionItem>, StoreError> {
+        match self.get(keys::user(user_id), &keys::session(session_id)).await? {
+            Some(item) => Ok(Some(from_item(item)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Streams sessions from an order index to `keep` until it returns false. `wanted`
+    /// caps each page's Limit at the rows still needed, so a page reads what it uses.
+    async fn sessions_from_index(
+        &self,
+        index: &str,
+        forward: bool,
+        wanted: Option<usize>,
+        mut keep: impl FnMut(Session) -> bool,
+    ) -> Result<(), StoreError> {
+        let mut start = None;
+        let mut delivered = 0usize;
+        loop {
+            let limit = wanted.map(|w| w.saturating_sub(delivered).clamp(1, 1000) as i32);
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(index)
+                .key_condition_expression("GSI2PK = :p")
+                .expression_attribute_values(":p", s(keys::ALL_SESSIONS))
+                .scan_index_forward(forward)
+                .set_limit(limit)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(dynamo)?;
+            self.index_items_read.fetch_add(out.scanned_count.max(0) as u64, std::sync::atomic::Ordering::Relaxed);
+            for item in out.items.unwrap_or_default() {
+                delivered += 1;
+                if !keep(from_item::<SessionItem>(item)?.into_session()?) {
+                    return Ok(());
+                }
+            }
+            // DynamoDB may return a LastEvaluatedKey before an empty page; moto may omit it
+            // when the page ends exactly: both end the loop correctly.
+            match out.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => return Ok(()),
+            }
+        }
+    }
+}
+
+impl UserSessionReader for DynamoStore {
+    async fn user_sessions(&self, user_id: &str) -> Result<Vec<Session>, StoreError> {
+        let mut sessions = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("PK = :pk AND begins_with(SK, :sk)")
+                .expression_attribute_values(":pk", s(keys::user(user_id)))
+                .expression_attribute_values(":sk", s(keys::SESSION_PREFIX))
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(dynamo)?;
+            for item in out.items.unwrap_or_default() {
+                sessions.push(from_item::<SessionItem>(item)?.into_session()?);
+            }
+            // Follow LastEvaluatedKey whenever present, even if the next page is empty.
+            match out.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => break,
+            }
+        }
+        Ok(sessions)
+    }
+
+    async fn user_session(&self, user_id: &str, session_id: &str) -> Result<Option<Session>, StoreError> {
+        self.session_item(user_id, session_id).await?.map(SessionItem::into_session).transpose()
+    }
+}
+
+impl SessionEnder for DynamoStore {
+    async fn end_session(&self, user_id: &str, session_id: &str, now: Millis) -> Result<bool, StoreError> {
+        let Some(item) = self.session_item(user_id, session_id).await? else {
+            return Ok(false);
+        };
+        if item.expires_at.saturating_mul(1000) <= now {
+            return Ok(false);
+        }
+        let delete_session = Delete::builder()
+            .table_name(&self.table)
+            .key(keys::PK, s(&item.pk))
+            .key(keys::SK, s(&item.sk))
+            .condition_expression("tokenHash = :h")
+            .expression_attribute_values(":h", s(&item.token_hash))
+            .build()
+            .map_err(|e| StoreError::Dynamo(e.to_string()))?;
+        let delete_token = Delete::builder()
+            .table_name(&self.table)
+            .key(keys::PK, s(keys::token(&item.token_hash)))
+            .key(keys::SK, s(keys::TOKEN))
+            .build()
+            .map_err(|e| StoreError::Dynamo(e.to_string()))?;
+        self.transact(vec![
+            TransactWriteItem::builder().delete(delete_session).build(),
+            TransactWriteItem::builder().delete(delete_token).build(),
+            self.counter_update(-1)?,
+        ])
+        .await
+    }
+}
+
+impl SessionCreator for DynamoStore {
+    async fn create_session(&self, session: &Session, token_hash: &str) -> Result<(), StoreError> {
+        let token = TokenItem::new(session, token_hash);
+        let written = self
+            .transact(vec![
+                put(&self.table, to_item(&SessionItem::new(session, token_hash))?, true)?,
+                put(&self.table, to_item(&token)?, true)?,
+                self.counter_update(1)?,
+            ])
+            .await?;
+        if written { Ok(()) } else { Err(StoreError::Conflict(format!("session {}", session.session_id))) }
+    }
+}
+
+impl AllSessionsReader for DynamoStore {
+    async fn sessions_page(
+        &self,
+        key: SortKey,
+        direction: Direction,
+        offset: usize,
+        count: usize,
+        now: Millis,
+    ) -> Result<Vec<Session>, StoreError> {
+        let mut page = Vec::with_capacity(count.min(1000));
+        if count == 0 {
+            return Ok(page);
+        }
+        let (index, _) = keys::order_index(key);
+        let mut skipped = 0;
+        let wanted = offset.saturating_add(count);
+        self.sessions_from_index(index, direction == Direction::Ascending, Some(wanted), |s| {
+            if !s.is_live(now) {
+                return true;
+            }
+            if skipped < offset {
+                skipped += 1;
+                return true;
+            }
+            page.push(s);
+            page.len() < count
+        })
+        .await?;
+        Ok(page)
+    }
+
+    async fn all_sessions(&self, now: Millis, limit: usize) -> Result<Vec<Session>, StoreError> {
+        let mut all = Vec::new();
+        self.sessions_from_index(keys::order_index(SortKey::LoginAt).0, false, None, |s| {
+            if s.is_live(now) {
+                all.push(s);
+            }
+            all.len() < limit
+        })
+        .await?;
+        Ok(all)
+    }
+
+    async fn active_session_count(&self) -> Result<usize, StoreError> {
+        Ok(self.session_count().await?.max(0) as usize)
+    }
+
+    async fn session_by_id(&self, session_id: &str) -> Result<Option<Session>, StoreError> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(keys::SESSION_ID_INDEX)
+            .key_condition_expression("GSI1PK = :p")
+            .expression_attribute_values(":p", s(keys::session(session_id)))
+            .send()
+            .await
+            .map_err(dynamo)?;
+        let Some(found) = out.items.unwrap_or_default().into_iter().next() else {
+            return Ok(None);
+        };
+        // The index is eventually consistent: confirm with a consistent read of the item.
+        let pk = found.get(keys::PK).and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
+        match self.get(pk, &keys::session(session_id)).await? {
+            Some(item) => Ok(Some(from_item::<SessionItem>(item)?.into_session()?)),
+            None => Ok(None),
+        }
+    }
+}
