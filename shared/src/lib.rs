@@ -1,9 +1,11 @@
 //! Sessions API: the library every Lambda function links.
 //!
-//! A reader finds each rule in one module: [`auth`] (who is calling), [`query`]
-//! (offset/count/filter/sort), [`store`] (DynamoDB), [`handlers`] (what each
-//! endpoint does), [`dialects`] (Rocket.Chat wire shapes), [`endpoints`] (the
-//! route table) and [`runner`] (the Lambda entry point every `main.rs` calls).
+//! A reader finds each rule in one module: [`request`] (the `http::Request` lambda_http
+//! builds, and the guard before it), [`auth`] (who is calling), [`query`]
+//! (offset/count/filter/sort), [`store`] (DynamoDB, a file per aggregate), [`errors`]
+//! (why a request failed), [`handlers`] (what each endpoint does), [`dialects`]
+//! (Rocket.Chat and MonoCloud wire shapes), [`endpoints`] (the route table) and
+//! [`runner`] (the Lambda entry point every `main.rs` calls).
 
 pub mod auth;
 pub mod clock;

@@ -208,7 +208,7 @@ impl DynamoStore {
                     return Ok(());
                 }
             }
-            // DynamoDB may return a LastEvaluatedKey before an empty page; moto may omit it
+            // DynamoDB may return a LastEvaluatedKey before an empty page, or none
             // when the page ends exactly: both end the loop correctly.
             match out.last_evaluated_key {
                 Some(k) if !k.is_empty() => start = Some(k),
