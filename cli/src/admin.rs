@@ -12,7 +12,7 @@ use sessions_api::{permissions, totp};
 use crate::CliError;
 
 /// A user to create.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Default)]
 pub struct NewUser {
     /// Fixed id (demo data); a random one otherwise.
     pub user_id: Option<String>,
@@ -22,6 +22,8 @@ pub struct NewUser {
     pub roles: Vec<String>,
     pub password: Option<String>,
 }
+
+sessions_api::debug_redacted!(NewUser { user_id, username, name, emails, roles } redacted { password });
 
 /// Rocket.Chat usernames: letters, digits, `.`, `_`, `-`.
 pub fn validate_username(username: &str) -> Result<(), CliError> {
@@ -71,7 +73,7 @@ pub async fn create_user(store: &impl UserStore, config: &Config, new: NewUser) 
 }
 
 /// Where and on what a login happens.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Default)]
 pub struct LoginSpec {
     pub device: Device,
     pub ip: String,
@@ -87,12 +89,16 @@ pub struct LoginSpec {
     pub geo: Geo,
 }
 
+sessions_api::debug_redacted!(LoginSpec { device, ip, host, user_agent, login_at, session_id, client_ids, geo } redacted { token });
+
 /// A login the admin tool issued. The token is shown once to the operator, never stored.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct IssuedLogin {
     pub session: Session,
     pub token: String,
 }
+
+sessions_api::debug_redacted!(IssuedLogin { session } redacted { token });
 
 /// Records a session for `user` and returns its token.
 pub async fn issue_login(

@@ -19,7 +19,6 @@ use lambda_http::RequestExt;
 use lambda_http::request::RequestContext;
 use sessions_api::dialects::json;
 use sessions_api::endpoints::{App, dispatch};
-use sessions_api::request::ApiRequest;
 use sessions_api::request::escape_request_target;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
@@ -120,7 +119,7 @@ async fn answer(app: &App, peer: SocketAddr, req: hyper::Request<Incoming>) -> h
 }
 
 /// The request lambda_http would hand the function for this HTTP request.
-async fn to_request(peer: SocketAddr, req: hyper::Request<Incoming>) -> Result<ApiRequest, ()> {
+async fn to_request(peer: SocketAddr, req: hyper::Request<Incoming>) -> Result<lambda_http::Request, ()> {
     let (parts, body) = req.into_parts();
     let body = Limited::new(body, MAX_BODY_BYTES).collect().await.map_err(|_| ())?.to_bytes();
     let mut context = ApiGatewayV2httpRequestContext::default();

@@ -12,7 +12,7 @@ pub const AUTH_TOKEN_HEADER: &str = "x-auth-token";
 const MAX_TOKEN_LEN: usize = 256;
 
 /// An authenticated caller: the user, and the session its token belongs to.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Caller {
     pub user_id: String,
     pub session_id: String,
@@ -21,6 +21,8 @@ pub struct Caller {
     pub two_factor_trusted_until: Option<Millis>,
     pub two_factor_fingerprint: Option<String>,
 }
+
+crate::debug_redacted!(Caller { user_id, session_id, two_factor_trusted_until } redacted { token_hash, two_factor_fingerprint });
 
 /// Why a caller is not authenticated.
 #[derive(Debug, thiserror::Error)]

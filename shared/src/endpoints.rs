@@ -169,7 +169,7 @@ pub enum RouteError {
 }
 
 /// Runs one request through its endpoint's handler and dialect: what each function serves.
-pub async fn handle(app: &App, endpoint: Endpoint, req: ApiRequest) -> Response {
+pub async fn handle(app: &App, endpoint: Endpoint, req: lambda_http::Request) -> Response {
     let now = now_ms();
     let (store, mailer, config) = (&app.store, &app.mailer, &app.config);
     // API Gateway fills pathParameters; an event without them (ALB, a Function URL) still carries its path.
@@ -179,7 +179,7 @@ pub async fn handle(app: &App, endpoint: Endpoint, req: ApiRequest) -> Response 
     } else {
         req
     };
-    let req = &req;
+    let req = &ApiRequest::new(req);
     // Each dialect renders its own results; every endpoint is listed, so a new one must pick.
     let rc = rocketchat::respond;
     let trace_id = req.request_id().unwrap_or_else(crate::ids::new_id);
@@ -208,7 +208,7 @@ pub async fn handle(app: &App, endpoint: Endpoint, req: ApiRequest) -> Response 
 
 /// Routes a request by method and path, as API Gateway does, then handles it: the one
 /// `http` service of the local server. Unrouted requests get API Gateway's JSON answers.
-pub async fn dispatch(app: &App, req: ApiRequest) -> Response {
+pub async fn dispatch(app: &App, req: lambda_http::Request) -> Response {
     match Endpoint::route(req.method().as_str(), &req.route_path()) {
         Ok((endpoint, params)) => handle(app, endpoint, req.with_path_parameters(params)).await,
         Err(RouteError::NotFound) => json(404, "application/json", r#"{"message":"Not Found"}"#.into()),

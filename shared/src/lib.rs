@@ -21,6 +21,7 @@ pub mod mailer;
 pub mod model;
 pub mod permissions;
 pub mod query;
+pub mod redact;
 pub mod request;
 pub mod runner;
 pub mod store;

@@ -74,7 +74,7 @@ impl Session {
 }
 
 /// A user account.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct User {
     pub user_id: String,
     pub username: String,
@@ -88,7 +88,7 @@ pub struct User {
 }
 
 /// A user's second factors. Secrets stay in the store; nothing here is ever shown.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct TwoFactor {
     /// Base32 TOTP secret, present when TOTP is enabled.
     pub totp_secret: Option<String>,
@@ -100,6 +100,9 @@ pub struct TwoFactor {
     pub email: bool,
 }
 
+crate::debug_redacted!(User { user_id, username, name, emails, roles, active, two_factor } redacted { password_bcrypt });
+crate::debug_redacted!(TwoFactor { totp_last_step, email } redacted { totp_secret, backup_codes });
+
 impl User {
     /// How this user appears on a session (`_user`).
     pub fn as_ref(&self) -> UserRef {
@@ -108,7 +111,7 @@ impl User {
 }
 
 /// What a login token resolves to. Looked up by the token's hash; the token itself is never stored.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct TokenRecord {
     pub token_hash: String,
     pub user_id: String,
@@ -120,6 +123,8 @@ pub struct TokenRecord {
     pub two_factor_fingerprint: Option<String>,
 }
 
+crate::debug_redacted!(TokenRecord { user_id, session_id, expires_at, two_factor_trusted_until } redacted { token_hash, two_factor_fingerprint });
+
 impl TokenRecord {
     pub fn is_live(&self, now: Millis) -> bool {
         self.expires_at.saturating_mul(1000) > now
@@ -127,7 +132,7 @@ impl TokenRecord {
 }
 
 /// A back-end service's API key. Only the key's SHA-256 is stored.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct ApiKey {
     pub key_hash: String,
     /// Short public id for listing and disabling.
@@ -136,3 +141,5 @@ pub struct ApiKey {
     pub created_at: String,
     pub disabled: bool,
 }
+
+crate::debug_redacted!(ApiKey { key_id, name, created_at, disabled } redacted { key_hash });

@@ -13,8 +13,53 @@ use lambda_http::request::RequestContext;
 use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
 use serde_json::Value;
 
-/// The request type every handler takes.
-pub type ApiRequest = lambda_http::Request;
+/// The request every handler takes: the `http::Request` lambda_http built. Its Debug
+/// output names the headers but shows no header value or body, which carry tokens,
+/// passwords, 2FA codes and API keys.
+pub struct ApiRequest(lambda_http::Request);
+
+/// Headers whose values are secrets; marked sensitive so `http` never prints them either.
+const SECRET_HEADERS: [&str; 5] = ["x-auth-token", "x-2fa-code", "x-api-key", "authorization", "cookie"];
+
+impl ApiRequest {
+    pub fn new(mut req: lambda_http::Request) -> Self {
+        for name in SECRET_HEADERS {
+            if let http::header::Entry::Occupied(mut e) = req.headers_mut().entry(name) {
+                e.iter_mut().for_each(|v| v.set_sensitive(true));
+            }
+        }
+        ApiRequest(req)
+    }
+
+    pub fn into_inner(self) -> lambda_http::Request {
+        self.0
+    }
+}
+
+impl From<lambda_http::Request> for ApiRequest {
+    fn from(req: lambda_http::Request) -> Self {
+        ApiRequest::new(req)
+    }
+}
+
+impl std::ops::Deref for ApiRequest {
+    type Target = lambda_http::Request;
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for ApiRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names: Vec<&str> = self.0.headers().keys().map(|k| k.as_str()).collect();
+        f.debug_struct("ApiRequest")
+            .field("method", self.0.method())
+            .field("path", &self.route_path())
+            .field("headers", &names)
+            .field("body_bytes", &self.body_bytes().len())
+            .finish_non_exhaustive()
+    }
+}
 
 /// Read access to the parts of a request the handlers use.
 pub trait RequestView {
@@ -36,7 +81,7 @@ pub trait RequestView {
     fn request_id(&self) -> Option<String>;
 }
 
-impl RequestView for ApiRequest {
+impl RequestView for lambda_http::Request {
     fn header(&self, name: &str) -> Option<&str> {
         self.headers().get(name).and_then(|v| v.to_str().ok())
     }

@@ -9,7 +9,7 @@ use lambda_runtime::{Context, LambdaEvent, service_fn};
 use serde_json::{Value, json};
 
 use crate::endpoints::{App, Endpoint, handle};
-use crate::request::{ApiRequest, sanitize_event};
+use crate::request::sanitize_event;
 
 /// Logs as JSON lines to CloudWatch; level from `RUST_LOG` (default `info`).
 pub fn init_tracing() {
@@ -49,7 +49,7 @@ pub async fn invoke(
 ) -> Result<Value, lambda_runtime::Error> {
     sanitize_event(&mut event);
     let request: LambdaRequest = serde_json::from_value(event)?;
-    let mut adapter = Adapter::from(service_fn(move |req: ApiRequest| {
+    let mut adapter = Adapter::from(service_fn(move |req: lambda_http::Request| {
         let app = Arc::clone(&app);
         async move { Ok::<_, std::convert::Infallible>(handle(&app, endpoint, req).await) }
     }));

@@ -9,6 +9,7 @@ mod local_http;
 mod login;
 mod monocloud;
 mod openapi;
+mod redaction;
 mod sessions_info;
 mod sessions_list;
 mod sessions_logout_me;

@@ -55,7 +55,7 @@ pub async fn invoke(app: &App, endpoint: Endpoint, event: impl serde::Serialize)
 
 /// The `http::Request` lambda_http builds from an event, for calling a handler directly.
 pub fn http_request(event: &ApiGatewayV2httpRequest) -> ApiRequest {
-    lambda_http::request::from_str(&serde_json::to_string(event).unwrap()).expect("an HTTP event")
+    ApiRequest::new(lambda_http::request::from_str(&serde_json::to_string(event).unwrap()).expect("an HTTP event"))
 }
 
 /// A test's own table, seeded with the demo data unless asked not to be.

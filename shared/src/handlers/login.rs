@@ -21,7 +21,7 @@ pub const MAX_LOGIN_BODY: usize = 64 * 1024;
 const MAX_FIELD_LEN: usize = 256;
 
 /// A successful login: the user and the new token (shown once, stored only hashed).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct LoggedIn {
     pub user: User,
     pub token: String,
@@ -29,7 +29,7 @@ pub struct LoggedIn {
 }
 
 /// What the login body says.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(PartialEq, Eq)]
 pub struct Credentials {
     pub user: String,
     /// Lowercase SHA-256 hex of the password, however it was sent.
@@ -37,6 +37,9 @@ pub struct Credentials {
     pub code: Option<String>,
     pub client_id: Option<String>,
 }
+
+crate::debug_redacted!(LoggedIn { user, session_id } redacted { token });
+crate::debug_redacted!(Credentials { user, client_id } redacted { digest, code });
 
 fn invalid(m: impl Into<String>) -> ApiError {
     ApiError::InvalidParams(m.into())
@@ -184,10 +187,12 @@ mod tests {
     use super::*;
 
     fn req(content_type: &str, body: &str) -> ApiRequest {
-        http::Request::builder()
-            .header("content-type", content_type)
-            .body(lambda_http::Body::from(body.to_string()))
-            .unwrap()
+        ApiRequest::new(
+            http::Request::builder()
+                .header("content-type", content_type)
+                .body(lambda_http::Body::from(body.to_string()))
+                .unwrap(),
+        )
     }
 
     fn err(r: &ApiRequest) -> String {

@@ -6,12 +6,14 @@ use super::{DynamoStore, StoreError, conditional, conditional_failed, dynamo, ke
 use crate::clock::Millis;
 
 /// A pending email code (hash only).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct EmailCode {
     pub code_hash: String,
     pub expires_at: Millis,
     pub attempts: u32,
 }
+
+crate::debug_redacted!(EmailCode { expires_at, attempts } redacted { code_hash });
 
 /// State of two-factor checks: wrong-code windows, one-time use, email codes, trust.
 pub trait TwoFactorStore {
