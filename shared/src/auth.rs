@@ -3,7 +3,8 @@
 use crate::clock::Millis;
 use crate::ids::hash_token;
 use crate::request::{ApiRequest, RequestView};
-use crate::store::{StoreError, TokenStore};
+use crate::model::User;
+use crate::store::{StoreError, TokenStore, UserStore};
 
 pub const USER_ID_HEADER: &str = "x-user-id";
 pub const AUTH_TOKEN_HEADER: &str = "x-auth-token";
@@ -20,9 +21,15 @@ pub struct Caller {
     /// The token's 2FA trust: until when (epoch ms), for which client fingerprint.
     pub two_factor_trusted_until: Option<Millis>,
     pub two_factor_fingerprint: Option<String>,
+    /// The caller's account, active.
+    pub user: User,
 }
 
-crate::debug_redacted!(Caller { user_id, session_id, two_factor_trusted_until } redacted { token_hash, two_factor_fingerprint });
+crate::debug_redacted!(Caller { user_id, session_id, two_factor_trusted_until, user } redacted { token_hash, two_factor_fingerprint });
+
+/// What authentication reads: the token, and the account it claims (which must be active).
+pub trait AuthStore: TokenStore + UserStore {}
+impl<T: TokenStore + UserStore> AuthStore for T {}
 
 /// Why a caller is not authenticated.
 #[derive(Debug, thiserror::Error)]
@@ -34,22 +41,28 @@ pub enum AuthError {
     Store(#[from] StoreError),
 }
 
-/// Looks the token up by its hash and checks it belongs to the claimed user and is live.
-pub async fn authenticate(store: &impl TokenStore, req: &ApiRequest, now: Millis) -> Result<Caller, AuthError> {
+/// Looks the token up by its hash and checks it belongs to the claimed user, is live, and
+/// that the user is active (a deactivated user's tokens stop working at once). The token
+/// and the user are read concurrently.
+pub async fn authenticate(store: &impl AuthStore, req: &ApiRequest, now: Millis) -> Result<Caller, AuthError> {
     let user_id = req.header(USER_ID_HEADER).unwrap_or("");
     let token = req.header(AUTH_TOKEN_HEADER).unwrap_or("");
     if user_id.is_empty() || token.is_empty() || token.len() > MAX_TOKEN_LEN {
         return Err(AuthError::Unauthorized);
     }
-    let record = store.token(&hash_token(token)).await?.ok_or(AuthError::Unauthorized)?;
+    let token_hash = hash_token(token);
+    let (record, user) = tokio::try_join!(store.token(&token_hash), store.user(user_id))?;
+    let record = record.ok_or(AuthError::Unauthorized)?;
     if record.user_id != user_id || !record.is_live(now) {
         return Err(AuthError::Unauthorized);
     }
+    let user = user.filter(|u| u.active).ok_or(AuthError::Unauthorized)?;
     Ok(Caller {
         user_id: record.user_id,
         session_id: record.session_id,
         token_hash: record.token_hash,
         two_factor_trusted_until: record.two_factor_trusted_until,
         two_factor_fingerprint: record.two_factor_fingerprint,
+        user,
     })
 }

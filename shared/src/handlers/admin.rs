@@ -28,8 +28,8 @@ async fn admin_caller(
     permission: &str,
 ) -> Result<(Caller, User), ApiError> {
     let caller = authenticate(store, req, now).await?;
-    let user = store.user(&caller.user_id).await?.filter(|u| u.active).ok_or(ApiError::Unauthorized)?;
-    permissions::require(store, &user, permission).await?;
+    permissions::require(store, &caller.user, permission).await?;
+    let user = caller.user.clone();
     Ok((caller, user))
 }
 

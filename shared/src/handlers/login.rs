@@ -13,7 +13,7 @@ use crate::ids::{hash_token, new_id, new_token, sha256_hex};
 use crate::mailer::Mailer;
 use crate::model::{Geo, Session, User};
 use crate::request::{ApiRequest, RequestView};
-use crate::store::{SessionCreator, SessionEnder, TokenStore, TwoFactorStore, UserSessionReader, UserStore};
+use crate::store::{SessionCreator, SessionEnder, TwoFactorStore, UserSessionReader, UserStore};
 use crate::two_factor::{self, CODE_HEADER, METHOD_HEADER};
 
 /// Largest login body read; a login is a few hundred bytes.
@@ -176,7 +176,7 @@ pub async fn login<S: LoginStore, M: Mailer>(
 }
 
 /// POST /api/v1/logout: ends the calling token's session; the token gets 401 at once.
-pub async fn logout<S: TokenStore + SessionEnder>(store: &S, req: &ApiRequest, now: Millis) -> Result<(), ApiError> {
+pub async fn logout<S: crate::auth::AuthStore + SessionEnder>(store: &S, req: &ApiRequest, now: Millis) -> Result<(), ApiError> {
     let caller = authenticate(store, req, now).await?;
     store.end_session(&caller.user_id, &caller.session_id, now).await?;
     Ok(())

@@ -8,7 +8,8 @@ use crate::clock::Millis;
 use crate::config::Config;
 use crate::query::{Scope, parse_list_query, select};
 use crate::request::{ApiRequest, RequestView};
-use crate::store::{SessionEnder, TokenStore, UserSessionReader};
+use crate::auth::AuthStore;
+use crate::store::{SessionEnder, UserSessionReader};
 
 /// Longest session id worth looking up; ours are 17 characters.
 pub(crate) const MAX_SESSION_ID_LEN: usize = 64;
@@ -16,7 +17,7 @@ pub(crate) const MAX_SESSION_ID_LEN: usize = 64;
 const MAX_BODY_BYTES: usize = 16 * 1024;
 
 /// GET /api/v1/sessions/list: the caller's live sessions, filtered, sorted and paged.
-pub async fn list<S: TokenStore + UserSessionReader>(
+pub async fn list<S: AuthStore + UserSessionReader>(
     store: &S,
     config: &Config,
     req: &ApiRequest,
@@ -37,7 +38,7 @@ pub async fn list<S: TokenStore + UserSessionReader>(
 }
 
 /// GET /api/v1/sessions/info: one live session of the caller.
-pub async fn info<S: TokenStore + UserSessionReader>(
+pub async fn info<S: AuthStore + UserSessionReader>(
     store: &S,
     req: &ApiRequest,
     now: Millis,
@@ -56,7 +57,7 @@ pub async fn info<S: TokenStore + UserSessionReader>(
 }
 
 /// POST /api/v1/sessions/logout.me: ends one of the caller's sessions (its token stops working).
-pub async fn logout_me<S: TokenStore + SessionEnder>(
+pub async fn logout_me<S: AuthStore + SessionEnder>(
     store: &S,
     req: &ApiRequest,
     now: Millis,
