@@ -28,8 +28,7 @@ pub const ADMIN_SESSION: &str = "hM6bYJqLoXZ3rDe4C";
 
 /// The demo admin's TOTP code at `now_ms`.
 pub fn admin_totp(now_ms: Millis) -> String {
-    let secret = sessions_api::totp::base32_decode(DEMO_ADMIN_TOTP_SECRET).unwrap();
-    sessions_api::totp::code_for_step(&secret, sessions_api::totp::step_at(now_ms / 1000))
+    sessions_api::totp::code_at(DEMO_ADMIN_TOTP_SECRET, now_ms / 1000).unwrap()
 }
 
 /// The password-method code: SHA-256 hex of the password.
