@@ -17,6 +17,7 @@ use sessions_api::request::ApiRequest;
 use sessions_api::store::{DynamoStore, UserStore};
 use sessions_cli::admin::{IssuedLogin, LoginSpec, issue_login};
 use sessions_cli::demo;
+use sessions_cli::progress::ProgressBar;
 use sessions_cli::table::{TableDefinition, create_table};
 
 pub use sessions_cli::demo::{ADMIN_ID, DEMO_ADMIN_TOTP_SECRET, DEMO_PASSWORD, TEST_USER_ID, demo_token};
@@ -58,7 +59,9 @@ impl TestEnv {
     /// A new table with the demo users and sessions.
     pub async fn seeded() -> TestEnv {
         let env = TestEnv::empty().await;
-        demo::seed(&env.app.store, &env.app.config, env.seeded_at).await.expect("seed demo data");
+        demo::seed(&env.app.store, &env.app.config, env.seeded_at, &ProgressBar::hidden())
+            .await
+            .expect("seed demo data");
         env
     }
 
