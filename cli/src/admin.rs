@@ -181,10 +181,12 @@ pub async fn enable_totp<S: UserStore + UserAdmin>(
 ) -> Result<TotpEnrolment, CliError> {
     let user = find_user(store, who).await?;
     let secret = match secret {
-        Some(s) if totp::base32_decode(s).is_some_and(|b| b.len() >= 10) => s.to_string(),
+        Some(s) if totp::secret_len(s).is_some_and(|n| n >= 10) => s.to_string(),
         Some(_) => return Err(CliError::Usage("a TOTP secret must be base32 of at least 10 bytes".into())),
         None => totp::new_secret(),
     };
+    let otpauth_uri = totp::otpauth_uri(&secret, &user.username, "Sessions API")
+        .ok_or_else(|| CliError::Usage(format!("user {} cannot be named in an otpauth URI", user.username)))?;
     let backup_codes = totp::new_backup_codes();
     let tf = TwoFactor {
         totp_secret: Some(secret.clone()),
@@ -193,7 +195,7 @@ pub async fn enable_totp<S: UserStore + UserAdmin>(
         email: user.two_factor.email,
     };
     store.set_two_factor(&user.user_id, &tf).await?;
-    Ok(TotpEnrolment { otpauth_uri: totp::otpauth_uri(&secret, &user.username, "Sessions API"), backup_codes })
+    Ok(TotpEnrolment { otpauth_uri, backup_codes })
 }
 
 /// Turns email codes on or off (the code goes to the user's first address).
@@ -218,13 +220,11 @@ pub async fn current_totp_code(
     now: sessions_api::clock::Millis,
 ) -> Result<String, CliError> {
     let user = find_user(store, who).await?;
-    let secret = user
-        .two_factor
+    user.two_factor
         .totp_secret
         .as_deref()
-        .and_then(totp::base32_decode)
-        .ok_or_else(|| CliError::Usage(format!("user {} has no TOTP enabled (use enable-totp)", user.username)))?;
-    Ok(totp::code_for_step(&secret, totp::step_at(now.div_euclid(1000))))
+        .and_then(|secret| totp::code_at(secret, now.div_euclid(1000)))
+        .ok_or_else(|| CliError::Usage(format!("user {} has no TOTP enabled (use enable-totp)", user.username)))
 }
 
 /// The newest messages of the local outbox.

@@ -12,6 +12,7 @@ use sessions_api::store::{SessionCreator, UserStore};
 
 use crate::CliError;
 use crate::admin::{LoginSpec, NewUser, create_api_key, create_user, enable_totp, init_permissions, issue_login};
+use crate::progress::ProgressBar;
 use sessions_api::store::{ApiKeyStore, PermissionStore, UserAdmin};
 
 /// Password of every demo user.
@@ -205,14 +206,18 @@ pub fn shifted(login_at: &str, now: Millis) -> Millis {
 
 /// Creates every demo user and session, the admin's TOTP, and the default permissions.
 /// testroxie is an admin without 2FA: its step-up method is the password (seeds/000). Fails on a table that already holds them.
+/// `progress` counts users and sessions written (`ProgressBar::hidden()` for none).
 pub async fn seed<S: UserStore + SessionCreator + UserAdmin + PermissionStore + ApiKeyStore>(
     store: &S,
     config: &Config,
     now: Millis,
+    progress: &ProgressBar,
 ) -> Result<usize, CliError> {
+    progress.set_length((USERS.len() + USERS.iter().map(|u| u.sessions.len()).sum::<usize>()) as u64);
     init_permissions(store).await?;
     let mut sessions = 0;
     for u in USERS {
+        progress.set_message(u.username);
         let user = create_user(
             store,
             config,
@@ -226,6 +231,7 @@ pub async fn seed<S: UserStore + SessionCreator + UserAdmin + PermissionStore + 
             },
         )
         .await?;
+        progress.inc(1);
         for s in u.sessions {
             let [kind, name, long_version, version, os, os_version] = s.device;
             let spec = LoginSpec {
@@ -255,6 +261,7 @@ pub async fn seed<S: UserStore + SessionCreator + UserAdmin + PermissionStore + 
                     .unwrap_or_default(),
             };
             issue_login(store, config, &user, spec).await?;
+            progress.inc(1);
             sessions += 1;
         }
     }

@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod demo;
 pub mod local_api;
+pub mod progress;
 pub mod table;
 
 use sessions_api::store::StoreError;

@@ -5,6 +5,7 @@
 //! the code (missing: totp-required, and an email code is sent) → verification.
 
 use serde::Serialize;
+use subtle::ConstantTimeEq;
 
 use crate::auth::Caller;
 use crate::clock::Millis;
@@ -138,10 +139,10 @@ pub async fn check_code<S: TwoFactorStore, M: Mailer>(
 }
 
 async fn check_totp<S: TwoFactorStore>(store: &S, user: &User, code: &str, now: Millis) -> Result<bool, ApiError> {
-    let Some(secret) = user.two_factor.totp_secret.as_deref().and_then(totp::base32_decode) else {
+    let Some(secret) = user.two_factor.totp_secret.as_deref() else {
         return Ok(false);
     };
-    if let Some(step) = totp::matching_step(&secret, code, now.div_euclid(1000)) {
+    if let Some(step) = totp::verify(secret, code, now.div_euclid(1000)) {
         // Accepted once: a replay of this step (or an earlier one) fails the condition.
         return Ok(store.use_totp_step(&user.user_id, step).await?);
     }
@@ -161,7 +162,7 @@ async fn check_email<S: TwoFactorStore>(store: &S, user: &User, code: &str, now:
     if pending.expires_at <= now || pending.attempts >= EMAIL_CODE_MAX_ATTEMPTS {
         return Ok(false);
     }
-    if totp::constant_time_eq(email_code_hash(&user.user_id, code).as_bytes(), pending.code_hash.as_bytes()) {
+    if email_code_hash(&user.user_id, code).as_bytes().ct_eq(pending.code_hash.as_bytes()).into() {
         store.delete_email_code(&user.user_id).await?;
         Ok(true)
     } else {

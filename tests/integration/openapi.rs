@@ -1,68 +1,91 @@
 //! Responses validate against Rocket.Chat's official OpenAPI description
-//! (../shared/reference/rocketchat-sessions.openapi.yaml): types of every property the
-//! schema names, recursively, with $ref resolved.
+//! (../shared/reference/rocketchat-sessions.openapi.yaml) with the jsonschema crate: the
+//! whole description is registered as one Draft 4 resource (OpenAPI 3.0 schemas are
+//! Draft 4-based), so its `#/components/...` references resolve as they are written.
 
+use jsonschema::{Draft, Registry, Validator};
 use serde_json::{Value, json};
 use sessions_api::Endpoint::{SessionsInfo, SessionsList, SessionsLogoutMe};
 
 use crate::support::*;
 
-fn spec() -> Option<Value> {
+/// Where the description is registered; never fetched.
+const SPEC_URI: &str = "urn:rocketchat-sessions-openapi";
+
+fn spec() -> Value {
     let path = repo_root().join("../shared/reference/rocketchat-sessions.openapi.yaml");
-    let text = std::fs::read_to_string(&path).ok()?;
-    Some(serde_yaml_ng::from_str(&text).expect("OpenAPI is YAML"))
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{} must sit beside the repository: {e}", path.display()));
+    let mut spec = serde_yaml_ng::from_str(&text).expect("OpenAPI is YAML");
+    translate_nullable(&mut spec);
+    spec
 }
 
-fn resolve<'a>(spec: &'a Value, v: &'a Value) -> &'a Value {
-    match v.get("$ref").and_then(Value::as_str) {
-        Some(r) => r.trim_start_matches("#/").split('/').fold(spec, |node, part| &node[part]),
-        None => v,
-    }
-}
-
-fn response_schema<'a>(spec: &'a Value, path: &str, method: &str, status: &str) -> &'a Value {
-    let resp = resolve(spec, &spec["paths"][path][method]["responses"][status]);
-    let schema = &resp["content"]["application/json"]["schema"];
-    assert!(schema.is_object(), "no schema for {method} {path} {status}");
-    schema
-}
-
-fn check(spec: &Value, schema: &Value, value: &Value, at: &str) -> Vec<String> {
-    let schema = resolve(spec, schema);
-    let mut errors = Vec::new();
-    let ok = match schema["type"].as_str() {
-        Some("object") => value.is_object(),
-        Some("array") => value.is_array(),
-        Some("string") => value.is_string(),
-        Some("integer") => value.is_i64() || value.is_u64(),
-        Some("boolean") => value.is_boolean(),
-        Some("number") => value.is_number(),
-        _ => true,
-    };
-    if !ok {
-        errors.push(format!("{at}: expected {}, got {value}", schema["type"]));
-        return errors;
-    }
-    if let (Some(props), Some(obj)) = (schema["properties"].as_object(), value.as_object()) {
-        for (name, sub) in props {
-            if let Some(v) = obj.get(name) {
-                errors.extend(check(spec, sub, v, &format!("{at}.{name}")));
+/// OpenAPI 3.0's `nullable: true` is not JSON Schema: it becomes `null` among the types.
+fn translate_nullable(node: &mut Value) {
+    match node {
+        Value::Object(map) => {
+            if map.remove("nullable") == Some(Value::Bool(true))
+                && let Some(Value::String(t)) = map.get("type")
+            {
+                let types = json!([t, "null"]);
+                map.insert("type".into(), types);
             }
+            map.values_mut().for_each(translate_nullable);
         }
+        Value::Array(items) => items.iter_mut().for_each(translate_nullable),
+        _ => {}
     }
-    if let (Some(items), Some(arr)) = (schema.get("items"), value.as_array()) {
-        for (i, v) in arr.iter().enumerate() {
-            errors.extend(check(spec, items, v, &format!("{at}[{i}]")));
-        }
+}
+
+/// One JSON pointer segment (RFC 6901).
+fn escape(segment: &str) -> String {
+    segment.replace('~', "~0").replace('/', "~1")
+}
+
+/// The pointer to a response's JSON schema, through a `$ref` to `#/components/responses/...`.
+fn response_schema_pointer(spec: &Value, path: &str, method: &str, status: &str) -> String {
+    let at = format!("/paths/{}/{method}/responses/{status}", escape(path));
+    let response = spec.pointer(&at).unwrap_or_else(|| panic!("no response {method} {path} {status}"));
+    let at = match response.get("$ref").and_then(Value::as_str) {
+        Some(r) => r.trim_start_matches('#').to_string(),
+        None => at,
+    };
+    format!("{at}/content/application~1json/schema")
+}
+
+/// Validators for schemas inside `spec`, by JSON pointer.
+struct Schemas {
+    registry: Registry<'static>,
+}
+
+impl Schemas {
+    fn new(spec: Value) -> Schemas {
+        let registry = Registry::new()
+            .draft(Draft::Draft4)
+            .add(SPEC_URI, Draft::Draft4.create_resource(spec))
+            .and_then(|builder| builder.prepare())
+            .expect("the OpenAPI description registers as a schema resource");
+        Schemas { registry }
     }
-    errors
+
+    fn validator(&self, pointer: &str) -> Validator {
+        jsonschema::draft4::options()
+            .with_registry(&self.registry)
+            .build(&json!({"$ref": format!("{SPEC_URI}#{pointer}")}))
+            .unwrap_or_else(|e| panic!("schema at {pointer}: {e}"))
+    }
+}
+
+/// What is wrong with `value`, one line per error (empty if it is valid).
+fn errors(validator: &Validator, value: &Value) -> Vec<String> {
+    validator.iter_errors(value).map(|e| format!("{}: {e}", e.instance_path())).collect()
 }
 
 #[tokio::test]
 async fn responses_validate_against_the_official_schema() {
-    let Some(spec) = spec() else {
-        panic!("../shared/reference/rocketchat-sessions.openapi.yaml must sit beside the repository");
-    };
+    let spec = spec();
+    let schemas = Schemas::new(spec.clone());
     let env = TestEnv::seeded().await;
     let me = demo_auth(TEST_USER_ID, "QoYYFw2t9oKks2niG");
     let cases = [
@@ -89,14 +112,19 @@ async fn responses_validate_against_the_official_schema() {
         ),
     ];
     for (path, method, status, resp) in cases {
-        let schema = response_schema(&spec, path, method, status);
+        let pointer = response_schema_pointer(&spec, path, method, status);
+        let validator = schemas.validator(&pointer);
         let body = resp.json_body();
         assert!(body.is_object(), "{path}: {}", resp.body);
-        let errors = check(&spec, schema, &body, "$");
+        let errors = errors(&validator, &body);
         assert!(errors.is_empty(), "{method} {path} {status}: {errors:?}");
         // Every property we send is one the description names (no stray fields).
         if status == "200" {
-            let props = resolve(&spec, schema)["properties"].as_object().unwrap();
+            let mut schema = spec.pointer(&pointer).unwrap();
+            if let Some(r) = schema.get("$ref").and_then(Value::as_str) {
+                schema = spec.pointer(r.trim_start_matches('#')).unwrap();
+            }
+            let props = schema["properties"].as_object().unwrap();
             for key in body.as_object().unwrap().keys() {
                 assert!(props.contains_key(key), "{path}: {key} is not in the schema");
             }
@@ -105,10 +133,32 @@ async fn responses_validate_against_the_official_schema() {
 }
 
 #[test]
-fn the_validator_catches_a_wrong_type() {
-    let spec = json!({});
-    let schema = json!({"type": "object", "properties": {"total": {"type": "integer"}, "s": {"type": "array", "items": {"type": "string"}}}});
-    assert!(check(&spec, &schema, &json!({"total": 1, "s": ["a"]}), "$").is_empty());
-    assert_eq!(check(&spec, &schema, &json!({"total": "1"}), "$").len(), 1);
-    assert_eq!(check(&spec, &schema, &json!({"s": [1]}), "$").len(), 1);
+fn the_validator_rejects_wrong_bodies() {
+    let spec = spec();
+    let schemas = Schemas::new(spec.clone());
+    let list = schemas.validator(&response_schema_pointer(&spec, "/api/v1/sessions/list", "get", "200"));
+    let session = json!({"sessionId": "a", "userId": "b", "device": {"os": {"name": "Linux"}}, "current": false});
+    assert!(errors(&list, &json!({"sessions": [session], "total": 1, "success": true})).is_empty());
+    assert_eq!(errors(&list, &json!({"sessions": [], "total": "1"})).len(), 1);
+    assert_eq!(errors(&list, &json!({"sessions": [{"current": "yes"}]})).len(), 1);
+    assert_eq!(errors(&list, &json!({"sessions": [{"device": {"os": {"version": 10}}}]})).len(), 1);
+    // Through the $ref to #/components/responses/authorizationError.
+    let unauthorized = schemas.validator(&response_schema_pointer(&spec, "/api/v1/sessions/list", "get", "401"));
+    assert!(errors(&unauthorized, &json!({"status": "error", "message": "m"})).is_empty());
+    assert_eq!(errors(&unauthorized, &json!({"status": false})).len(), 1);
+}
+
+#[test]
+fn component_schema_refs_and_nullable_resolve() {
+    let mut spec = json!({
+        "paths": {"/x": {"get": {"responses": {"200": {"content": {"application/json": {"schema":
+            {"$ref": "#/components/schemas/X"}}}}}}}},
+        "components": {"schemas": {"X": {"type": "object", "properties": {"n": {"type": "integer", "nullable": true}}}}},
+    });
+    translate_nullable(&mut spec);
+    let schemas = Schemas::new(spec.clone());
+    let x = schemas.validator(&response_schema_pointer(&spec, "/x", "get", "200"));
+    assert!(errors(&x, &json!({"n": 1})).is_empty());
+    assert!(errors(&x, &json!({"n": null})).is_empty());
+    assert_eq!(errors(&x, &json!({"n": "1"})).len(), 1);
 }

@@ -19,6 +19,7 @@ use sessions_api::runner;
 use sessions_api::store::{DynamoStore, UserStore};
 use sessions_cli::admin::{IssuedLogin, LoginSpec, issue_login};
 use sessions_cli::demo;
+use sessions_cli::progress::ProgressBar;
 use sessions_cli::table::{TableDefinition, create_table};
 
 pub use sessions_cli::demo::{ADMIN_ID, DEMO_ADMIN_TOTP_SECRET, DEMO_PASSWORD, TEST_USER_ID, demo_token};
@@ -30,8 +31,7 @@ pub const ADMIN_SESSION: &str = "hM6bYJqLoXZ3rDe4C";
 
 /// The demo admin's TOTP code at `now_ms`.
 pub fn admin_totp(now_ms: Millis) -> String {
-    let secret = sessions_api::totp::base32_decode(DEMO_ADMIN_TOTP_SECRET).unwrap();
-    sessions_api::totp::code_for_step(&secret, sessions_api::totp::step_at(now_ms / 1000))
+    sessions_api::totp::code_at(DEMO_ADMIN_TOTP_SECRET, now_ms / 1000).unwrap()
 }
 
 /// The password-method code: SHA-256 hex of the password.
@@ -76,7 +76,9 @@ impl TestEnv {
     /// A new table with the demo users and sessions.
     pub async fn seeded() -> TestEnv {
         let env = TestEnv::empty().await;
-        demo::seed(&env.app.store, &env.app.config, env.seeded_at).await.expect("seed demo data");
+        demo::seed(&env.app.store, &env.app.config, env.seeded_at, &ProgressBar::hidden())
+            .await
+            .expect("seed demo data");
         env
     }
 

@@ -16,7 +16,7 @@ use sessions_cli::admin::{
     find_user, init_permissions, issue_login, outbox, qr_for_terminal, set_email_two_factor,
 };
 use sessions_cli::table::{TableDefinition, create_table};
-use sessions_cli::{CliError, demo};
+use sessions_cli::{CliError, demo, progress};
 
 #[derive(Parser)]
 #[command(name = "sessions-admin", version, about = "Administer a Sessions API table")]
@@ -179,7 +179,10 @@ async fn run(command: Command) -> Result<(), CliError> {
             );
         }
         Command::SeedDemo => {
-            let n = demo::seed(store, config, sessions_api::clock::now_ms()).await?;
+            let progress = progress::bar("seeding");
+            let seeded = demo::seed(store, config, sessions_api::clock::now_ms(), &progress).await;
+            progress.finish_and_clear();
+            let n = seeded?;
             println!("seeded {} users and {n} sessions into {}", demo::USERS.len(), store.table());
         }
         Command::GrantRole { user, role } => {

@@ -4,13 +4,14 @@
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
 
+use subtle::ConstantTimeEq;
+
 use crate::clock::Millis;
 use crate::ids::sha256_hex;
 use crate::model::Session;
 use crate::query::Direction;
 use crate::request::{ApiRequest, RequestView};
 use crate::store::{ApiKeyStore, SessionEnder, StoreError, UserSessionReader, UserStore};
-use crate::totp::constant_time_eq;
 
 pub const API_KEY_HEADER: &str = "x-api-key";
 pub const MAX_PAGE_SIZE: usize = 100;
@@ -165,7 +166,7 @@ pub async fn authorize(store: &impl ApiKeyStore, req: &ApiRequest) -> Result<(),
     }
     let hash = sha256_hex(key);
     match store.api_key(&hash).await? {
-        Some(k) if !k.disabled && constant_time_eq(k.key_hash.as_bytes(), hash.as_bytes()) => Ok(()),
+        Some(k) if !k.disabled && bool::from(k.key_hash.as_bytes().ct_eq(hash.as_bytes())) => Ok(()),
         _ => Err(McError::Unauthorized),
     }
 }
