@@ -167,6 +167,13 @@ pub async fn change_role<S: UserStore + UserAdmin>(
     Ok(roles)
 }
 
+/// Activates or deactivates a user (by username, email or id).
+pub async fn set_user_active<S: UserStore + UserAdmin>(store: &S, who: &str, active: bool) -> Result<String, CliError> {
+    let user = find_user(store, who).await?;
+    store.set_active(&user.user_id, active).await?;
+    Ok(user.user_id)
+}
+
 /// What enabling TOTP shows the operator once: the secret as a URI, and backup codes.
 pub struct TotpEnrolment {
     pub otpauth_uri: String,

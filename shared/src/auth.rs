@@ -2,8 +2,8 @@
 
 use crate::clock::Millis;
 use crate::ids::hash_token;
-use crate::request::{ApiRequest, RequestView};
 use crate::model::User;
+use crate::request::{ApiRequest, RequestView};
 use crate::store::{StoreError, TokenStore, UserStore};
 
 pub const USER_ID_HEADER: &str = "x-user-id";

@@ -220,3 +220,37 @@ async fn an_unfiltered_page_reads_offset_plus_count_items() {
         assert_eq!(read, (offset + count) as u64, "{sort} offset {offset} count {count}");
     }
 }
+
+/// A deactivated user's token gets 401 on every route it could call, and nothing changes.
+#[tokio::test]
+async fn a_deactivated_users_token_gets_401_everywhere() {
+    use sessions_api::Endpoint::{Login, Logout, SessionsInfo, SessionsLogoutMe};
+    let env = TestEnv::seeded().await;
+    sessions_cli::admin::set_user_active(&env.app.store, "testroxie", false).await.unwrap();
+    let before = env.snapshot().await;
+    let session = json!({ "sessionId": ROXIE_SESSION });
+    let calls = [
+        (SessionsList, as_roxie()),
+        (SessionsInfo, as_roxie().param("sessionId", ROXIE_SESSION)),
+        (SessionsLogoutMe, as_roxie().json(session.clone())),
+        (SessionsListAll, as_roxie()),
+        (SessionsInfoAdmin, as_roxie().param("sessionId", ROXIE_SESSION)),
+        (SessionsLogout, as_roxie().json(session.clone())),
+        (Logout, as_roxie()),
+    ];
+    for (endpoint, req) in calls {
+        assert_reply(&env.send(endpoint, req).await, 401, unauthorized());
+    }
+    assert_eq!(env.snapshot().await, before);
+    // Nor can they sign in (a failed login may be counted, so after the snapshot).
+    let login = Req::new().json(json!({"user": "testroxie", "password": DEMO_PASSWORD}));
+    assert_reply(
+        &env.send(Login, login).await,
+        401,
+        json!({"status": "error", "error": "Unauthorized", "message": "Unauthorized"}),
+    );
+
+    // Activated again, the same token works.
+    sessions_cli::admin::set_user_active(&env.app.store, "testroxie", true).await.unwrap();
+    assert_eq!(env.send(SessionsList, as_roxie()).await.status, 200);
+}

@@ -13,7 +13,7 @@ use sessions_api::store::{ApiKeyStore, DynamoStore};
 use sessions_api::{App, Config};
 use sessions_cli::admin::{
     LoginSpec, NewUser, change_role, create_api_key, create_user, current_totp_code, disable_api_key, enable_totp,
-    find_user, init_permissions, issue_login, outbox, qr_for_terminal, set_email_two_factor,
+    find_user, init_permissions, issue_login, outbox, qr_for_terminal, set_email_two_factor, set_user_active,
 };
 use sessions_cli::table::{TableDefinition, create_table};
 use sessions_cli::{CliError, demo, progress};
@@ -79,6 +79,16 @@ enum Command {
         user: String,
         #[arg(long)]
         role: String,
+    },
+    /// Deactivate a user: every token of theirs gets 401 at once, and they cannot log in.
+    DeactivateUser {
+        #[arg(long)]
+        user: String,
+    },
+    /// Activate a deactivated user again.
+    ActivateUser {
+        #[arg(long)]
+        user: String,
     },
     /// Take a role from a user.
     RevokeRole {
@@ -188,6 +198,14 @@ async fn run(command: Command) -> Result<(), CliError> {
         Command::GrantRole { user, role } => {
             let roles = change_role(store, &user, &role, true).await?;
             println!("{}", json!({"user": user, "roles": roles}));
+        }
+        Command::DeactivateUser { user } => {
+            let id = set_user_active(store, &user, false).await?;
+            println!("{}", json!({"user": user, "userId": id, "active": false}));
+        }
+        Command::ActivateUser { user } => {
+            let id = set_user_active(store, &user, true).await?;
+            println!("{}", json!({"user": user, "userId": id, "active": true}));
         }
         Command::RevokeRole { user, role } => {
             let roles = change_role(store, &user, &role, false).await?;

@@ -176,7 +176,11 @@ pub async fn login<S: LoginStore, M: Mailer>(
 }
 
 /// POST /api/v1/logout: ends the calling token's session; the token gets 401 at once.
-pub async fn logout<S: crate::auth::AuthStore + SessionEnder>(store: &S, req: &ApiRequest, now: Millis) -> Result<(), ApiError> {
+pub async fn logout<S: crate::auth::AuthStore + SessionEnder>(
+    store: &S,
+    req: &ApiRequest,
+    now: Millis,
+) -> Result<(), ApiError> {
     let caller = authenticate(store, req, now).await?;
     store.end_session(&caller.user_id, &caller.session_id, now).await?;
     Ok(())

@@ -24,6 +24,8 @@ pub trait UserAdmin {
         user_id: &str,
         two_factor: &TwoFactor,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Activates or deactivates an account; a deactivated user's tokens get 401.
+    fn set_active(&self, user_id: &str, active: bool) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
 #[derive(Serialize, Deserialize)]
@@ -162,6 +164,17 @@ impl UserAdmin for DynamoStore {
             .condition_expression("attribute_exists(PK)")
             .expression_attribute_names("#r", "roles")
             .expression_attribute_values(":r", AttributeValue::L(roles.iter().map(s).collect()))
+            .send()
+            .await;
+        if conditional(r)? { Ok(()) } else { Err(StoreError::Corrupt(format!("no user {user_id}"))) }
+    }
+
+    async fn set_active(&self, user_id: &str, active: bool) -> Result<(), StoreError> {
+        let r = self
+            .update_key(keys::user(user_id), keys::PROFILE)
+            .update_expression("SET active = :a")
+            .condition_expression("attribute_exists(PK)")
+            .expression_attribute_values(":a", AttributeValue::Bool(active))
             .send()
             .await;
         if conditional(r)? { Ok(()) } else { Err(StoreError::Corrupt(format!("no user {user_id}"))) }
