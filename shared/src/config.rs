@@ -13,6 +13,13 @@ pub struct Config {
     pub list_count_default: usize,
     /// Largest `count` honoured; larger values are clamped (`LIST_COUNT_MAX`).
     pub list_count_max: usize,
+    /// Largest `offset` a list accepts; larger is a 400 (`LIST_OFFSET_MAX`).
+    pub list_offset_max: usize,
+    /// Most sessions a filtered or multi-key list.all holds in memory (`LIST_SCAN_MAX_ROWS`);
+    /// about 0.8 KB each, so the default fits a 256 MB function.
+    pub list_scan_max_rows: usize,
+    /// Time a filtered or multi-key list.all may spend reading (`LIST_SCAN_BUDGET_MS`).
+    pub list_scan_budget_ms: u64,
     /// How long a token stays trusted after a 2FA success (`TWO_FACTOR_REMEMBER_MINUTES`).
     pub two_factor_remember_secs: i64,
     /// bcrypt cost for new password hashes (`BCRYPT_COST`).
@@ -41,6 +48,9 @@ impl Default for Config {
             token_lifetime_secs: 90 * 86_400,
             list_count_default: 50,
             list_count_max: 100,
+            list_offset_max: 10_000,
+            list_scan_max_rows: 150_000,
+            list_scan_budget_ms: 6_000,
             two_factor_remember_secs: 30 * 60,
             bcrypt_cost: 10,
             max_sessions_per_user: 100,
@@ -82,6 +92,9 @@ impl Config {
         let days = number(&lookup, "TOKEN_LIFETIME_DAYS", 1, 3650, 90)?;
         let list_count_max = number(&lookup, "LIST_COUNT_MAX", 1, 10_000, d.list_count_max as i64)?;
         let list_count_default = number(&lookup, "LIST_COUNT_DEFAULT", 0, list_count_max, d.list_count_default as i64)?;
+        let offset_max = number(&lookup, "LIST_OFFSET_MAX", 0, 10_000_000, d.list_offset_max as i64)?;
+        let scan_rows = number(&lookup, "LIST_SCAN_MAX_ROWS", 1, 10_000_000, d.list_scan_max_rows as i64)?;
+        let scan_ms = number(&lookup, "LIST_SCAN_BUDGET_MS", 1, 600_000, d.list_scan_budget_ms as i64)?;
         let remember = number(&lookup, "TWO_FACTOR_REMEMBER_MINUTES", 0, 24 * 60, 30)?;
         let bcrypt_cost = number(&lookup, "BCRYPT_COST", 4, 31, d.bcrypt_cost as i64)?;
         let max_sessions = number(&lookup, "MAX_SESSIONS_PER_USER", 1, 10_000, d.max_sessions_per_user as i64)?;
@@ -99,6 +112,9 @@ impl Config {
             token_lifetime_secs: days * 86_400,
             list_count_default: list_count_default as usize,
             list_count_max: list_count_max as usize,
+            list_offset_max: offset_max as usize,
+            list_scan_max_rows: scan_rows as usize,
+            list_scan_budget_ms: scan_ms as u64,
             two_factor_remember_secs: remember * 60,
             bcrypt_cost: bcrypt_cost as u32,
             max_sessions_per_user: max_sessions as usize,

@@ -215,6 +215,9 @@ pub fn parse_list_query(params: &[(String, String)], config: &Config) -> Result<
         Some(v) => non_negative("offset", v)?,
         None => 0,
     };
+    if offset > config.list_offset_max {
+        return Err(QueryError::InvalidParams(format!("/offset must be <= {}", config.list_offset_max)));
+    }
     let count = match get("count") {
         Some(v) => non_negative("count", v)?,
         None => config.list_count_default,

@@ -7,15 +7,19 @@ use crate::auth::{Caller, authenticate};
 use crate::clock::Millis;
 use crate::config::Config;
 use crate::mailer::Mailer;
+use crate::model::Session;
 use crate::model::User;
 use crate::permissions::{self, LOGOUT_DEVICE_MANAGEMENT, VIEW_DEVICE_MANAGEMENT};
 use crate::query::{Scope, parse_list_query, select};
 use crate::request::{ApiRequest, RequestView};
-use crate::store::{AllSessionsReader, PermissionStore, SessionEnder, TokenStore, TwoFactorStore, UserStore};
+use crate::store::{
+    AllSessionsReader, PermissionStore, Scan, ScanBudget, SessionEnder, TokenStore, TwoFactorStore, UserStore,
+};
 use crate::two_factor;
+use std::time::{Duration, Instant};
 
-/// Most sessions read to answer a filtered or multi-key list.all.
-pub const MAX_SESSIONS_READ: usize = 200_000;
+/// The 400 of a filtered or multi-key list.all past its memory or time budget.
+pub const TOO_MANY_TO_SORT: &str = "too many sessions match to filter and sort in one request: use a narrower filter, or one sort key without a filter";
 
 /// What every admin route needs: the store interfaces of auth, permission and 2FA.
 pub trait AdminStore: TokenStore + UserStore + PermissionStore + TwoFactorStore {}
@@ -52,9 +56,17 @@ pub async fn list_all<S: AdminStore + AllSessionsReader, M: Mailer>(
             let total = counted.max(query.offset.saturating_add(page.len()));
             (page, total)
         }
-        _ => {
-            let all = store.all_sessions(now, MAX_SESSIONS_READ).await?;
-            let (rows, total) = select(&all, &query, Scope::All, now);
+        // A filter or several keys: every matching live session, in memory, within the budget.
+        (filter, _) => {
+            let budget = ScanBudget {
+                max_rows: config.list_scan_max_rows,
+                deadline: Instant::now() + Duration::from_millis(config.list_scan_budget_ms),
+            };
+            let keep = |s: &Session| filter.as_ref().is_none_or(|f| f.matches(s, Scope::All));
+            let Scan::Complete(matching) = store.matching_sessions(now, budget, keep).await? else {
+                return Err(ApiError::InvalidParams(TOO_MANY_TO_SORT.into()));
+            };
+            let (rows, total) = select(&matching, &query, Scope::All, now);
             (rows.into_iter().cloned().collect(), total)
         }
     };

@@ -7,6 +7,7 @@ mod api_keys;
 mod counter;
 mod outbox;
 mod permissions;
+mod session_index;
 mod sessions;
 mod tokens;
 mod two_factor;
@@ -15,6 +16,7 @@ mod users;
 pub use api_keys::*;
 pub use outbox::*;
 pub use permissions::*;
+pub use session_index::*;
 pub use sessions::*;
 pub use tokens::*;
 pub use two_factor::*;
@@ -111,16 +113,28 @@ pub struct DynamoStore {
     table: String,
     /// Items DynamoDB read for index queries (its ScannedCount), for tests and benchmarks.
     index_items_read: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    /// Query requests made on the order indexes, for the same.
+    index_queries: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl DynamoStore {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
-        DynamoStore { client, table: table.into(), index_items_read: Default::default() }
+        DynamoStore {
+            client,
+            table: table.into(),
+            index_items_read: Default::default(),
+            index_queries: Default::default(),
+        }
     }
 
     /// Items read by index queries so far (list.all pages and full reads).
     pub fn index_items_read(&self) -> u64 {
         self.index_items_read.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Query requests made on the order indexes so far.
+    pub fn index_queries(&self) -> u64 {
+        self.index_queries.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// A client from the default AWS configuration chain (region, credentials and

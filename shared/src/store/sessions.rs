@@ -9,7 +9,6 @@ use super::tokens::TokenItem;
 use super::{DynamoStore, StoreError, dynamo, from_item, keys, put, s, to_item};
 use crate::clock::{Millis, iso_millis, parse_iso};
 use crate::model::{Device, Geo, Session, UserRef};
-use crate::query::{Direction, SortKey};
 
 /// Reads one user's own sessions.
 pub trait UserSessionReader {
@@ -42,30 +41,10 @@ pub trait SessionCreator {
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
-/// Every user's sessions, for administrators.
-pub trait AllSessionsReader {
-    /// Live sessions in `key` order from its index: skips `offset` live rows, returns up
-    /// to `count`, reading O(offset + count) items.
-    fn sessions_page(
-        &self,
-        key: SortKey,
-        direction: Direction,
-        offset: usize,
-        count: usize,
-        now: Millis,
-    ) -> impl Future<Output = Result<Vec<Session>, StoreError>> + Send;
-    /// Every live session (for filters and multi-key sorts), at most `limit`.
-    fn all_sessions(&self, now: Millis, limit: usize) -> impl Future<Output = Result<Vec<Session>, StoreError>> + Send;
-    /// Active sessions as counted at write time.
-    fn active_session_count(&self) -> impl Future<Output = Result<usize, StoreError>> + Send;
-    /// Any user's session by id.
-    fn session_by_id(&self, session_id: &str) -> impl Future<Output = Result<Option<Session>, StoreError>> + Send;
-}
-
 /// A session as stored: the domain fields plus keys, index attributes and its token's hash.
 #[derive(Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct SessionItem {
+pub(super) struct SessionItem {
     #[serde(rename = "PK")]
     pk: String,
     #[serde(rename = "SK")]
@@ -138,7 +117,7 @@ impl SessionItem {
         }
     }
 
-    fn into_session(self) -> Result<Session, StoreError> {
+    pub(super) fn into_session(self) -> Result<Session, StoreError> {
         let time = |v: &str| {
             parse_iso(v).ok_or_else(|| StoreError::Corrupt(format!("bad time in session {}", self.session_id)))
         };
@@ -168,52 +147,14 @@ fn ordered(value: &str, session_id: &str) -> String {
 }
 
 impl DynamoStore {
-    async fn session_item(&self, user_id: &str, session_id: &str) -> Result<Option<SessionItem>, StoreError> {
+    pub(super) async fn session_item(
+        &self,
+        user_id: &str,
+        session_id: &str,
+    ) -> Result<Option<SessionItem>, StoreError> {
         match self.get(keys::user(user_id), &keys::session(session_id)).await? {
             Some(item) => Ok(Some(from_item(item)?)),
             None => Ok(None),
-        }
-    }
-
-    /// Streams sessions from an order index to `keep` until it returns false. `wanted`
-    /// caps each page's Limit at the rows still needed, so a page reads what it uses.
-    async fn sessions_from_index(
-        &self,
-        index: &str,
-        forward: bool,
-        wanted: Option<usize>,
-        mut keep: impl FnMut(Session) -> bool,
-    ) -> Result<(), StoreError> {
-        let mut start = None;
-        let mut delivered = 0usize;
-        loop {
-            let limit = wanted.map(|w| w.saturating_sub(delivered).clamp(1, 1000) as i32);
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name(index)
-                .key_condition_expression("GSI2PK = :p")
-                .expression_attribute_values(":p", s(keys::ALL_SESSIONS))
-                .scan_index_forward(forward)
-                .set_limit(limit)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(dynamo)?;
-            self.index_items_read.fetch_add(out.scanned_count.max(0) as u64, std::sync::atomic::Ordering::Relaxed);
-            for item in out.items.unwrap_or_default() {
-                delivered += 1;
-                if !keep(from_item::<SessionItem>(item)?.into_session()?) {
-                    return Ok(());
-                }
-            }
-            // DynamoDB may return a LastEvaluatedKey before an empty page, or none
-            // when the page ends exactly: both end the loop correctly.
-            match out.last_evaluated_key {
-                Some(k) if !k.is_empty() => start = Some(k),
-                _ => return Ok(()),
-            }
         }
     }
 }
@@ -294,75 +235,5 @@ impl SessionCreator for DynamoStore {
             ])
             .await?;
         if written { Ok(()) } else { Err(StoreError::Conflict(format!("session {}", session.session_id))) }
-    }
-}
-
-impl AllSessionsReader for DynamoStore {
-    async fn sessions_page(
-        &self,
-        key: SortKey,
-        direction: Direction,
-        offset: usize,
-        count: usize,
-        now: Millis,
-    ) -> Result<Vec<Session>, StoreError> {
-        let mut page = Vec::with_capacity(count.min(1000));
-        if count == 0 {
-            return Ok(page);
-        }
-        let (index, _) = keys::order_index(key);
-        let mut skipped = 0;
-        let wanted = offset.saturating_add(count);
-        self.sessions_from_index(index, direction == Direction::Ascending, Some(wanted), |s| {
-            if !s.is_live(now) {
-                return true;
-            }
-            if skipped < offset {
-                skipped += 1;
-                return true;
-            }
-            page.push(s);
-            page.len() < count
-        })
-        .await?;
-        Ok(page)
-    }
-
-    async fn all_sessions(&self, now: Millis, limit: usize) -> Result<Vec<Session>, StoreError> {
-        let mut all = Vec::new();
-        self.sessions_from_index(keys::order_index(SortKey::LoginAt).0, false, None, |s| {
-            if s.is_live(now) {
-                all.push(s);
-            }
-            all.len() < limit
-        })
-        .await?;
-        Ok(all)
-    }
-
-    async fn active_session_count(&self) -> Result<usize, StoreError> {
-        Ok(self.session_count().await?.max(0) as usize)
-    }
-
-    async fn session_by_id(&self, session_id: &str) -> Result<Option<Session>, StoreError> {
-        let out = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name(keys::SESSION_ID_INDEX)
-            .key_condition_expression("GSI1PK = :p")
-            .expression_attribute_values(":p", s(keys::session(session_id)))
-            .send()
-            .await
-            .map_err(dynamo)?;
-        let Some(found) = out.items.unwrap_or_default().into_iter().next() else {
-            return Ok(None);
-        };
-        // The index is eventually consistent: confirm with a consistent read of the item.
-        let pk = found.get(keys::PK).and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
-        match self.get(pk, &keys::session(session_id)).await? {
-            Some(item) => Ok(Some(from_item::<SessionItem>(item)?.into_session()?)),
-            None => Ok(None),
-        }
     }
 }
