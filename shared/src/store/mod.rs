@@ -11,6 +11,7 @@ mod sessions;
 mod tokens;
 mod two_factor;
 mod users;
+mod window;
 
 pub use api_keys::*;
 pub use outbox::*;
@@ -19,6 +20,7 @@ pub use sessions::*;
 pub use tokens::*;
 pub use two_factor::*;
 pub use users::*;
+pub use window::Reservation;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
