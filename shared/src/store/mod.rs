@@ -5,6 +5,7 @@
 
 mod api_keys;
 mod counter;
+mod login_limits;
 mod outbox;
 mod permissions;
 mod sessions;
@@ -14,6 +15,7 @@ mod users;
 mod window;
 
 pub use api_keys::*;
+pub use login_limits::*;
 pub use outbox::*;
 pub use permissions::*;
 pub use sessions::*;
@@ -65,6 +67,14 @@ pub mod keys {
     /// Under a user: the window of wrong 2FA codes, and the pending email code.
     pub const TWO_FACTOR_FAILURES: &str = "TWOFACTOR#FAILURES";
     pub const TWO_FACTOR_EMAIL: &str = "TWOFACTOR#EMAIL";
+    /// Failed-login windows: per username (its lowercase form's SHA-256 hex) and per source address.
+    pub fn login_failures_user(hash: &str) -> String {
+        format!("LOGINFAIL#USER#{hash}")
+    }
+    pub fn login_failures_ip(ip: &str) -> String {
+        format!("LOGINFAIL#IP#{ip}")
+    }
+    pub const LOGIN_FAILURES: &str = "LOGINFAIL";
     /// Partition of the local mail outbox.
     pub const OUTBOX: &str = "OUTBOX";
     pub const SESSION_ID_INDEX: &str = "BySessionId";

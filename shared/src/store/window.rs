@@ -13,7 +13,7 @@
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{ReturnValue, ReturnValuesOnConditionCheckFailure};
 
-use super::{DynamoStore, StoreError, conditional, dynamo, n, num};
+use super::{DynamoStore, StoreError, conditional, dynamo, keys, n, num, s};
 use crate::clock::Millis;
 
 /// A try held in a window; give it back with [`DynamoStore::release_window_try`].
@@ -123,6 +123,19 @@ impl DynamoStore {
             .await;
         // A failed condition: the window passed or was cleared, so nothing is left to give back.
         conditional(r).map(|_| ())
+    }
+
+    /// Forgets every try of `pk`/`sk`.
+    pub(super) async fn clear_window(&self, pk: String, sk: &str) -> Result<(), StoreError> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .key(keys::PK, s(pk))
+            .key(keys::SK, s(sk))
+            .send()
+            .await
+            .map_err(dynamo)?;
+        Ok(())
     }
 }
 
