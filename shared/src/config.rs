@@ -26,6 +26,12 @@ pub struct Config {
     pub bcrypt_cost: u32,
     /// Live sessions a user may have; a login past it ends the oldest (`MAX_SESSIONS_PER_USER`).
     pub max_sessions_per_user: usize,
+    /// Failed logins per username before it is blocked; 0 disables (`LOGIN_FAILURES_PER_USER`).
+    pub login_failures_per_user: u32,
+    /// Failed logins per source address before it is blocked; 0 disables (`LOGIN_FAILURES_PER_IP`).
+    pub login_failures_per_ip: u32,
+    /// Window in which failed logins count, and so the longest block (`LOGIN_BLOCK_MINUTES`).
+    pub login_block_ms: i64,
     /// Where 2FA email goes (`MAILER`).
     pub mailer: MailerKind,
     /// Sender address for SES (`MAIL_FROM`; required with `MAILER=ses`).
@@ -54,6 +60,9 @@ impl Default for Config {
             two_factor_remember_secs: 30 * 60,
             bcrypt_cost: 10,
             max_sessions_per_user: 100,
+            login_failures_per_user: 10,
+            login_failures_per_ip: 50,
+            login_block_ms: 5 * 60 * 1000,
             mailer: MailerKind::Outbox,
             mail_from: None,
         }
@@ -98,6 +107,9 @@ impl Config {
         let remember = number(&lookup, "TWO_FACTOR_REMEMBER_MINUTES", 0, 24 * 60, 30)?;
         let bcrypt_cost = number(&lookup, "BCRYPT_COST", 4, 31, d.bcrypt_cost as i64)?;
         let max_sessions = number(&lookup, "MAX_SESSIONS_PER_USER", 1, 10_000, d.max_sessions_per_user as i64)?;
+        let per_user = number(&lookup, "LOGIN_FAILURES_PER_USER", 0, 10_000, d.login_failures_per_user as i64)?;
+        let per_ip = number(&lookup, "LOGIN_FAILURES_PER_IP", 0, 1_000_000, d.login_failures_per_ip as i64)?;
+        let block_minutes = number(&lookup, "LOGIN_BLOCK_MINUTES", 1, 24 * 60, d.login_block_ms / 60_000)?;
         let mailer = match lookup("MAILER").as_deref().map(str::trim) {
             None | Some("") | Some("outbox") => MailerKind::Outbox,
             Some("ses") => MailerKind::Ses,
@@ -118,6 +130,9 @@ impl Config {
             two_factor_remember_secs: remember * 60,
             bcrypt_cost: bcrypt_cost as u32,
             max_sessions_per_user: max_sessions as usize,
+            login_failures_per_user: per_user as u32,
+            login_failures_per_ip: per_ip as u32,
+            login_block_ms: block_minutes * 60_000,
             mailer,
             mail_from,
         })
@@ -167,6 +182,9 @@ mod tests {
             ("LIST_COUNT_DEFAULT", "5"),
             ("TWO_FACTOR_REMEMBER_MINUTES", "10"),
             ("BCRYPT_COST", "4"),
+            ("LOGIN_FAILURES_PER_USER", "0"),
+            ("LOGIN_FAILURES_PER_IP", "7"),
+            ("LOGIN_BLOCK_MINUTES", "2"),
         ])
         .unwrap();
         assert_eq!(c.table_name, "t1");
@@ -174,6 +192,7 @@ mod tests {
         assert_eq!((c.list_count_default, c.list_count_max), (5, 20));
         assert_eq!(c.two_factor_remember_secs, 600);
         assert_eq!(c.bcrypt_cost, 4);
+        assert_eq!((c.login_failures_per_user, c.login_failures_per_ip, c.login_block_ms), (0, 7, 120_000));
     }
 
     #[test]
@@ -183,6 +202,8 @@ mod tests {
         let e = from(&[("LIST_COUNT_MAX", "10"), ("LIST_COUNT_DEFAULT", "11")]).unwrap_err();
         assert_eq!(e.variable, "LIST_COUNT_DEFAULT");
         assert_eq!(from(&[("SESSIONS_TABLE", " ")]).unwrap_err().variable, "SESSIONS_TABLE");
+        assert_eq!(from(&[("LOGIN_BLOCK_MINUTES", "0")]).unwrap_err().variable, "LOGIN_BLOCK_MINUTES");
+        assert_eq!(from(&[("LOGIN_FAILURES_PER_IP", "-1")]).unwrap_err().variable, "LOGIN_FAILURES_PER_IP");
         assert_eq!(from(&[("MAILER", "smtp")]).unwrap_err().variable, "MAILER");
         assert_eq!(from(&[("MAILER", "ses")]).unwrap_err().variable, "MAIL_FROM");
         let ses = from(&[("MAILER", "ses"), ("MAIL_FROM", "no-reply@example.com")]).unwrap();

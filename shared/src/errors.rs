@@ -30,8 +30,18 @@ pub enum ApiError {
     /// Wrong password, unknown or inactive user: one answer for all (no user enumeration).
     #[error("login failed")]
     LoginFailed,
+    /// Too many failed logins for this username, or from this address; no password was checked.
+    #[error("login blocked: {0:?}")]
+    LoginBlocked(Blocked),
     #[error("internal: {0}")]
     Internal(String),
+}
+
+/// What a failed-login limit blocked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Blocked {
+    User,
+    Ip,
 }
 
 impl From<AuthError> for ApiError {

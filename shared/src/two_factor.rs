@@ -5,7 +5,6 @@
 //! the code (missing: totp-required, and an email code is sent) → verification.
 
 use serde::Serialize;
-use subtle::ConstantTimeEq;
 
 use crate::auth::Caller;
 use crate::clock::Millis;
@@ -104,6 +103,12 @@ pub async fn require<S: TwoFactorStore, M: Mailer>(
 }
 
 /// Verifies a code for `user` without touching any token's trust (2FA routes and login).
+///
+/// Limit rule: a code is evaluated only under a try reserved beforehand by one conditional
+/// write on the user's window (`store::window`), so any number of parallel codes gets at most
+/// [`MAX_FAILURES`] evaluations per [`FAILURE_WINDOW_MS`]. A wrong code keeps its try; a right
+/// one gives it back, so only wrong codes count once they are answered. A request without a
+/// code evaluates nothing, so it only reads the window (for totp-max-attempts).
 pub async fn check_code<S: TwoFactorStore, M: Mailer>(
     store: &S,
     mailer: &M,
@@ -116,24 +121,29 @@ pub async fn check_code<S: TwoFactorStore, M: Mailer>(
         // Nothing to challenge with (no 2FA and no password), as Rocket.Chat.
         return Ok(());
     };
-    let available: Vec<&'static str> = available_methods(user).iter().map(|m| m.name()).collect();
-    if store.failures(&user.user_id, now, FAILURE_WINDOW_MS).await? >= MAX_FAILURES {
-        return Err(ApiError::TotpMaxAttempts { method: method.name() });
-    }
+    let max_attempts = ApiError::TotpMaxAttempts { method: method.name() };
     let code = code.map(str::trim).unwrap_or("");
     if code.is_empty() {
+        if store.failures(&user.user_id, now, FAILURE_WINDOW_MS).await? >= MAX_FAILURES {
+            return Err(max_attempts);
+        }
+        let available: Vec<&'static str> = available_methods(user).iter().map(|m| m.name()).collect();
         let code_generated = method == Method::Email && send_email_code(store, mailer, user, now).await?;
         return Err(ApiError::TotpRequired { method: method.name(), code_generated, available });
     }
+    let Some(held) = store.reserve_code_try(&user.user_id, now, FAILURE_WINDOW_MS, MAX_FAILURES).await? else {
+        return Err(max_attempts);
+    };
+    // A store error from here on leaves the try counted, erring on the side of the limit.
     let ok = match method {
         Method::Totp => check_totp(store, user, code, now).await?,
         Method::Email => check_email(store, user, code, now).await?,
         Method::Password => check_password(user, code),
     };
     if ok {
+        store.release_code_try(&user.user_id, held).await?;
         Ok(())
     } else {
-        store.record_failure(&user.user_id, now, FAILURE_WINDOW_MS).await?;
         Err(ApiError::TotpInvalid { method: method.name() })
     }
 }
@@ -156,19 +166,8 @@ async fn check_totp<S: TwoFactorStore>(store: &S, user: &User, code: &str, now: 
 }
 
 async fn check_email<S: TwoFactorStore>(store: &S, user: &User, code: &str, now: Millis) -> Result<bool, ApiError> {
-    let Some(pending) = store.email_code(&user.user_id).await? else {
-        return Ok(false);
-    };
-    if pending.expires_at <= now || pending.attempts >= EMAIL_CODE_MAX_ATTEMPTS {
-        return Ok(false);
-    }
-    if email_code_hash(&user.user_id, code).as_bytes().ct_eq(pending.code_hash.as_bytes()).into() {
-        store.delete_email_code(&user.user_id).await?;
-        Ok(true)
-    } else {
-        store.email_code_failed(&user.user_id).await?;
-        Ok(false)
-    }
+    let hash = email_code_hash(&user.user_id, code);
+    Ok(store.consume_email_code(&user.user_id, &hash, now, EMAIL_CODE_MAX_ATTEMPTS).await?)
 }
 
 fn check_password(user: &User, code: &str) -> bool {

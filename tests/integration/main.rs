@@ -5,6 +5,7 @@ mod admin;
 mod bad_input;
 mod event_sources;
 mod events;
+mod limits;
 mod list_bounds;
 mod local_http;
 mod login;

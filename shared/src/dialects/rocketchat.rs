@@ -5,6 +5,7 @@ use serde_json::json;
 
 use super::{Response, json as json_response};
 use crate::clock::iso_millis;
+use crate::errors::Blocked;
 use crate::handlers::{ApiError, Reply, SessionInfo, SessionPage};
 use crate::model::{Device, Session, UserRef};
 
@@ -131,6 +132,14 @@ pub fn error_body(e: &ApiError) -> (u16, serde_json::Value) {
             }),
         ),
         ApiError::LoginFailed => (401, json!({"status": "error", "error": "Unauthorized", "message": "Unauthorized"})),
+        // Rocket.Chat's codes and messages (restrictLoginAttempts, Accounts.validateLoginAttempt).
+        ApiError::LoginBlocked(by) => {
+            let (error, message) = match by {
+                Blocked::User => ("error-login-blocked-for-user", "Login has been temporarily blocked For User"),
+                Blocked::Ip => ("error-login-blocked-for-ip", "Login has been temporarily blocked For IP"),
+            };
+            (401, json!({"status": "error", "error": error, "message": message}))
+        }
         ApiError::Internal(_) => (500, json!({"success": false, "error": "Internal server error"})),
     }
 }
@@ -243,6 +252,14 @@ mod tests {
             b,
             json!({"success": false, "error": "must have required property 'sessionId' [invalid-params]", "errorType": "invalid-params"})
         );
+        let (s, b) = error_body(&ApiError::LoginBlocked(Blocked::User));
+        assert_eq!(s, 401);
+        assert_eq!(
+            b,
+            json!({"status": "error", "error": "error-login-blocked-for-user", "message": "Login has been temporarily blocked For User"})
+        );
+        let (_, b) = error_body(&ApiError::LoginBlocked(Blocked::Ip));
+        assert_eq!(b["message"], "Login has been temporarily blocked For IP");
     }
 
     #[test]

@@ -9,11 +9,15 @@ use crate::auth::authenticate;
 use crate::clock::Millis;
 use crate::config::Config;
 use crate::device::parse_user_agent;
+use crate::errors::Blocked;
 use crate::ids::{hash_token, new_id, new_token, sha256_hex};
 use crate::mailer::Mailer;
 use crate::model::{Geo, Session, User};
 use crate::request::{ApiRequest, RequestView};
-use crate::store::{SessionCreator, SessionEnder, TwoFactorStore, UserSessionReader, UserStore};
+use crate::store::{
+    LoginLimitKey, LoginLimitStore, Reservation, SessionCreator, SessionEnder, TwoFactorStore, UserSessionReader,
+    UserStore,
+};
 use crate::two_factor::{self, CODE_HEADER, METHOD_HEADER};
 
 /// Largest login body read; a login is a few hundred bytes.
@@ -117,8 +121,53 @@ fn geo(req: &ApiRequest) -> Geo {
 }
 
 /// Everything login touches in the store.
-pub trait LoginStore: UserStore + SessionCreator + UserSessionReader + SessionEnder + TwoFactorStore {}
-impl<T: UserStore + SessionCreator + UserSessionReader + SessionEnder + TwoFactorStore> LoginStore for T {}
+pub trait LoginStore:
+    UserStore + SessionCreator + UserSessionReader + SessionEnder + TwoFactorStore + LoginLimitStore
+{
+}
+impl<T: UserStore + SessionCreator + UserSessionReader + SessionEnder + TwoFactorStore + LoginLimitStore> LoginStore
+    for T
+{
+}
+
+/// One failed-login limit: reserves a try before the password is checked.
+///
+/// Rule (Rocket.Chat counts failures only): every password check runs under a try reserved
+/// per source address and per login name, so parallel guesses get at most the limit's checks
+/// per window. A wrong password keeps both tries; a right one gives the address's back and
+/// clears the name's count (other users' failures from the address stay counted); a request
+/// blocked by the name gives the address's back. A limit of 0 reserves nothing.
+struct Limit {
+    key: LoginLimitKey,
+    held: Option<Reservation>,
+}
+
+impl Limit {
+    /// `Err` when the limit is reached.
+    async fn reserve<S: LoginLimitStore>(
+        store: &S,
+        key: LoginLimitKey,
+        max: u32,
+        config: &Config,
+        now: Millis,
+        blocked: Blocked,
+    ) -> Result<Limit, ApiError> {
+        if max == 0 {
+            return Ok(Limit { key, held: None });
+        }
+        match store.reserve_login_try(&key, now, config.login_block_ms, max).await? {
+            Some(held) => Ok(Limit { key, held: Some(held) }),
+            None => Err(ApiError::LoginBlocked(blocked)),
+        }
+    }
+
+    async fn release<S: LoginLimitStore>(self, store: &S) -> Result<(), ApiError> {
+        if let Some(held) = self.held {
+            store.release_login_try(&self.key, held).await?;
+        }
+        Ok(())
+    }
+}
 
 /// POST /api/v1/login
 pub async fn login<S: LoginStore, M: Mailer>(
@@ -129,6 +178,19 @@ pub async fn login<S: LoginStore, M: Mailer>(
     now: Millis,
 ) -> Result<LoggedIn, ApiError> {
     let creds = parse_credentials(req)?;
+    // The address first, as Rocket.Chat checks it first; both before any password check.
+    let ip_key = LoginLimitKey::ip(&req.source_ip());
+    let ip = Limit::reserve(store, ip_key, config.login_failures_per_ip, config, now, Blocked::Ip).await?;
+    // The login as typed (lowercased): unknown names count too, and no name is confirmed.
+    let user_key = LoginLimitKey::user(&creds.user);
+    let by_user =
+        match Limit::reserve(store, user_key, config.login_failures_per_user, config, now, Blocked::User).await {
+            Ok(limit) => limit,
+            Err(e) => {
+                ip.release(store).await?;
+                return Err(e);
+            }
+        };
     let found = if creds.user.contains('@') {
         store.user_by_email(&creds.user).await?
     } else {
@@ -145,6 +207,10 @@ pub async fn login<S: LoginStore, M: Mailer>(
         }
     };
     let user = user.ok_or(ApiError::LoginFailed)?;
+    ip.release(store).await?;
+    if by_user.held.is_some() {
+        store.clear_login_failures(&by_user.key).await?;
+    }
     if !two_factor::available_methods(&user).is_empty() {
         two_factor::check_code(store, mailer, &user, req.header(METHOD_HEADER), creds.code.as_deref(), now).await?;
     }

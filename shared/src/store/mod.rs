@@ -5,6 +5,7 @@
 
 mod api_keys;
 mod counter;
+mod login_limits;
 mod outbox;
 mod permissions;
 mod session_index;
@@ -12,8 +13,10 @@ mod sessions;
 mod tokens;
 mod two_factor;
 mod users;
+mod window;
 
 pub use api_keys::*;
+pub use login_limits::*;
 pub use outbox::*;
 pub use permissions::*;
 pub use session_index::*;
@@ -21,6 +24,7 @@ pub use sessions::*;
 pub use tokens::*;
 pub use two_factor::*;
 pub use users::*;
+pub use window::Reservation;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
@@ -65,6 +69,14 @@ pub mod keys {
     /// Under a user: the window of wrong 2FA codes, and the pending email code.
     pub const TWO_FACTOR_FAILURES: &str = "TWOFACTOR#FAILURES";
     pub const TWO_FACTOR_EMAIL: &str = "TWOFACTOR#EMAIL";
+    /// Failed-login windows: per username (its lowercase form's SHA-256 hex) and per source address.
+    pub fn login_failures_user(hash: &str) -> String {
+        format!("LOGINFAIL#USER#{hash}")
+    }
+    pub fn login_failures_ip(ip: &str) -> String {
+        format!("LOGINFAIL#IP#{ip}")
+    }
+    pub const LOGIN_FAILURES: &str = "LOGINFAIL";
     /// Partition of the local mail outbox.
     pub const OUTBOX: &str = "OUTBOX";
     pub const SESSION_ID_INDEX: &str = "BySessionId";

@@ -2,7 +2,7 @@
 
 use std::future::Future;
 
-use super::{DynamoStore, StoreError, conditional, conditional_failed, dynamo, keys, n, num, s};
+use super::{DynamoStore, Reservation, StoreError, conditional, dynamo, keys, n, s};
 use crate::clock::Millis;
 
 /// A pending email code (hash only).
@@ -17,28 +17,40 @@ crate::debug_redacted!(EmailCode { expires_at, attempts } redacted { code_hash }
 
 /// State of two-factor checks: wrong-code windows, one-time use, email codes, trust.
 pub trait TwoFactorStore {
-    /// Wrong codes in the window that started at most `window_ms` before `now`.
+    /// Tries counted (wrong or in flight) in the window that started at most `window_ms` before `now`.
     fn failures(
         &self,
         user_id: &str,
         now: Millis,
         window_ms: i64,
     ) -> impl Future<Output = Result<u32, StoreError>> + Send;
-    /// Counts a wrong code; returns the count in the current window.
-    fn record_failure(
+    /// Reserves one of `max` tries in the user's current window before a code is evaluated;
+    /// `None` when all are taken. A wrong code keeps its try; a right one gives it back.
+    fn reserve_code_try(
         &self,
         user_id: &str,
         now: Millis,
         window_ms: i64,
-    ) -> impl Future<Output = Result<u32, StoreError>> + Send;
+        max: u32,
+    ) -> impl Future<Output = Result<Option<Reservation>, StoreError>> + Send;
+    /// Gives a reserved try back (the code was right).
+    fn release_code_try(&self, user_id: &str, held: Reservation)
+    -> impl Future<Output = Result<(), StoreError>> + Send;
     /// Marks a TOTP step used; false if it (or a later one) already was (replay).
     fn use_totp_step(&self, user_id: &str, step: i64) -> impl Future<Output = Result<bool, StoreError>> + Send;
     /// Removes a backup code; false if it was not there.
     fn use_backup_code(&self, user_id: &str, code_hash: &str) -> impl Future<Output = Result<bool, StoreError>> + Send;
     fn put_email_code(&self, user_id: &str, code: &EmailCode) -> impl Future<Output = Result<(), StoreError>> + Send;
-    fn email_code(&self, user_id: &str) -> impl Future<Output = Result<Option<EmailCode>, StoreError>> + Send;
-    fn email_code_failed(&self, user_id: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
-    fn delete_email_code(&self, user_id: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Consumes the pending email code if it has `code_hash`, is valid at `now` and has had
+    /// fewer than `max_attempts` wrong tries: one conditional delete, so a code works once
+    /// however many requests carry it. Otherwise counts a wrong try on it; false.
+    fn consume_email_code(
+        &self,
+        user_id: &str,
+        code_hash: &str,
+        now: Millis,
+        max_attempts: u32,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
     /// Trusts a token for 2FA until `until`, for one client fingerprint.
     fn trust_token(
         &self,
@@ -50,42 +62,21 @@ pub trait TwoFactorStore {
 
 impl TwoFactorStore for DynamoStore {
     async fn failures(&self, user_id: &str, now: Millis, window_ms: i64) -> Result<u32, StoreError> {
-        let Some(item) = self.get(keys::user(user_id), keys::TWO_FACTOR_FAILURES).await? else {
-            return Ok(0);
-        };
-        if num(&item, "windowStart") + window_ms <= now { Ok(0) } else { Ok(num(&item, "count").max(0) as u32) }
+        self.window_tries(keys::user(user_id), keys::TWO_FACTOR_FAILURES, now, window_ms).await
     }
 
-    async fn record_failure(&self, user_id: &str, now: Millis, window_ms: i64) -> Result<u32, StoreError> {
-        // Count in the current window, or start a new window if the old one has passed.
-        let updated = self
-            .update_key(keys::user(user_id), keys::TWO_FACTOR_FAILURES)
-            .update_expression("ADD #c :one")
-            .condition_expression("windowStart > :since")
-            .expression_attribute_names("#c", "count")
-            .expression_attribute_values(":one", n(1))
-            .expression_attribute_values(":since", n(now - window_ms))
-            .return_values(aws_sdk_dynamodb::types::ReturnValue::UpdatedNew)
-            .send()
-            .await;
-        match updated {
-            Ok(out) => Ok(out.attributes.map(|a| num(&a, "count")).unwrap_or(1).max(0) as u32),
-            Err(e) if e.as_service_error().is_some_and(conditional_failed) => {
-                self.client
-                    .put_item()
-                    .table_name(&self.table)
-                    .item(keys::PK, s(keys::user(user_id)))
-                    .item(keys::SK, s(keys::TWO_FACTOR_FAILURES))
-                    .item("windowStart", n(now))
-                    .item("count", n(1))
-                    .item("expiresAt", n((now + window_ms) / 1000 + 60))
-                    .send()
-                    .await
-                    .map_err(dynamo)?;
-                Ok(1)
-            }
-            Err(e) => Err(dynamo(e)),
-        }
+    async fn reserve_code_try(
+        &self,
+        user_id: &str,
+        now: Millis,
+        window_ms: i64,
+        max: u32,
+    ) -> Result<Option<Reservation>, StoreError> {
+        self.reserve_window_try(keys::user(user_id), keys::TWO_FACTOR_FAILURES, now, window_ms, max).await
+    }
+
+    async fn release_code_try(&self, user_id: &str, held: Reservation) -> Result<(), StoreError> {
+        self.release_window_try(keys::user(user_id), keys::TWO_FACTOR_FAILURES, held).await
     }
 
     async fn use_totp_step(&self, user_id: &str, step: i64) -> Result<bool, StoreError> {
@@ -126,15 +117,29 @@ impl TwoFactorStore for DynamoStore {
         Ok(())
     }
 
-    async fn email_code(&self, user_id: &str) -> Result<Option<EmailCode>, StoreError> {
-        Ok(self.get(keys::user(user_id), keys::TWO_FACTOR_EMAIL).await?.map(|item| EmailCode {
-            code_hash: item.get("codeHash").and_then(|v| v.as_s().ok()).cloned().unwrap_or_default(),
-            expires_at: num(&item, "validUntil"),
-            attempts: num(&item, "attempts").max(0) as u32,
-        }))
-    }
-
-    async fn email_code_failed(&self, user_id: &str) -> Result<(), StoreError> {
+    async fn consume_email_code(
+        &self,
+        user_id: &str,
+        code_hash: &str,
+        now: Millis,
+        max_attempts: u32,
+    ) -> Result<bool, StoreError> {
+        let deleted = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .key(keys::PK, s(keys::user(user_id)))
+            .key(keys::SK, s(keys::TWO_FACTOR_EMAIL))
+            .condition_expression("codeHash = :h AND validUntil > :now AND attempts < :max")
+            .expression_attribute_values(":h", s(code_hash))
+            .expression_attribute_values(":now", n(now))
+            .expression_attribute_values(":max", n(max_attempts))
+            .send()
+            .await;
+        if conditional(deleted)? {
+            return Ok(true);
+        }
+        // Wrong, expired, used up or never sent: one more wrong try on the code, if there is one.
         let r = self
             .update_key(keys::user(user_id), keys::TWO_FACTOR_EMAIL)
             .update_expression("ADD attempts :one")
@@ -142,19 +147,8 @@ impl TwoFactorStore for DynamoStore {
             .expression_attribute_values(":one", n(1))
             .send()
             .await;
-        conditional(r).map(|_| ())
-    }
-
-    async fn delete_email_code(&self, user_id: &str) -> Result<(), StoreError> {
-        self.client
-            .delete_item()
-            .table_name(&self.table)
-            .key(keys::PK, s(keys::user(user_id)))
-            .key(keys::SK, s(keys::TWO_FACTOR_EMAIL))
-            .send()
-            .await
-            .map_err(dynamo)?;
-        Ok(())
+        conditional(r)?;
+        Ok(false)
     }
 
     async fn trust_token(&self, token_hash: &str, until: Millis, fingerprint: &str) -> Result<(), StoreError> {
