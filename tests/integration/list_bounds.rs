@@ -99,7 +99,6 @@ async fn an_offset_past_the_maximum_is_400() {
 async fn a_filter_past_the_row_budget_is_a_clear_400() {
     let mut env = TestEnv::seeded().await;
     env.app.config.list_scan_max_rows = 3;
-    let before = env.snapshot().await;
     let too_many = env.send(SessionsListAll, as_roxie().param("filter", ".")).await;
     assert_reply(&too_many, 400, invalid_params(TOO_MANY_TO_SORT));
     let two_keys = env.send(SessionsListAll, as_roxie().param("sort", r#"{"device.name":1,"loginAt":-1}"#)).await;
@@ -110,7 +109,6 @@ async fn a_filter_past_the_row_budget_is_a_clear_400() {
     assert_eq!(narrow.json_body()["total"], json!(2));
     // An unfiltered single-key page needs no budget.
     assert_eq!(env.send(SessionsListAll, as_roxie()).await.json_body()["total"], json!(14));
-    assert_eq!(env.snapshot().await.len(), before.len());
 }
 
 #[tokio::test]
