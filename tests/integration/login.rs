@@ -289,3 +289,53 @@ async fn a_login_past_the_cap_ends_the_oldest_session() {
     );
     assert_eq!(env.send(SessionsList, Req::new().auth(&first)).await.status, 200);
 }
+
+/// Every body form Rocket.Chat's clients send signs in the same user; fields Rocket.Chat
+/// ignores are ignored.
+#[tokio::test]
+async fn every_login_form_signs_in_the_same_user() {
+    let env = TestEnv::seeded().await;
+    let digest = json!({"digest": sha256_hex(DEMO_PASSWORD), "algorithm": "sha-256"});
+    let forms = [
+        json!({"user": "test.test", "password": DEMO_PASSWORD}),
+        json!({"user": "test.test@example.com", "password": DEMO_PASSWORD}),
+        json!({"username": "test.test", "password": DEMO_PASSWORD}),
+        json!({"email": "test.test@example.com", "password": digest}),
+        json!({"user": {"username": "test.test"}, "password": DEMO_PASSWORD}),
+        json!({"user": {"email": "TEST.test@example.com"}, "password": digest}),
+        json!({"username": "test.test", "password": DEMO_PASSWORD, "ldap": false, "ldapOptions": {}, "x": [1]}),
+    ];
+    for body in forms {
+        let resp = env.send(Login, login_req(body.clone())).await;
+        let (user_id, token) = credentials(&resp);
+        assert_eq!(user_id, TEST_USER_ID, "{body}");
+        assert_eq!(env.send(SessionsList, Req::new().auth(&(user_id, token))).await.status, 200, "{body}");
+    }
+    // The wrong password in any form is the one identical 401.
+    for body in
+        [json!({"username": "test.test", "password": "nope"}), json!({"user": {"email": "x@y.z"}, "password": "nope"})]
+    {
+        assert_reply(&env.send(Login, login_req(body)).await, 401, login_failed());
+    }
+}
+
+/// `{"resume": token}` answers the login body for a live token without a new session, and
+/// the one login 401 for an ended or unknown token.
+#[tokio::test]
+async fn resume_answers_for_a_live_token_only() {
+    let env = TestEnv::seeded().await;
+    let (user_id, token) =
+        credentials(&env.send(Login, login_req(json!({"user": "test.test", "password": DEMO_PASSWORD}))).await);
+    let sessions =
+        env.send(SessionsList, Req::new().auth(&(user_id.clone(), token.clone()))).await.json_body()["total"].clone();
+    let resumed = env.send(Login, login_req(json!({"resume": token}))).await;
+    assert_eq!(credentials(&resumed), (user_id.clone(), token.clone()));
+    assert_eq!(resumed.json_body()["data"]["me"]["username"], "test.test");
+    let after =
+        env.send(SessionsList, Req::new().auth(&(user_id.clone(), token.clone()))).await.json_body()["total"].clone();
+    assert_eq!(after, sessions, "resume creates no session");
+
+    env.send(Logout, Req::new().auth(&(user_id, token.clone()))).await;
+    assert_reply(&env.send(Login, login_req(json!({"resume": token}))).await, 401, login_failed());
+    assert_reply(&env.send(Login, login_req(json!({"resume": "not-a-token"}))).await, 401, login_failed());
+}

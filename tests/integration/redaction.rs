@@ -2,7 +2,7 @@
 
 use sessions_api::auth::Caller;
 use sessions_api::handlers::Reply;
-use sessions_api::handlers::login::{Credentials, LoggedIn};
+use sessions_api::handlers::login::{Credentials, LoggedIn, ResumeToken};
 use sessions_api::model::{ApiKey, Session, TokenRecord, TwoFactor, User};
 use sessions_api::request::ApiRequest;
 use sessions_api::store::EmailCode;
@@ -114,13 +114,20 @@ fn secrets_never_print_with_debug() {
         "Credentials",
         format!(
             "{:?}",
-            Credentials { user: "alice".into(), digest: secret("digest"), code: Some(secret("code")), client_id: None }
+            Credentials {
+                user: "alice".into(),
+                by_email: false,
+                digest: secret("digest"),
+                code: Some(secret("code")),
+                client_id: None
+            }
         ),
     );
     assert_hidden(
         "NewUser",
         format!("{:?}", NewUser { username: "alice".into(), password: Some(secret("password")), ..Default::default() }),
     );
+    assert_hidden("ResumeToken", format!("{:?}", ResumeToken(secret("token"))));
     assert_hidden("LoginSpec", format!("{:?}", LoginSpec { token: Some(secret("token")), ..Default::default() }));
     assert_hidden("IssuedLogin", format!("{:?}", IssuedLogin { session: session(), token: secret("token") }));
 }

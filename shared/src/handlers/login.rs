@@ -15,8 +15,8 @@ use crate::mailer::Mailer;
 use crate::model::{Geo, Session, User};
 use crate::request::{ApiRequest, RequestView};
 use crate::store::{
-    LoginLimitKey, LoginLimitStore, Reservation, SessionCreator, SessionEnder, TwoFactorStore, UserSessionReader,
-    UserStore,
+    LoginLimitKey, LoginLimitStore, Reservation, SessionCreator, SessionEnder, TokenStore, TwoFactorStore,
+    UserSessionReader, UserStore,
 };
 use crate::two_factor::{self, CODE_HEADER, METHOD_HEADER};
 
@@ -32,10 +32,30 @@ pub struct LoggedIn {
     pub session_id: String,
 }
 
-/// What the login body says.
+/// What a login body asks for: a password login, or `resume` with a token already held.
+#[derive(Debug, PartialEq, Eq)]
+pub enum LoginRequest {
+    Password(Credentials),
+    Resume(ResumeToken),
+}
+
+/// The token of a `{"resume": ...}` login.
+#[derive(PartialEq, Eq)]
+pub struct ResumeToken(pub String);
+
+impl std::fmt::Debug for ResumeToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ResumeToken(<redacted>)")
+    }
+}
+
+/// What a password login body says.
 #[derive(PartialEq, Eq)]
 pub struct Credentials {
+    /// The username or email address, as sent.
     pub user: String,
+    /// Look the user up by email (`email`, `user.email`, or a `user` string with an `@`).
+    pub by_email: bool,
     /// Lowercase SHA-256 hex of the password, however it was sent.
     pub digest: String,
     pub code: Option<String>,
@@ -43,7 +63,7 @@ pub struct Credentials {
 }
 
 crate::debug_redacted!(LoggedIn { user, session_id } redacted { token });
-crate::debug_redacted!(Credentials { user, client_id } redacted { digest, code });
+crate::debug_redacted!(Credentials { user, by_email, client_id } redacted { digest, code });
 
 fn invalid(m: impl Into<String>) -> ApiError {
     ApiError::InvalidParams(m.into())
@@ -62,8 +82,36 @@ fn string_field(map: &serde_json::Map<String, Value>, name: &str, required: bool
     }
 }
 
+/// Who signs in, in any form Rocket.Chat accepts: `user` (a username, or an email when it
+/// has an `@`), `username`, `email`, `user: {username}` or `user: {email}`.
+fn login_name(map: &serde_json::Map<String, Value>) -> Result<(String, bool), ApiError> {
+    if let Some(Value::Object(o)) = map.get("user") {
+        for (field, by_email) in [("username", false), ("email", true)] {
+            if let Some(name) = string_field(o, field, false)? {
+                return non_empty(format!("/user/{field}"), name, by_email);
+            }
+        }
+        return Err(invalid("/user must have property 'username' or 'email'"));
+    }
+    if let Some(user) = string_field(map, "user", false)? {
+        let by_email = user.contains('@');
+        return non_empty("/user".into(), user, by_email);
+    }
+    for (field, by_email) in [("username", false), ("email", true)] {
+        if let Some(name) = string_field(map, field, false)? {
+            return non_empty(format!("/{field}"), name, by_email);
+        }
+    }
+    Err(invalid("must have required property 'user'"))
+}
+
+fn non_empty(path: String, name: String, by_email: bool) -> Result<(String, bool), ApiError> {
+    if name.trim().is_empty() { Err(invalid(format!("{path} must not be empty"))) } else { Ok((name, by_email)) }
+}
+
 /// Validates the request as a JSON login; every failure is a 400 that names the problem.
-pub fn parse_credentials(req: &ApiRequest) -> Result<Credentials, ApiError> {
+/// Fields Rocket.Chat ignores are ignored.
+pub fn parse_login(req: &ApiRequest) -> Result<LoginRequest, ApiError> {
     let content_type = req.header("content-type").unwrap_or("").to_ascii_lowercase();
     if content_type.split(';').next().map(str::trim) != Some("application/json") {
         return Err(invalid("Content-Type must be application/json"));
@@ -74,7 +122,10 @@ pub fn parse_credentials(req: &ApiRequest) -> Result<Credentials, ApiError> {
     let Ok(Value::Object(map)) = serde_json::from_slice::<Value>(req.body_bytes()) else {
         return Err(invalid("request body must be a JSON object"));
     };
-    let user = string_field(&map, "user", true)?.unwrap_or_default();
+    if let Some(token) = string_field(&map, "resume", false)? {
+        return Ok(LoginRequest::Resume(ResumeToken(token)));
+    }
+    let (user, by_email) = login_name(&map)?;
     let digest = match map.get("password") {
         None | Some(Value::Null) => return Err(invalid("must have required property 'password'")),
         Some(Value::String(p)) if p.is_empty() => return Err(invalid("/password must not be empty")),
@@ -97,7 +148,30 @@ pub fn parse_credentials(req: &ApiRequest) -> Result<Credentials, ApiError> {
     };
     let code = string_field(&map, "code", false)?.or_else(|| req.header(CODE_HEADER).map(str::to_string));
     let client_id = string_field(&map, "client_id", false)?.filter(|c| !c.is_empty());
-    Ok(Credentials { user, digest, code, client_id })
+    Ok(LoginRequest::Password(Credentials { user, by_email, digest, code, client_id }))
+}
+
+/// The password-login part of [`parse_login`] (a `resume` body is refused as a 400 here).
+pub fn parse_credentials(req: &ApiRequest) -> Result<Credentials, ApiError> {
+    match parse_login(req)? {
+        LoginRequest::Password(creds) => Ok(creds),
+        LoginRequest::Resume(_) => Err(invalid("must have required property 'password'")),
+    }
+}
+
+/// `{"resume": token}`: the same success body for a live token of an active user, without
+/// a new session; anything else is the one login 401.
+pub async fn resume<S: TokenStore + UserStore>(
+    store: &S,
+    token: &ResumeToken,
+    now: Millis,
+) -> Result<LoggedIn, ApiError> {
+    if token.0.is_empty() || token.0.len() > MAX_FIELD_LEN {
+        return Err(ApiError::LoginFailed);
+    }
+    let record = store.token(&hash_token(&token.0)).await?.filter(|r| r.is_live(now)).ok_or(ApiError::LoginFailed)?;
+    let user = store.user(&record.user_id).await?.filter(|u| u.active).ok_or(ApiError::LoginFailed)?;
+    Ok(LoggedIn { user, token: token.0.clone(), session_id: record.session_id })
 }
 
 /// A bcrypt hash to verify against when the user does not exist, so that an unknown
@@ -122,11 +196,11 @@ fn geo(req: &ApiRequest) -> Geo {
 
 /// Everything login touches in the store.
 pub trait LoginStore:
-    UserStore + SessionCreator + UserSessionReader + SessionEnder + TwoFactorStore + LoginLimitStore
+    UserStore + TokenStore + SessionCreator + UserSessionReader + SessionEnder + TwoFactorStore + LoginLimitStore
 {
 }
-impl<T: UserStore + SessionCreator + UserSessionReader + SessionEnder + TwoFactorStore + LoginLimitStore> LoginStore
-    for T
+impl<T: UserStore + TokenStore + SessionCreator + UserSessionReader + SessionEnder + TwoFactorStore + LoginLimitStore>
+    LoginStore for T
 {
 }
 
@@ -177,7 +251,10 @@ pub async fn login<S: LoginStore, M: Mailer>(
     req: &ApiRequest,
     now: Millis,
 ) -> Result<LoggedIn, ApiError> {
-    let creds = parse_credentials(req)?;
+    let creds = match parse_login(req)? {
+        LoginRequest::Resume(token) => return resume(store, &token, now).await,
+        LoginRequest::Password(creds) => creds,
+    };
     // The address first, as Rocket.Chat checks it first; both before any password check.
     let ip_key = LoginLimitKey::ip(&req.source_ip());
     let ip = Limit::reserve(store, ip_key, config.login_failures_per_ip, config, now, Blocked::Ip).await?;
@@ -191,7 +268,7 @@ pub async fn login<S: LoginStore, M: Mailer>(
                 return Err(e);
             }
         };
-    let found = if creds.user.contains('@') {
+    let found = if creds.by_email {
         store.user_by_email(&creds.user).await?
     } else {
         store.user_by_username(&creds.user).await?
@@ -282,6 +359,33 @@ mod tests {
         let hashed = parse_credentials(&req("application/json; charset=utf-8", &digest)).unwrap();
         assert_eq!(plain.digest, hashed.digest);
         assert_eq!(plain.digest, sha256_hex("pw"));
+    }
+
+    #[test]
+    fn every_rocket_chat_login_form_names_the_same_user() {
+        let forms = [
+            (r#"{"user":"alice","password":"pw"}"#, "alice", false),
+            (r#"{"user":"alice@example.com","password":"pw"}"#, "alice@example.com", true),
+            (r#"{"username":"alice","password":"pw"}"#, "alice", false),
+            (r#"{"email":"alice@example.com","password":"pw"}"#, "alice@example.com", true),
+            (r#"{"user":{"username":"alice"},"password":"pw"}"#, "alice", false),
+            (r#"{"user":{"email":"alice@example.com"},"password":"pw"}"#, "alice@example.com", true),
+            (r#"{"user":"alice","password":"pw","totp":{"x":1},"ldap":true,"extra":[1]}"#, "alice", false),
+        ];
+        for (body, user, by_email) in forms {
+            let c = parse_credentials(&req("application/json", body)).unwrap();
+            assert_eq!((c.user.as_str(), c.by_email, c.digest.as_str()), (user, by_email, sha256_hex("pw").as_str()));
+        }
+        assert_eq!(
+            parse_login(&req("application/json", r#"{"resume":"tok"}"#)).unwrap(),
+            LoginRequest::Resume(ResumeToken("tok".into()))
+        );
+        assert_eq!(
+            err(&req("application/json", r#"{"user":{},"password":"x"}"#)),
+            "/user must have property 'username' or 'email'"
+        );
+        assert_eq!(err(&req("application/json", r#"{"username":"","password":"x"}"#)), "/username must not be empty");
+        assert_eq!(err(&req("application/json", r#"{"user":{"email":1},"password":"x"}"#)), "/email must be string");
     }
 
     #[test]
