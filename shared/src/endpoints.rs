@@ -96,6 +96,17 @@ impl Endpoint {
         }
     }
 
+    /// Every method the route answers: the primary one, and GET for logout as Rocket.Chat has it.
+    pub fn methods(self) -> &'static [&'static str] {
+        match self {
+            Endpoint::Logout => &["POST", "GET"],
+            e if e.method() == "GET" => &["GET"],
+            e if e.method() == "POST" => &["POST"],
+            _ => &["DELETE"],
+        }
+    }
+
+    /// The route's primary method.
     pub fn method(self) -> &'static str {
         match self {
             Endpoint::SessionsList
@@ -148,24 +159,25 @@ impl Endpoint {
 
     /// The endpoint for a method and path, as API Gateway routes them.
     pub fn route(method: &str, path: &str) -> Result<(Endpoint, HashMap<String, String>), RouteError> {
-        let mut path_matched = false;
+        let mut allowed = Vec::new();
         for e in Endpoint::ALL {
             if let Some(params) = e.match_path(path) {
-                if e.method().eq_ignore_ascii_case(method) {
+                if e.methods().iter().any(|m| m.eq_ignore_ascii_case(method)) {
                     return Ok((e, params));
                 }
-                path_matched = true;
+                allowed.extend(e.methods());
             }
         }
-        Err(if path_matched { RouteError::MethodNotAllowed } else { RouteError::NotFound })
+        Err(if allowed.is_empty() { RouteError::NotFound } else { RouteError::MethodNotAllowed(allowed) })
     }
 }
 
 /// Why no endpoint serves a request.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum RouteError {
     NotFound,
-    MethodNotAllowed,
+    /// The path exists with these methods only (the `Allow` header).
+    MethodNotAllowed(Vec<&'static str>),
 }
 
 /// Runs one request through its endpoint's handler and dialect: what each function serves.
@@ -212,8 +224,12 @@ pub async fn dispatch(app: &App, req: lambda_http::Request) -> Response {
     match Endpoint::route(req.method().as_str(), &req.route_path()) {
         Ok((endpoint, params)) => handle(app, endpoint, req.with_path_parameters(params)).await,
         Err(RouteError::NotFound) => json(404, "application/json", r#"{"message":"Not Found"}"#.into()),
-        Err(RouteError::MethodNotAllowed) => {
-            json(405, "application/json", r#"{"message":"Method Not Allowed"}"#.into())
+        Err(RouteError::MethodNotAllowed(methods)) => {
+            let mut resp = json(405, "application/json", r#"{"message":"Method Not Allowed"}"#.into());
+            if let Ok(allow) = http::HeaderValue::try_from(methods.join(", ")) {
+                resp.headers_mut().insert(http::header::ALLOW, allow);
+            }
+            resp
         }
     }
 }
@@ -226,11 +242,19 @@ mod tests {
     fn routes_are_unique_and_found() {
         for e in Endpoint::ALL {
             let concrete = e.path().replace("{user_id}", "u1").replace("{session_id}", "s1");
-            assert_eq!(Endpoint::route(e.method(), &concrete).map(|r| r.0), Ok(e));
+            for m in e.methods() {
+                assert_eq!(Endpoint::route(m, &concrete).map(|r| r.0), Ok(e));
+            }
             assert_eq!(Endpoint::ALL.iter().filter(|o| o.function() == e.function()).count(), 1);
         }
         assert_eq!(Endpoint::route("GET", "/api/v1/sessions/list/"), Err(RouteError::NotFound));
-        assert_eq!(Endpoint::route("PUT", "/api/v1/sessions/list"), Err(RouteError::MethodNotAllowed));
+        assert_eq!(Endpoint::route("GET", "/api/v1/logout").map(|r| r.0), Ok(Endpoint::Logout));
+        assert_eq!(Endpoint::route("PUT", "/api/v1/logout"), Err(RouteError::MethodNotAllowed(vec!["POST", "GET"])));
+        assert_eq!(Endpoint::route("PUT", "/api/v1/sessions/list"), Err(RouteError::MethodNotAllowed(vec!["GET"])));
+        assert_eq!(
+            Endpoint::route("POST", "/api/users/u/sessions"),
+            Err(RouteError::MethodNotAllowed(vec!["GET", "DELETE"]))
+        );
     }
 
     #[test]

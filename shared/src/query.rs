@@ -228,7 +228,8 @@ pub fn parse_list_query(params: &[(String, String)], config: &Config) -> Result<
         Some(f) => Some(Filter::parse(f)?),
     };
     let sort = match get("sort") {
-        None => Sort::default(),
+        // `sort=` (empty), which Rocket.Chat ignores, is the default order.
+        None | Some("") => Sort::default(),
         Some(s) if s.chars().count() > MAX_SORT_CHARS => {
             return Err(QueryError::InvalidParams(format!(
                 "/sort must NOT have more than {MAX_SORT_CHARS} characters"

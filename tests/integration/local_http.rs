@@ -73,6 +73,18 @@ async fn list_logout_and_errors_over_http() {
 
     let r = http(addr, "GET", "/api/v1/nothing-here", &[], "").await;
     assert_eq!(r.status, 404);
+    assert_eq!(r.json(), json!({"message": "Not Found"}));
     let r = http(addr, "DELETE", "/api/v1/sessions/list", &[], "").await;
     assert_eq!(r.status, 405);
+    assert!(r.head.contains("allow: get\r\n"), "{}", r.head);
+    assert_eq!(r.json(), json!({"message": "Method Not Allowed"}));
+    let r = http(addr, "PATCH", "/api/users/u/sessions", &[], "").await;
+    assert!(r.head.contains("allow: get, delete\r\n"), "{}", r.head);
+
+    // Logout answers GET as well as POST.
+    let token = demo_token("BdSrCZXNKCbRi8Eqn");
+    let other = [("X-User-Id", TEST_USER_ID), ("X-Auth-Token", token.as_str())];
+    let r = http(addr, "GET", "/api/v1/logout", &other, "").await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(http(addr, "GET", "/api/v1/sessions/list", &other, "").await.status, 401);
 }

@@ -339,3 +339,16 @@ async fn resume_answers_for_a_live_token_only() {
     assert_reply(&env.send(Login, login_req(json!({"resume": token}))).await, 401, login_failed());
     assert_reply(&env.send(Login, login_req(json!({"resume": "not-a-token"}))).await, 401, login_failed());
 }
+
+/// Rocket.Chat answers GET /api/v1/logout like POST.
+#[tokio::test]
+async fn get_and_post_logout_both_end_the_calling_session() {
+    let env = TestEnv::seeded().await;
+    for method in ["GET", "POST"] {
+        let auth =
+            credentials(&env.send(Login, login_req(json!({"user": "test.test", "password": DEMO_PASSWORD}))).await);
+        let resp = env.send(Logout, Req::new().auth(&auth).method(method)).await;
+        assert_reply(&resp, 200, json!({"status": "success", "data": {"message": "You've been logged out!"}}));
+        assert_reply(&env.send(SessionsList, Req::new().auth(&auth)).await, 401, unauthorized());
+    }
+}

@@ -74,6 +74,30 @@ async fn default_sort_is_login_at_descending() {
     assert_eq!(ids(&resp), ["BdSrCZXNKCbRi8Eqn", QOYY, "WJ2giBwm4B9mcojFi", "Xm4PqRt7sVw2yZa8B"]);
 }
 
+/// `sort=` (empty), which Rocket.Chat ignores, is the default order on every list route.
+#[tokio::test]
+async fn an_empty_sort_is_the_default_order_on_every_list_route() {
+    use sessions_api::Endpoint::{SessionsListAll, UserSessionsList};
+    let env = TestEnv::seeded().await;
+    let own = env.send(SessionsList, Req::new().auth(&me()).query("sort=")).await;
+    assert_eq!(ids(&own), ids(&env.send(SessionsList, Req::new().auth(&me())).await));
+    let admin = || Req::new().auth(&demo_auth(ROXIE_ID, ROXIE_SESSION)).code(&password_code(DEMO_PASSWORD));
+    let all = env.send(SessionsListAll, admin().query("sort=&count=100")).await;
+    assert_eq!(all.status, 200, "{}", all.body);
+    assert_eq!(ids(&all), ids(&env.send(SessionsListAll, admin().query("count=100")).await));
+
+    let mc = |query: &str| {
+        let mut event =
+            Req::new().header("x-api-key", sessions_cli::demo::DEMO_API_KEY).query(query).event(UserSessionsList);
+        event.raw_path = Some(format!("/api/users/{TEST_USER_ID}/sessions"));
+        event
+    };
+    let empty = invoke(&env.app, UserSessionsList, mc("sort=")).await;
+    let default = invoke(&env.app, UserSessionsList, mc("")).await;
+    assert_eq!(empty.status, 200, "{}", empty.body);
+    assert_eq!(empty.json_body(), default.json_body());
+}
+
 /// Pages through with count=2 for every sort key and direction: each session appears
 /// exactly once, in the order the key (then sessionId) gives.
 #[tokio::test]

@@ -197,6 +197,7 @@ pub struct Req {
     raw_query: String,
     body: Option<String>,
     source_ip: Option<String>,
+    method: Option<String>,
 }
 
 impl Req {
@@ -234,6 +235,12 @@ impl Req {
         self
     }
 
+    /// Another method than the endpoint's primary one.
+    pub fn method(mut self, method: &str) -> Req {
+        self.method = Some(method.to_string());
+        self
+    }
+
     /// A 2FA code (`X-2fa-Code`).
     pub fn code(self, code: &str) -> Req {
         self.header("x-2fa-code", code)
@@ -251,7 +258,8 @@ impl Req {
     pub fn event(&self, endpoint: Endpoint) -> ApiGatewayV2httpRequest {
         let headers: serde_json::Map<String, Value> =
             self.headers.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect();
-        let route = format!("{} {}", endpoint.method(), endpoint.path());
+        let method = self.method.clone().unwrap_or_else(|| endpoint.method().to_string());
+        let route = format!("{method} {}", endpoint.path());
         serde_json::from_value(json!({
             "version": "2.0",
             "routeKey": route,
@@ -259,7 +267,7 @@ impl Req {
             "rawQueryString": self.raw_query,
             "headers": headers,
             "requestContext": {
-                "http": {"method": endpoint.method(), "path": endpoint.path(), "protocol": "HTTP/1.1",
+                "http": {"method": method, "path": endpoint.path(), "protocol": "HTTP/1.1",
                          "sourceIp": self.source_ip.clone().unwrap_or_else(|| "198.51.100.7".into()),
                          "userAgent": self.headers.iter().find(|(k, _)| k == "user-agent").map(|(_, v)| v.clone()).unwrap_or_default()},
                 "requestId": "test", "routeKey": route, "stage": "$default", "timeEpoch": 0

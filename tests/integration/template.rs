@@ -31,10 +31,12 @@ fn every_endpoint_is_one_function_with_its_route() {
         assert_eq!(f["Metadata"]["BuildMethod"], "rust-cargolambda");
         assert_eq!(f["Properties"]["CodeUri"].as_str(), Some(format!("functions/{}", e.function()).as_str()));
         let events: Vec<&Value> = f["Properties"]["Events"].as_mapping().unwrap().values().collect();
-        assert_eq!(events.len(), 1);
-        assert_eq!(events[0]["Type"], "HttpApi");
-        assert_eq!(events[0]["Properties"]["Path"], e.path());
-        assert_eq!(events[0]["Properties"]["Method"], e.method());
+        assert_eq!(events.len(), e.methods().len(), "{}", e.function());
+        for (event, method) in events.iter().zip(e.methods()) {
+            assert_eq!(event["Type"], "HttpApi");
+            assert_eq!(event["Properties"]["Path"], e.path());
+            assert_eq!(event["Properties"]["Method"], *method);
+        }
         let manifest = std::fs::read_to_string(repo_root().join("functions").join(e.function()).join("Cargo.toml"))
             .unwrap_or_else(|_| panic!("functions/{} has no Cargo.toml", e.function()));
         assert!(manifest.contains(&format!("name = \"{}\"", e.function())));

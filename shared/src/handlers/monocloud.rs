@@ -137,7 +137,8 @@ pub fn parse_list_params(query: &[(String, String)]) -> Result<ListParams, McErr
         invalid("client_id", format!("The field client_id must be at most {MAX_CLIENT_ID_LEN} characters."));
     }
     let mut sort = (McSortKey::InitiatedAt, Direction::Descending);
-    if let Some(raw) = single(query, "sort")? {
+    // An empty sort means the default, as on every list route.
+    if let Some(raw) = single(query, "sort")?.filter(|s| !s.trim().is_empty()) {
         let (key, order) = raw.split_once(':').unwrap_or((raw, ""));
         match McSortKey::parse(key) {
             Some(k) => sort.0 = k,
