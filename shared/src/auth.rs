@@ -21,11 +21,13 @@ pub struct Caller {
     /// The token's 2FA trust: until when (epoch ms), for which client fingerprint.
     pub two_factor_trusted_until: Option<Millis>,
     pub two_factor_fingerprint: Option<String>,
+    /// When the caller's token expires (epoch seconds).
+    pub token_expires_at: i64,
     /// The caller's account, active.
     pub user: User,
 }
 
-crate::debug_redacted!(Caller { user_id, session_id, two_factor_trusted_until, user } redacted { token_hash, two_factor_fingerprint });
+crate::debug_redacted!(Caller { user_id, session_id, two_factor_trusted_until, token_expires_at, user } redacted { token_hash, two_factor_fingerprint });
 
 /// What authentication reads: the token, and the account it claims (which must be active).
 pub trait AuthStore: TokenStore + UserStore {}
@@ -63,6 +65,7 @@ pub async fn authenticate(store: &impl AuthStore, req: &ApiRequest, now: Millis)
         token_hash: record.token_hash,
         two_factor_trusted_until: record.two_factor_trusted_until,
         two_factor_fingerprint: record.two_factor_fingerprint,
+        token_expires_at: record.expires_at,
         user,
     })
 }

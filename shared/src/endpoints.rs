@@ -8,7 +8,7 @@ use crate::clock::now_ms;
 use crate::config::{Config, ConfigError, MailerKind};
 use crate::dialects::{Response, json, monocloud, rocketchat};
 use crate::handlers::monocloud::{self as mc_handlers, McReply};
-use crate::handlers::{Reply, admin, login, sessions};
+use crate::handlers::{Reply, account, admin, login, sessions};
 use crate::mailer::AppMailer;
 use crate::request::{ApiRequest, RequestView};
 use crate::store::DynamoStore;
@@ -60,10 +60,13 @@ pub enum Endpoint {
     UserSessionsRevokeAll,
     Login,
     Logout,
+    UsersLogoutOtherClients,
+    UsersRemoveOtherTokens,
+    UsersLogout,
 }
 
 impl Endpoint {
-    pub const ALL: [Endpoint; 12] = [
+    pub const ALL: [Endpoint; 15] = [
         Endpoint::SessionsList,
         Endpoint::SessionsInfo,
         Endpoint::SessionsLogoutMe,
@@ -76,6 +79,9 @@ impl Endpoint {
         Endpoint::UserSessionsRevokeAll,
         Endpoint::Login,
         Endpoint::Logout,
+        Endpoint::UsersLogoutOtherClients,
+        Endpoint::UsersRemoveOtherTokens,
+        Endpoint::UsersLogout,
     ];
 
     /// The function crate (under functions/) and template resource that serve it.
@@ -93,6 +99,9 @@ impl Endpoint {
             Endpoint::UserSessionsRevokeAll => "user-sessions-revoke-all",
             Endpoint::Login => "login",
             Endpoint::Logout => "logout",
+            Endpoint::UsersLogoutOtherClients => "users-logout-other-clients",
+            Endpoint::UsersRemoveOtherTokens => "users-remove-other-tokens",
+            Endpoint::UsersLogout => "users-logout",
         }
     }
 
@@ -115,7 +124,13 @@ impl Endpoint {
             | Endpoint::SessionsInfoAdmin
             | Endpoint::UserSessionsList
             | Endpoint::UserSessionGet => "GET",
-            Endpoint::SessionsLogoutMe | Endpoint::SessionsLogout | Endpoint::Login | Endpoint::Logout => "POST",
+            Endpoint::SessionsLogoutMe
+            | Endpoint::SessionsLogout
+            | Endpoint::Login
+            | Endpoint::Logout
+            | Endpoint::UsersLogoutOtherClients
+            | Endpoint::UsersRemoveOtherTokens
+            | Endpoint::UsersLogout => "POST",
             Endpoint::UserSessionRevoke | Endpoint::UserSessionsRevokeAll => "DELETE",
         }
     }
@@ -132,6 +147,9 @@ impl Endpoint {
             Endpoint::UserSessionGet | Endpoint::UserSessionRevoke => "/api/users/{user_id}/sessions/{session_id}",
             Endpoint::Login => "/api/v1/login",
             Endpoint::Logout => "/api/v1/logout",
+            Endpoint::UsersLogoutOtherClients => "/api/v1/users.logoutOtherClients",
+            Endpoint::UsersRemoveOtherTokens => "/api/v1/users.removeOtherTokens",
+            Endpoint::UsersLogout => "/api/v1/users.logout",
         }
     }
 
@@ -209,6 +227,13 @@ pub async fn handle(app: &App, endpoint: Endpoint, req: lambda_http::Request) ->
             rc(login::login(store, mailer, config, req, now).await.map(|l| Reply::LoggedIn(Box::new(l))))
         }
         Endpoint::Logout => rc(login::logout(store, req, now).await.map(|()| Reply::LoggedOut)),
+        Endpoint::UsersLogoutOtherClients => {
+            rc(account::logout_other_clients(store, req, now).await.map(Reply::OtherClientsLoggedOut))
+        }
+        Endpoint::UsersRemoveOtherTokens => {
+            rc(account::remove_other_tokens(store, req, now).await.map(|()| Reply::Success))
+        }
+        Endpoint::UsersLogout => rc(account::logout_user(store, req, now).await.map(Reply::UserLoggedOut)),
         Endpoint::UserSessionsList => mc(mc_handlers::list(store, req, now).await.map(McReply::Page)),
         Endpoint::UserSessionGet => mc(mc_handlers::get(store, req, now).await.map(|s| McReply::Session(Box::new(s)))),
         Endpoint::UserSessionRevoke => mc(mc_handlers::revoke(store, req, now).await.map(|()| McReply::Revoked)),

@@ -33,6 +33,9 @@ pub enum ApiError {
     /// Too many failed logins for this username, or from this address; no password was checked.
     #[error("login blocked: {0:?}")]
     LoginBlocked(Blocked),
+    /// users.logout named a user that does not exist.
+    #[error("invalid user id")]
+    InvalidUserId,
     #[error("internal: {0}")]
     Internal(String),
 }

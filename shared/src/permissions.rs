@@ -7,10 +7,12 @@ use crate::store::PermissionStore;
 
 pub const VIEW_DEVICE_MANAGEMENT: &str = "view-device-management";
 pub const LOGOUT_DEVICE_MANAGEMENT: &str = "logout-device-management";
+/// Rocket.Chat's permission to end another user's sessions (users.logout).
+pub const LOGOUT_OTHER_USER: &str = "logout-other-user";
 
 /// Every permission with its default roles.
-pub const DEFAULTS: [(&str, &[&str]); 2] =
-    [(VIEW_DEVICE_MANAGEMENT, &["admin"]), (LOGOUT_DEVICE_MANAGEMENT, &["admin"])];
+pub const DEFAULTS: [(&str, &[&str]); 3] =
+    [(VIEW_DEVICE_MANAGEMENT, &["admin"]), (LOGOUT_DEVICE_MANAGEMENT, &["admin"]), (LOGOUT_OTHER_USER, &["admin"])];
 
 pub fn default_roles(permission: &str) -> Vec<String> {
     DEFAULTS

@@ -131,6 +131,24 @@ async fn every_event_succeeds_against_the_demo_data() {
                 let (_, again) = env.send_event(&file).await;
                 assert_reply(&again, 401, unauthorized());
             }
+            "users-logout-other-clients.json" => {
+                assert_eq!(body["token"], "PcpfYBIE3Y3Sg28AHIZheeFFJoF9CsJNMxJpW8CeETM");
+                assert_eq!(body["success"], json!(true));
+                assert!(body["tokenExpires"].as_str().is_some_and(|t| t.ends_with('Z')), "{body}");
+                assert_eq!(
+                    env.send(Endpoint::SessionsList, Req::new().auth(&demo_auth(TEST_USER_ID, "QoYYFw2t9oKks2niG")))
+                        .await
+                        .json_body()["total"],
+                    json!(1)
+                );
+            }
+            "users-remove-other-tokens.json" => assert_eq!(body, json!({"success": true})),
+            "users-logout.json" => {
+                assert_eq!(body, json!({"message": "User rbAXPnMktTFbNpwtJ has been logged out!", "success": true}))
+            }
+            "users-logout-other-user.json" => {
+                assert_eq!(body, json!({"message": "User rYhzFRd2QZjNwAAXX has been logged out!", "success": true}))
+            }
             other => panic!("events/{other} has no expectation here: add one"),
         }
     }

@@ -88,3 +88,34 @@ async fn list_logout_and_errors_over_http() {
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(http(addr, "GET", "/api/v1/sessions/list", &other, "").await.status, 401);
 }
+
+/// What Rocket.Chat's own clients send, over HTTP: a `username` login, `resume`, and the
+/// account-wide logout of the other clients.
+#[tokio::test]
+async fn rocket_chat_client_calls_over_http() {
+    let env = TestEnv::seeded().await;
+    let addr = start(&env).await;
+    let json_type = [("Content-Type", "application/json")];
+    let r =
+        http(addr, "POST", "/api/v1/login", &json_type, r#"{"username":"test.test","password":"demo-password"}"#).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let token = r.json()["data"]["authToken"].as_str().unwrap().to_string();
+    let body = format!(r#"{{"resume":"{token}"}}"#);
+    let r = http(addr, "POST", "/api/v1/login", &json_type, &body).await;
+    assert_eq!((r.status, r.json()["data"]["authToken"].as_str()), (200, Some(token.as_str())));
+
+    let auth = [("X-User-Id", TEST_USER_ID), ("X-Auth-Token", token.as_str())];
+    let r = http(addr, "POST", "/api/v1/users.logoutOtherClients", &auth, "").await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json()["token"], json!(token));
+    let r = http(addr, "GET", "/api/v1/sessions/list", &auth, "").await;
+    assert_eq!(r.json()["total"], json!(1));
+    let old = demo_token("QoYYFw2t9oKks2niG");
+    let r =
+        http(addr, "GET", "/api/v1/sessions/list", &[("X-User-Id", TEST_USER_ID), ("X-Auth-Token", old.as_str())], "")
+            .await;
+    assert_eq!(r.status, 401);
+    let r = http(addr, "POST", "/api/v1/users.logout", &auth, "").await;
+    assert_eq!(r.json(), json!({"message": format!("User {TEST_USER_ID} has been logged out!"), "success": true}));
+    assert_eq!(http(addr, "GET", "/api/v1/sessions/list", &auth, "").await.status, 401);
+}

@@ -1,6 +1,7 @@
 //! Integration tests: handlers against a real DynamoDB API (Amazon's DynamoDB Local), driven by
 //! built events, by the files in events/, and over HTTP through the local server.
 
+mod account;
 mod admin;
 mod bad_input;
 mod event_sources;

@@ -99,6 +99,7 @@ fn secrets_never_print_with_debug() {
                 token_hash: secret("token-hash"),
                 two_factor_trusted_until: None,
                 two_factor_fingerprint: Some(secret("fp")),
+                token_expires_at: 1,
                 user: user(),
             }
         ),

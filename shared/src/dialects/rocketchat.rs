@@ -140,6 +140,10 @@ pub fn error_body(e: &ApiError) -> (u16, serde_json::Value) {
             };
             (401, json!({"status": "error", "error": error, "message": message}))
         }
+        ApiError::InvalidUserId => (
+            400,
+            json!({"success": false, "error": "Invalid user id [error-invalid-user-id]", "errorType": "error-invalid-user-id"}),
+        ),
         ApiError::Internal(_) => (500, json!({"success": false, "error": "Internal server error"})),
     }
 }
@@ -161,6 +165,16 @@ pub fn respond(result: Result<Reply, ApiError>) -> Response {
             200,
             JSON,
             json!({"status": "success", "data": {"message": "You've been logged out!"}}).to_string(),
+        ),
+        Ok(Reply::OtherClientsLoggedOut(o)) => {
+            let expires = iso_millis(o.token_expires_at.saturating_mul(1000));
+            json_response(200, JSON, json!({"token": o.token, "tokenExpires": expires, "success": true}).to_string())
+        }
+        Ok(Reply::Success) => json_response(200, JSON, json!({"success": true}).to_string()),
+        Ok(Reply::UserLoggedOut(id)) => json_response(
+            200,
+            JSON,
+            json!({"message": format!("User {id} has been logged out!"), "success": true}).to_string(),
         ),
         Ok(Reply::Ended(e)) => {
             json_response(200, JSON, json!({"sessionId": e.session_id, "success": true}).to_string())

@@ -1,5 +1,6 @@
 //! What each endpoint does, as typed results; [`crate::dialects`] turns them into wire shapes.
 
+pub mod account;
 pub mod admin;
 pub mod login;
 pub mod monocloud;
@@ -42,4 +43,10 @@ pub enum Reply {
     Ended(SessionEnded),
     LoggedIn(Box<login::LoggedIn>),
     LoggedOut,
+    /// users.logoutOtherClients: the caller's token and its expiry.
+    OtherClientsLoggedOut(account::OtherClientsLoggedOut),
+    /// A bare `{"success": true}` (users.removeOtherTokens).
+    Success,
+    /// users.logout: whose sessions ended.
+    UserLoggedOut(String),
 }
