@@ -5,6 +5,7 @@ pub mod admin;
 pub mod demo;
 pub mod local_api;
 pub mod progress;
+pub mod runtime_api;
 pub mod table;
 
 use sessions_api::store::StoreError;

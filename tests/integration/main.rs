@@ -6,6 +6,7 @@ mod admin;
 mod bad_input;
 mod event_sources;
 mod events;
+mod lambda_processes;
 mod limits;
 mod list_bounds;
 mod local_http;

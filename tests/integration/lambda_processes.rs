@@ -1,0 +1,133 @@
+//! Every function's compiled binary, run as Lambda runs it: started with
+//! `AWS_LAMBDA_RUNTIME_API` pointing at a local Runtime API and the documented environment,
+//! fed each of its events/ files, and expected to answer and keep running.
+//! The binaries come from `cargo build --workspace --bins` (scripts/test runs it first).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use sessions_api::Endpoint;
+use sessions_api::dialects::ApiResponse;
+use sessions_cli::runtime_api::{FunctionProcess, Outcome, RuntimeApi};
+
+use crate::support::*;
+
+const ANSWER_WITHIN: Duration = Duration::from_secs(30);
+
+fn binary(function: &str) -> PathBuf {
+    let dir = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| repo_root().join("target"));
+    let path = dir.join("debug").join(function);
+    assert!(path.exists(), "{} is missing: build the functions first (cargo build --workspace --bins)", path.display());
+    path
+}
+
+/// The environment a deployed function gets from template.yaml, pointed at this test's table.
+fn environment(env: &TestEnv) -> Vec<(String, String)> {
+    let pass = ["AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION"];
+    let mut vars: Vec<(String, String)> =
+        pass.iter().filter_map(|k| std::env::var(k).ok().map(|v| (k.to_string(), v))).collect();
+    vars.push(("SESSIONS_TABLE".into(), env.app.store.table().into()));
+    vars.push(("BCRYPT_COST".into(), "4".into()));
+    vars.push(("RUST_LOG".into(), "info".into()));
+    vars
+}
+
+/// events/<function>[-case].json, by the function each is named after.
+fn events_of(function: &str) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(repo_root().join("events"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            let stem = p.file_stem().unwrap().to_string_lossy().into_owned();
+            let owner = Endpoint::ALL
+                .iter()
+                .map(|e| e.function())
+                .chain(["session-expiry"])
+                .filter(|f| stem == *f || stem.starts_with(&format!("{f}-")))
+                .max_by_key(|f| f.len());
+            owner == Some(function)
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+/// Starts `function` against a fresh seeded table and sends it one event.
+async fn run_once(function: &str, event: &Value) -> (TestEnv, Outcome, FunctionProcess) {
+    let env = TestEnv::seeded().await;
+    let api = RuntimeApi::start(function).await.unwrap();
+    let mut process = FunctionProcess::spawn(&binary(function), function, &api, &environment(&env)).unwrap();
+    let outcome = match api.invoke(event, ANSWER_WITHIN).await {
+        Ok(outcome) => outcome,
+        Err(e) => panic!("{function}: {e}; exited: {:?}; logs:\n{}", process.exited(), process.logs()),
+    };
+    assert_eq!(api.init_error(), None, "{function} reported an init error");
+    assert!(api.first_poll().is_some());
+    (env, outcome, process)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_function_binary_answers_its_events_as_a_lambda_process() {
+    let mut ran = 0;
+    for endpoint in Endpoint::ALL {
+        let function = endpoint.function();
+        let files = events_of(function);
+        assert!(!files.is_empty(), "{function} has no events");
+        for file in files {
+            let name = file.file_name().unwrap().to_string_lossy().into_owned();
+            let event: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+            let (_env, outcome, mut process) = run_once(function, &event).await;
+            let Outcome::Response(raw) = outcome else { panic!("{name}: the function posted an error: {outcome:?}") };
+            let resp = ApiResponse::from_lambda(&raw);
+            let expected = if name == "user-session-revoke.json" { 204 } else { 200 };
+            assert_eq!(resp.status, expected, "{name}: {}", resp.body);
+            if expected == 200 {
+                assert!(resp.json_body().is_object() || resp.json_body().is_array(), "{name}: {}", resp.body);
+                assert_eq!(resp.header("cache-control"), Some("no-store"), "{name}");
+            }
+            // Still polling for the next event: it neither panicked nor exited.
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            assert_eq!(process.exited(), None, "{name}: the process stopped; logs:\n{}", process.logs());
+            let logs = process.stop().await;
+            assert!(!logs.contains("panicked"), "{name}: {logs}");
+            ran += 1;
+        }
+    }
+    assert!(ran >= Endpoint::ALL.len());
+}
+
+/// The stream consumer, as a process: two TTL removals leave the counter.
+#[tokio::test]
+async fn the_expiry_consumer_runs_as_a_lambda_process() {
+    let event: Value =
+        serde_json::from_str(&std::fs::read_to_string(repo_root().join("events/session-expiry.json")).unwrap())
+            .unwrap();
+    let (env, outcome, process) = {
+        let env = TestEnv::seeded().await;
+        let api = RuntimeApi::start("session-expiry").await.unwrap();
+        let process =
+            FunctionProcess::spawn(&binary("session-expiry"), "session-expiry", &api, &environment(&env)).unwrap();
+        let outcome = api.invoke(&event, ANSWER_WITHIN).await.unwrap();
+        (env, outcome, process)
+    };
+    assert_eq!(outcome, Outcome::Response(Value::Null), "{}", process.logs());
+    assert_eq!(env.app.store.session_count().await.unwrap(), 12);
+    process.stop().await;
+}
+
+/// A function whose environment is wrong stops at start-up naming the variable, and the
+/// harness sees it: it never answers.
+#[tokio::test]
+async fn a_misconfigured_function_fails_at_init_and_the_harness_sees_it() {
+    let env = TestEnv::empty().await;
+    let api = RuntimeApi::start("sessions-list").await.unwrap();
+    let mut vars = environment(&env);
+    vars.push(("BCRYPT_COST".into(), "many".into()));
+    let mut process = FunctionProcess::spawn(&binary("sessions-list"), "sessions-list", &api, &vars).unwrap();
+    let answer = api.invoke(&json!({"rawPath": "/api/v1/sessions/list"}), Duration::from_secs(5)).await;
+    assert!(answer.is_err(), "{answer:?}");
+    let status = process.exited().expect("the process stopped");
+    assert!(!status.success());
+    assert!(process.logs().contains("BCRYPT_COST"), "{}", process.logs());
+}
