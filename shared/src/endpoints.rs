@@ -33,7 +33,7 @@ impl App {
     pub async fn from_env() -> Result<Self, ConfigError> {
         let config = Config::from_env()?;
         let sdk = aws_config::load_from_env().await;
-        let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), config.table_name.clone());
+        let store = DynamoStore::new(DynamoStore::client_for(&sdk), config.table_name.clone());
         let mailer = match config.mailer {
             MailerKind::Outbox => AppMailer::Outbox(store.clone()),
             MailerKind::Ses => AppMailer::Ses {

@@ -30,6 +30,9 @@ pub enum ApiError {
     /// Wrong password, unknown or inactive user: one answer for all (no user enumeration).
     #[error("login failed")]
     LoginFailed,
+    /// DynamoDB throttled, conflicting or timing out after bounded retries: 503, Retry-After.
+    #[error("unavailable: {0}")]
+    Unavailable(String),
     #[error("internal: {0}")]
     Internal(String),
 }
@@ -45,7 +48,10 @@ impl From<AuthError> for ApiError {
 
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
-        ApiError::Internal(e.to_string())
+        match e {
+            StoreError::Unavailable(_) => ApiError::Unavailable(e.to_string()),
+            _ => ApiError::Internal(e.to_string()),
+        }
     }
 }
 
