@@ -19,6 +19,9 @@ pub struct Config {
     pub bcrypt_cost: u32,
     /// Live sessions a user may have; a login past it ends the oldest (`MAX_SESSIONS_PER_USER`).
     pub max_sessions_per_user: usize,
+    /// Shards of the active-session counter; only ever raise it, as reads sum shards
+    /// below it (`SESSION_COUNTER_SHARDS`, 1–99).
+    pub counter_shards: u32,
     /// Where 2FA email goes (`MAILER`).
     pub mailer: MailerKind,
     /// Sender address for SES (`MAIL_FROM`; required with `MAILER=ses`).
@@ -44,6 +47,7 @@ impl Default for Config {
             two_factor_remember_secs: 30 * 60,
             bcrypt_cost: 10,
             max_sessions_per_user: 100,
+            counter_shards: 16,
             mailer: MailerKind::Outbox,
             mail_from: None,
         }
@@ -85,6 +89,7 @@ impl Config {
         let remember = number(&lookup, "TWO_FACTOR_REMEMBER_MINUTES", 0, 24 * 60, 30)?;
         let bcrypt_cost = number(&lookup, "BCRYPT_COST", 4, 31, d.bcrypt_cost as i64)?;
         let max_sessions = number(&lookup, "MAX_SESSIONS_PER_USER", 1, 10_000, d.max_sessions_per_user as i64)?;
+        let counter_shards = number(&lookup, "SESSION_COUNTER_SHARDS", 1, 99, d.counter_shards as i64)?;
         let mailer = match lookup("MAILER").as_deref().map(str::trim) {
             None | Some("") | Some("outbox") => MailerKind::Outbox,
             Some("ses") => MailerKind::Ses,
@@ -102,6 +107,7 @@ impl Config {
             two_factor_remember_secs: remember * 60,
             bcrypt_cost: bcrypt_cost as u32,
             max_sessions_per_user: max_sessions as usize,
+            counter_shards: counter_shards as u32,
             mailer,
             mail_from,
         })
@@ -168,6 +174,7 @@ mod tests {
         assert_eq!(e.variable, "LIST_COUNT_DEFAULT");
         assert_eq!(from(&[("SESSIONS_TABLE", " ")]).unwrap_err().variable, "SESSIONS_TABLE");
         assert_eq!(from(&[("MAILER", "smtp")]).unwrap_err().variable, "MAILER");
+        assert_eq!(from(&[("SESSION_COUNTER_SHARDS", "100")]).unwrap_err().variable, "SESSION_COUNTER_SHARDS");
         assert_eq!(from(&[("MAILER", "ses")]).unwrap_err().variable, "MAIL_FROM");
         let ses = from(&[("MAILER", "ses"), ("MAIL_FROM", "no-reply@example.com")]).unwrap();
         assert_eq!((ses.mailer, ses.mail_from.as_deref()), (MailerKind::Ses, Some("no-reply@example.com")));

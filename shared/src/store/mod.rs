@@ -38,8 +38,12 @@ pub mod keys {
     pub const TOKEN: &str = "TOKEN";
     pub const USERNAME: &str = "USERNAME";
     pub const COUNTER: &str = "COUNTER";
-    /// Partition of the counter of active sessions.
-    pub const SESSION_COUNTER: &str = "COUNTER#sessions";
+    /// The single counter item written before the shards; still summed, never written.
+    pub const LEGACY_SESSION_COUNTER: &str = "COUNTER#sessions";
+    /// Partition of one shard of the active-session counter.
+    pub fn session_counter(shard: u32) -> String {
+        format!("{LEGACY_SESSION_COUNTER}#{shard}")
+    }
     /// Prefix of every session's sort key under its user.
     pub const SESSION_PREFIX: &str = "SESSION#";
     /// Constant partition of the global session-order index.
@@ -204,13 +208,22 @@ fn cancelled(reasons: &[CancellationReason]) -> Result<Tx, StoreError> {
 pub struct DynamoStore {
     client: Client,
     table: String,
+    /// Shards of the active-session counter (`SESSION_COUNTER_SHARDS`).
+    counter_shards: u32,
     /// Items DynamoDB read for index queries (its ScannedCount), for tests and benchmarks.
     index_items_read: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl DynamoStore {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
-        DynamoStore { client, table: table.into(), index_items_read: Default::default() }
+        let counter_shards = crate::Config::default().counter_shards;
+        DynamoStore { client, table: table.into(), counter_shards, index_items_read: Default::default() }
+    }
+
+    /// The same store with `shards` counter shards (1..=99: one BatchGetItem reads them all).
+    pub fn with_counter_shards(mut self, shards: u32) -> Self {
+        self.counter_shards = shards.clamp(1, 99);
+        self
     }
 
     /// Items read by index queries so far (list.all pages and full reads).
