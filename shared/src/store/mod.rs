@@ -5,6 +5,8 @@
 
 mod api_keys;
 mod counter;
+#[cfg(feature = "fault-injection")]
+pub mod faults;
 mod outbox;
 mod permissions;
 mod sessions;
