@@ -160,7 +160,9 @@ pub async fn login<S: LoginStore, M: Mailer>(
         geo: geo(req),
         user: user.as_ref(),
     };
-    // Written first, capped after: see `enforce_cap`.
+    // Written first, capped after: see `enforce_cap`. A create that fails wrote nothing,
+    // unless every retry lost the answer to a committed try: that session's token was
+    // never shown, and the user's next login caps it (or TTL removes it).
     store.create_session(&session, &hash_token(&token)).await?;
     match enforce_cap(store, config.max_sessions_per_user, &user.user_id, &session.session_id, now).await {
         Ok(true) => Ok(LoggedIn { user, token, session_id: session.session_id }),
