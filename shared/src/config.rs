@@ -32,6 +32,9 @@ pub struct Config {
     pub login_failures_per_ip: u32,
     /// Window in which failed logins count, and so the longest block (`LOGIN_BLOCK_MINUTES`).
     pub login_block_ms: i64,
+    /// Shards of the active-session counter; only ever raise it, as reads sum shards
+    /// below it (`SESSION_COUNTER_SHARDS`, 1–99).
+    pub counter_shards: u32,
     /// Where 2FA email goes (`MAILER`).
     pub mailer: MailerKind,
     /// Sender address for SES (`MAIL_FROM`; required with `MAILER=ses`).
@@ -63,6 +66,7 @@ impl Default for Config {
             login_failures_per_user: 10,
             login_failures_per_ip: 50,
             login_block_ms: 5 * 60 * 1000,
+            counter_shards: 16,
             mailer: MailerKind::Outbox,
             mail_from: None,
         }
@@ -110,6 +114,7 @@ impl Config {
         let per_user = number(&lookup, "LOGIN_FAILURES_PER_USER", 0, 10_000, d.login_failures_per_user as i64)?;
         let per_ip = number(&lookup, "LOGIN_FAILURES_PER_IP", 0, 1_000_000, d.login_failures_per_ip as i64)?;
         let block_minutes = number(&lookup, "LOGIN_BLOCK_MINUTES", 1, 24 * 60, d.login_block_ms / 60_000)?;
+        let counter_shards = number(&lookup, "SESSION_COUNTER_SHARDS", 1, 99, d.counter_shards as i64)?;
         let mailer = match lookup("MAILER").as_deref().map(str::trim) {
             None | Some("") | Some("outbox") => MailerKind::Outbox,
             Some("ses") => MailerKind::Ses,
@@ -133,6 +138,7 @@ impl Config {
             login_failures_per_user: per_user as u32,
             login_failures_per_ip: per_ip as u32,
             login_block_ms: block_minutes * 60_000,
+            counter_shards: counter_shards as u32,
             mailer,
             mail_from,
         })
@@ -205,6 +211,7 @@ mod tests {
         assert_eq!(from(&[("LOGIN_BLOCK_MINUTES", "0")]).unwrap_err().variable, "LOGIN_BLOCK_MINUTES");
         assert_eq!(from(&[("LOGIN_FAILURES_PER_IP", "-1")]).unwrap_err().variable, "LOGIN_FAILURES_PER_IP");
         assert_eq!(from(&[("MAILER", "smtp")]).unwrap_err().variable, "MAILER");
+        assert_eq!(from(&[("SESSION_COUNTER_SHARDS", "100")]).unwrap_err().variable, "SESSION_COUNTER_SHARDS");
         assert_eq!(from(&[("MAILER", "ses")]).unwrap_err().variable, "MAIL_FROM");
         let ses = from(&[("MAILER", "ses"), ("MAIL_FROM", "no-reply@example.com")]).unwrap();
         assert_eq!((ses.mailer, ses.mail_from.as_deref()), (MailerKind::Ses, Some("no-reply@example.com")));

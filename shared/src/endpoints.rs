@@ -25,6 +25,7 @@ pub struct App {
 impl App {
     /// An app whose mail goes to the table's outbox (tests, local tools).
     pub fn new(config: Config, store: DynamoStore) -> Self {
+        let store = store.with_counter_shards(config.counter_shards);
         let mailer = AppMailer::Outbox(store.clone());
         App { config, store, mailer }
     }
@@ -33,7 +34,8 @@ impl App {
     pub async fn from_env() -> Result<Self, ConfigError> {
         let config = Config::from_env()?;
         let sdk = aws_config::load_from_env().await;
-        let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), config.table_name.clone());
+        let store = DynamoStore::new(DynamoStore::client_for(&sdk), config.table_name.clone())
+            .with_counter_shards(config.counter_shards);
         let mailer = match config.mailer {
             MailerKind::Outbox => AppMailer::Outbox(store.clone()),
             MailerKind::Ses => AppMailer::Ses {

@@ -36,6 +36,9 @@ pub enum ApiError {
     /// users.logout named a user that does not exist.
     #[error("invalid user id")]
     InvalidUserId,
+    /// DynamoDB throttled, conflicting or timing out after bounded retries: 503, Retry-After.
+    #[error("unavailable: {0}")]
+    Unavailable(String),
     #[error("internal: {0}")]
     Internal(String),
 }
@@ -58,7 +61,10 @@ impl From<AuthError> for ApiError {
 
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
-        ApiError::Internal(e.to_string())
+        match e {
+            StoreError::Unavailable(_) => ApiError::Unavailable(e.to_string()),
+            _ => ApiError::Internal(e.to_string()),
+        }
     }
 }
 

@@ -16,6 +16,7 @@ use sessions_api::ids::new_id;
 use sessions_api::model::{Device, Os};
 use sessions_api::request::{ApiRequest, RequestView};
 use sessions_api::runner;
+use sessions_api::store::faults::Faults;
 use sessions_api::store::{DynamoStore, UserStore};
 use sessions_cli::admin::{IssuedLogin, LoginSpec, issue_login};
 use sessions_cli::demo;
@@ -69,7 +70,18 @@ async fn client() -> Client {
         std::env::var("AWS_ENDPOINT_URL").is_ok(),
         "integration tests need a DynamoDB endpoint in AWS_ENDPOINT_URL: run them with scripts/test"
     );
-    DynamoStore::client_from_env().await
+    relaxed(DynamoStore::client_from_env().await)
+}
+
+/// The functions' client with longer timeouts: DynamoDB Local, on a machine shared with
+/// parallel tests and builds, can take seconds where DynamoDB takes milliseconds. The
+/// retry policy is the functions' own.
+fn relaxed(client: Client) -> Client {
+    let timeouts = aws_sdk_dynamodb::config::timeout::TimeoutConfig::builder()
+        .operation_attempt_timeout(std::time::Duration::from_secs(15))
+        .operation_timeout(std::time::Duration::from_secs(30))
+        .build();
+    Client::from_conf(client.config().to_builder().timeout_config(timeouts).build())
 }
 
 impl TestEnv {
@@ -90,9 +102,27 @@ impl TestEnv {
         TestEnv { app: App::new(config, DynamoStore::new(client, table)), seeded_at: now_ms() }
     }
 
+    /// A table with the demo data whose DynamoDB client sends through `faults` (switch
+    /// them on after this returns). Its SDK retry quota is its own, so draining it with
+    /// failures leaves other tests' retries alone.
+    pub async fn seeded_with_faults(faults: &Faults) -> TestEnv {
+        client().await; // checks AWS_ENDPOINT_URL
+        let sdk = aws_config::from_env().http_client(faults.default_http_client()).load().await;
+        let partition = aws_sdk_dynamodb::config::retry::RetryPartition::new("fault-injection-tests");
+        let config = DynamoStore::client_for(&sdk).config().to_builder().retry_partition(partition).build();
+        let env = TestEnv::empty_with(relaxed(Client::from_conf(config))).await;
+        demo::seed(&env.app.store, &env.app.config, env.seeded_at, &ProgressBar::hidden())
+            .await
+            .expect("seed demo data");
+        env
+    }
+
     /// A new, empty table created from template.yaml.
     pub async fn empty() -> TestEnv {
-        let client = client().await;
+        TestEnv::empty_with(client().await).await
+    }
+
+    async fn empty_with(client: Client) -> TestEnv {
         let table = format!("test-{}", new_id());
         let def = TableDefinition::from_template(&repo_root().join("template.yaml")).expect("template table");
         create_table(&client, &table, &def).await.expect("create table");

@@ -16,6 +16,18 @@ pub fn json(status: u16, content_type: &str, body: String) -> Response {
     with_headers(status, &[("content-type", content_type)], Body::Text(body))
 }
 
+/// Seconds a client is asked to wait (`Retry-After`) after a 503.
+pub const RETRY_AFTER_SECS: u32 = 1;
+
+/// A 503 with `Retry-After`, for a store that stayed unavailable through its retries.
+pub fn unavailable(content_type: &str, body: String) -> Response {
+    with_headers(
+        503,
+        &[("content-type", content_type), ("retry-after", &RETRY_AFTER_SECS.to_string())],
+        Body::Text(body),
+    )
+}
+
 /// A response without a body (204).
 pub fn empty(status: u16) -> Response {
     with_headers(status, &[], Body::Empty)

@@ -4,7 +4,7 @@
 use serde::Serialize;
 use serde_json::json;
 
-use super::{Response, empty, json as json_response};
+use super::{Response, empty, json as json_response, unavailable};
 use crate::handlers::monocloud::{McError, McPage, McReply};
 use crate::model::Session;
 
@@ -77,6 +77,9 @@ pub fn problem(e: &McError, trace_id: &str) -> (u16, serde_json::Value) {
         McError::NotFound(what) => (404, "Not Found", what.to_string()),
         McError::BadRequest(d) => (400, "Bad Request", d.clone()),
         McError::Validation(_) => (422, "One or more validation errors occurred.", "See errors.".to_string()),
+        McError::Unavailable(_) => {
+            (503, "Service Unavailable", "The service is temporarily unavailable, try again.".to_string())
+        }
         McError::Internal(_) => (500, "Internal Server Error", "An unexpected error occurred.".to_string()),
     };
     let mut body = json!({
@@ -110,10 +113,15 @@ pub fn respond(result: Result<McReply, McError>, trace_id: &str) -> Response {
         Ok(McReply::Revoked) => empty(204),
         Ok(McReply::RevokedCount(n)) => json_response(200, JSON, json!({ "count": n }).to_string()),
         Err(e) => {
-            if let McError::Internal(detail) = &e {
-                tracing::error!(%detail, %trace_id, "request failed");
+            match &e {
+                McError::Internal(detail) => tracing::error!(%detail, %trace_id, "request failed"),
+                McError::Unavailable(detail) => tracing::warn!(%detail, %trace_id, "store unavailable"),
+                _ => {}
             }
             let (status, body) = problem(&e, trace_id);
+            if status == 503 {
+                return unavailable(PROBLEM, body.to_string());
+            }
             json_response(status, PROBLEM, body.to_string())
         }
     }

@@ -3,7 +3,7 @@
 use serde::Serialize;
 use serde_json::json;
 
-use super::{Response, json as json_response};
+use super::{Response, json as json_response, unavailable};
 use crate::clock::iso_millis;
 use crate::errors::Blocked;
 use crate::handlers::{ApiError, Reply, SessionInfo, SessionPage};
@@ -144,6 +144,10 @@ pub fn error_body(e: &ApiError) -> (u16, serde_json::Value) {
             400,
             json!({"success": false, "error": "Invalid user id [error-invalid-user-id]", "errorType": "error-invalid-user-id"}),
         ),
+        ApiError::Unavailable(_) => (
+            503,
+            json!({"success": false, "error": "Service temporarily unavailable, try again [error-service-unavailable]"}),
+        ),
         ApiError::Internal(_) => (500, json!({"success": false, "error": "Internal server error"})),
     }
 }
@@ -180,10 +184,15 @@ pub fn respond(result: Result<Reply, ApiError>) -> Response {
             json_response(200, JSON, json!({"sessionId": e.session_id, "success": true}).to_string())
         }
         Err(e) => {
-            if let ApiError::Internal(detail) = &e {
-                tracing::error!(%detail, "request failed");
+            match &e {
+                ApiError::Internal(detail) => tracing::error!(%detail, "request failed"),
+                ApiError::Unavailable(detail) => tracing::warn!(%detail, "store unavailable"),
+                _ => {}
             }
             let (status, body) = error_body(&e);
+            if status == 503 {
+                return unavailable(JSON, body.to_string());
+            }
             json_response(status, JSON, body.to_string())
         }
     }

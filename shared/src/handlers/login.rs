@@ -291,14 +291,6 @@ pub async fn login<S: LoginStore, M: Mailer>(
     if !two_factor::available_methods(&user).is_empty() {
         two_factor::check_code(store, mailer, &user, req.header(METHOD_HEADER), creds.code.as_deref(), now).await?;
     }
-    // Keep under the cap: end the oldest live sessions first.
-    let mut live: Vec<Session> =
-        store.user_sessions(&user.user_id).await?.into_iter().filter(|s| s.is_live(now)).collect();
-    live.sort_by(|a, b| a.login_at.cmp(&b.login_at).then_with(|| a.session_id.cmp(&b.session_id)));
-    let excess = (live.len() + 1).saturating_sub(config.max_sessions_per_user);
-    for old in live.iter().take(excess) {
-        store.end_session(&user.user_id, &old.session_id, now).await?;
-    }
     let token = new_token();
     let session = Session {
         session_id: new_id(),
@@ -314,8 +306,51 @@ pub async fn login<S: LoginStore, M: Mailer>(
         geo: geo(req),
         user: user.as_ref(),
     };
+    // Written first, capped after: see `enforce_cap`. A create that fails wrote nothing,
+    // unless every retry lost the answer to a committed try: that session's token was
+    // never shown, and the user's next login caps it (or TTL removes it).
     store.create_session(&session, &hash_token(&token)).await?;
-    Ok(LoggedIn { user, token, session_id: session.session_id })
+    match enforce_cap(store, config.max_sessions_per_user, &user.user_id, &session.session_id, now).await {
+        Ok(true) => Ok(LoggedIn { user, token, session_id: session.session_id }),
+        // Its own session was ended by its own pass, like any other past the cap.
+        Ok(false) => Err(ApiError::Unavailable("as many newer logins of the user ran at once as the cap".into())),
+        Err(e) => {
+            // Answered as failed, so its session goes too (its token was never shown).
+            // Bounded: if DynamoDB still fails, the session stays until the user's next
+            // login caps it again, or TTL removes it.
+            let ending = store.end_session(&user.user_id, &session.session_id, now);
+            if !matches!(tokio::time::timeout(CLEANUP_BUDGET, ending).await, Ok(Ok(_))) {
+                tracing::warn!(session_id = %session.session_id, "a failed login's session could not be ended");
+            }
+            Err(e)
+        }
+    }
+}
+
+/// Longest a failed login spends ending its own new session.
+const CLEANUP_BUDGET: std::time::Duration = std::time::Duration::from_millis(1500);
+
+/// Ends the user's live sessions past the `cap` newest (by loginAt, then sessionId),
+/// oldest first; false if `new_session` was one of them. Every login runs it after
+/// writing its own session, from a consistent query: the last login to query sees every
+/// other login's session, so once all have finished at most `cap` are live, and they are
+/// the newest — the same as if the logins had run one after another. (Sparing the new
+/// session instead would let parallel logins end each other's sessions.) A session
+/// another call ended meanwhile counts as ended; one that cannot be ended is an error.
+async fn enforce_cap(
+    store: &(impl UserSessionReader + SessionEnder),
+    cap: usize,
+    user_id: &str,
+    new_session: &str,
+    now: Millis,
+) -> Result<bool, ApiError> {
+    let mut live: Vec<Session> = store.user_sessions(user_id).await?.into_iter().filter(|s| s.is_live(now)).collect();
+    live.sort_by(|a, b| a.login_at.cmp(&b.login_at).then_with(|| a.session_id.cmp(&b.session_id)));
+    let excess = live.len().saturating_sub(cap);
+    for old in &live[..excess] {
+        store.end_session(user_id, &old.session_id, now).await?;
+    }
+    Ok(live[..excess].iter().all(|s| s.session_id != new_session))
 }
 
 /// POST /api/v1/logout: ends the calling token's session; the token gets 401 at once.

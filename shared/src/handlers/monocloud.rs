@@ -32,13 +32,19 @@ pub enum McError {
     /// Values out of range or unknown, by parameter.
     #[error("validation failed")]
     Validation(BTreeMap<String, Vec<String>>),
+    /// DynamoDB throttled, conflicting or timing out after bounded retries: 503, Retry-After.
+    #[error("unavailable: {0}")]
+    Unavailable(String),
     #[error("internal: {0}")]
     Internal(String),
 }
 
 impl From<StoreError> for McError {
     fn from(e: StoreError) -> Self {
-        McError::Internal(e.to_string())
+        match e {
+            StoreError::Unavailable(_) => McError::Unavailable(e.to_string()),
+            _ => McError::Internal(e.to_string()),
+        }
     }
 }
 

@@ -5,7 +5,7 @@ use std::future::Future;
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde::{Deserialize, Serialize};
 
-use super::{DynamoStore, StoreError, conditional, dynamo, from_item, keys, put, s, to_item};
+use super::{DynamoStore, StoreError, Tx, conditional, dynamo, from_item, keys, put, s, to_item};
 use crate::model::ApiKey;
 
 /// API keys of back-end services.
@@ -61,7 +61,7 @@ impl ApiKeyStore for DynamoStore {
             created_at: key.created_at.clone(),
             disabled: key.disabled,
         };
-        let written = self.transact(vec![put(&self.table, to_item(&item)?, true)?]).await?;
+        let written = self.transact(vec![put(&self.table, to_item(&item)?, true)?]).await? == Tx::Written;
         if written { Ok(()) } else { Err(StoreError::Conflict(format!("API key {}", key.key_id))) }
     }
 

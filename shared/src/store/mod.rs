@@ -5,6 +5,8 @@
 
 mod api_keys;
 mod counter;
+#[cfg(feature = "fault-injection")]
+pub mod faults;
 mod login_limits;
 mod outbox;
 mod permissions;
@@ -26,9 +28,14 @@ pub use two_factor::*;
 pub use users::*;
 pub use window::Reservation;
 
+use std::time::{Duration, Instant};
+
 use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::config::retry::RetryConfig;
+use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
-use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{AttributeValue, CancellationReason, Put, TransactWriteItem};
 use serde::{Deserialize, Serialize};
 
 /// Key shapes of the single-table design; the only place they are spelled.
@@ -39,8 +46,12 @@ pub mod keys {
     pub const TOKEN: &str = "TOKEN";
     pub const USERNAME: &str = "USERNAME";
     pub const COUNTER: &str = "COUNTER";
-    /// Partition of the counter of active sessions.
-    pub const SESSION_COUNTER: &str = "COUNTER#sessions";
+    /// The single counter item written before the shards; still summed, never written.
+    pub const LEGACY_SESSION_COUNTER: &str = "COUNTER#sessions";
+    /// Partition of one shard of the active-session counter.
+    pub fn session_counter(shard: u32) -> String {
+        format!("{LEGACY_SESSION_COUNTER}#{shard}")
+    }
     /// Prefix of every session's sort key under its user.
     pub const SESSION_PREFIX: &str = "SESSION#";
     /// Constant partition of the global session-order index.
@@ -104,18 +115,108 @@ pub mod keys {
 pub enum StoreError {
     #[error("DynamoDB request failed: {0}")]
     Dynamo(String),
+    /// Throttled, conflicting, timed out or a DynamoDB 5xx after every retry: worth
+    /// retrying later (503), and nothing is known to be written.
+    #[error("DynamoDB unavailable: {0}")]
+    Unavailable(String),
     #[error("stored item is malformed: {0}")]
     Corrupt(String),
     #[error("{0} already exists")]
     Conflict(String),
 }
 
-fn dynamo<E, R>(e: SdkError<E, R>) -> StoreError
+/// Error codes of DynamoDB calls that fail for load or a passing fault, not for the request.
+const TRANSIENT_CODES: &[&str] = &[
+    "ThrottlingException",
+    "ProvisionedThroughputExceededException",
+    "RequestLimitExceeded",
+    "InternalServerError",
+    "ServiceUnavailable",
+    "TransactionInProgressException",
+    // A single-item write that met a running transaction on the same item.
+    "TransactionConflictException",
+];
+
+/// Cancellation reasons of a transaction that another try may get past.
+const TRANSIENT_REASONS: &[&str] =
+    &["TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded", "RequestLimitExceeded"];
+
+/// The one place a failed DynamoDB call is classified (after the SDK's own retries):
+/// throttling, 5xx, timeouts and broken connections are [`StoreError::Unavailable`];
+/// everything else is [`StoreError::Dynamo`] (a 500).
+fn dynamo<E>(e: SdkError<E>) -> StoreError
 where
-    E: std::error::Error + Send + Sync + 'static,
-    R: std::fmt::Debug + Send + Sync + 'static,
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
-    StoreError::Dynamo(DisplayErrorContext(e).to_string())
+    let transient = match &e {
+        SdkError::TimeoutError(_) => true,
+        SdkError::DispatchFailure(d) => d.is_timeout() || d.is_io(),
+        SdkError::ResponseError(r) => r.raw().status().is_server_error(),
+        SdkError::ServiceError(s) => {
+            s.raw().status().is_server_error() || s.err().code().is_some_and(|c| TRANSIENT_CODES.contains(&c))
+        }
+        _ => false,
+    };
+    let message = DisplayErrorContext(e).to_string();
+    if transient { StoreError::Unavailable(message) } else { StoreError::Dynamo(message) }
+}
+
+/// Our retries of a transaction, on top of the SDK's (see [`DynamoStore::client_for`]):
+/// conflicts are not retried by the SDK at all, and a transaction that loses a race is
+/// worth another try. Full jitter: before retry `n` a uniform delay in
+/// `[0, min(cap, base * 2^(n-1))]`; no retry starts after `deadline`.
+#[derive(Clone, Copy, Debug)]
+pub struct RetryPolicy {
+    pub attempts: u32,
+    pub base: Duration,
+    pub cap: Duration,
+    pub deadline: Duration,
+}
+
+/// 4 tries, delays up to 25, 50, 100 ms, none started after 2 s. With the SDK's
+/// operation timeout (3 s) a transaction gives up within about 5 s, well inside a
+/// Lambda's 10 s.
+pub const TRANSACTION_RETRY: RetryPolicy = RetryPolicy {
+    attempts: 4,
+    base: Duration::from_millis(25),
+    cap: Duration::from_millis(400),
+    deadline: Duration::from_secs(2),
+};
+
+impl RetryPolicy {
+    /// The delay before try `attempt + 1` after `attempt` failed tries, or `None` to give up.
+    pub fn delay(&self, attempt: u32, elapsed: Duration) -> Option<Duration> {
+        if attempt >= self.attempts || elapsed >= self.deadline {
+            return None;
+        }
+        let ceiling = self.base.saturating_mul(1 << attempt.saturating_sub(1).min(16)).min(self.cap);
+        let unit = getrandom::u32().unwrap_or(u32::MAX / 2) as f64 / u32::MAX as f64;
+        Some(ceiling.mul_f64(unit))
+    }
+}
+
+/// How a transaction ended, when it did not fail outright.
+#[derive(Debug, PartialEq, Eq)]
+enum Tx {
+    Written,
+    /// Cancelled because the conditions of these items (by index) did not hold.
+    ConditionFailed(Vec<usize>),
+}
+
+/// Reads a cancellation's reasons (one per item, in order): failed conditions are an
+/// answer; conflicts and throttling are worth retrying; anything else is an error.
+fn cancelled(reasons: &[CancellationReason]) -> Result<Tx, StoreError> {
+    let codes: Vec<&str> = reasons.iter().map(|r| r.code().unwrap_or("None")).collect();
+    let failed: Vec<usize> = (0..codes.len()).filter(|&i| codes[i] == "ConditionalCheckFailed").collect();
+    if !failed.is_empty() {
+        return Ok(Tx::ConditionFailed(failed));
+    }
+    let message = format!("transaction cancelled: {codes:?}");
+    if codes.iter().any(|c| TRANSIENT_REASONS.contains(c)) {
+        Err(StoreError::Unavailable(message))
+    } else {
+        Err(StoreError::Dynamo(message))
+    }
 }
 
 /// The DynamoDB implementation of every store trait.
@@ -123,6 +224,8 @@ where
 pub struct DynamoStore {
     client: Client,
     table: String,
+    /// Shards of the active-session counter (`SESSION_COUNTER_SHARDS`).
+    counter_shards: u32,
     /// Items DynamoDB read for index queries (its ScannedCount), for tests and benchmarks.
     index_items_read: std::sync::Arc<std::sync::atomic::AtomicU64>,
     /// Query requests made on the order indexes, for the same.
@@ -131,12 +234,20 @@ pub struct DynamoStore {
 
 impl DynamoStore {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
+        let counter_shards = crate::Config::default().counter_shards;
         DynamoStore {
             client,
             table: table.into(),
+            counter_shards,
             index_items_read: Default::default(),
             index_queries: Default::default(),
         }
+    }
+
+    /// The same store with `shards` counter shards (1..=99: one BatchGetItem reads them all).
+    pub fn with_counter_shards(mut self, shards: u32) -> Self {
+        self.counter_shards = shards.clamp(1, 99);
+        self
     }
 
     /// Items read by index queries so far (list.all pages and full reads).
@@ -152,8 +263,24 @@ impl DynamoStore {
     /// A client from the default AWS configuration chain (region, credentials and
     /// `AWS_ENDPOINT_URL`, which points it at a local DynamoDB).
     pub async fn client_from_env() -> Client {
-        let sdk = aws_config::load_from_env().await;
-        Client::new(&sdk)
+        Self::client_for(&aws_config::load_from_env().await)
+    }
+
+    /// A client for `sdk` with the retry and timeout policy every function uses: the
+    /// SDK's standard retries (3 tries, backoff from 25 ms up to 500 ms, on throttling,
+    /// 5xx and timeouts), 1.5 s per try and 3 s per call, so a stuck call fails in time
+    /// to answer 503 rather than running into the Lambda timeout.
+    pub fn client_for(sdk: &aws_config::SdkConfig) -> Client {
+        let retry = RetryConfig::standard()
+            .with_max_attempts(3)
+            .with_initial_backoff(Duration::from_millis(25))
+            .with_max_backoff(Duration::from_millis(500));
+        let timeouts = TimeoutConfig::builder()
+            .operation_attempt_timeout(Duration::from_millis(1500))
+            .operation_timeout(Duration::from_secs(3))
+            .build();
+        let config = aws_sdk_dynamodb::config::Builder::from(sdk).retry_config(retry).timeout_config(timeouts).build();
+        Client::from_conf(config)
     }
 
     /// An UpdateItem on one item of the table.
@@ -187,15 +314,47 @@ impl DynamoStore {
         Ok(out.item)
     }
 
-    /// Writes `items` in one transaction; `Ok(false)` when a condition failed.
-    async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<bool, StoreError> {
-        match self.client.transact_write_items().set_transact_items(Some(items)).send().await {
-            Ok(_) => Ok(true),
-            Err(e) => {
-                let cancelled = e.as_service_error().is_some_and(|se| {
-                    se.is_transaction_canceled_exception() || se.code() == Some("TransactionCanceledException")
-                });
-                if cancelled { Ok(false) } else { Err(dynamo(e)) }
+    /// Writes `items` in one transaction, retried per [`TRANSACTION_RETRY`] while it is
+    /// throttled, conflicts or times out. One ClientRequestToken covers the tries, so a
+    /// try whose answer was lost (timeout, 5xx) is not applied twice; a cancelled try
+    /// wrote nothing, and the next one gets a new token.
+    async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<Tx, StoreError> {
+        let started = Instant::now();
+        let mut token = crate::ids::new_id();
+        let mut attempt = 0;
+        loop {
+            let sent = self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(items.clone()))
+                .client_request_token(&token)
+                .send()
+                .await;
+            attempt += 1;
+            let error = match sent {
+                Ok(_) => return Ok(Tx::Written),
+                Err(e) => {
+                    let reasons = match e.as_service_error() {
+                        Some(TransactWriteItemsError::TransactionCanceledException(c)) => {
+                            Some(c.cancellation_reasons().to_vec())
+                        }
+                        _ => None,
+                    };
+                    match reasons {
+                        Some(reasons) => {
+                            token = crate::ids::new_id();
+                            match cancelled(&reasons) {
+                                Ok(outcome) => return Ok(outcome),
+                                Err(e) => e,
+                            }
+                        }
+                        None => dynamo(e),
+                    }
+                }
+            };
+            match (&error, TRANSACTION_RETRY.delay(attempt, started.elapsed())) {
+                (StoreError::Unavailable(_), Some(delay)) => tokio::time::sleep(delay).await,
+                _ => return Err(error),
             }
         }
     }
@@ -237,14 +396,51 @@ fn conditional_failed<E: ProvideErrorMetadata>(e: &E) -> bool {
 }
 
 /// The outcome of a conditional write: `Ok(true)` done, `Ok(false)` its condition failed.
-fn conditional<T, E, R>(result: Result<T, SdkError<E, R>>) -> Result<bool, StoreError>
+fn conditional<T, E>(result: Result<T, SdkError<E>>) -> Result<bool, StoreError>
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    R: std::fmt::Debug + Send + Sync + 'static,
 {
     match result {
         Ok(_) => Ok(true),
         Err(e) if e.as_service_error().is_some_and(conditional_failed) => Ok(false),
         Err(e) => Err(dynamo(e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reasons(codes: &[&str]) -> Vec<CancellationReason> {
+        codes.iter().map(|c| CancellationReason::builder().code(*c).build()).collect()
+    }
+
+    #[test]
+    fn cancellation_reasons_decide_the_outcome() {
+        let failed = cancelled(&reasons(&["ConditionalCheckFailed", "None", "None"])).unwrap();
+        assert_eq!(failed, Tx::ConditionFailed(vec![0]));
+        let failed = cancelled(&reasons(&["None", "TransactionConflict", "ConditionalCheckFailed"])).unwrap();
+        assert_eq!(failed, Tx::ConditionFailed(vec![2]), "a false condition is an answer even beside a conflict");
+        for retry in
+            [["TransactionConflict", "None"], ["None", "ThrottlingError"], ["ProvisionedThroughputExceeded", "None"]]
+        {
+            assert!(matches!(cancelled(&reasons(&retry)), Err(StoreError::Unavailable(_))), "{retry:?}");
+        }
+        assert!(matches!(cancelled(&reasons(&["ValidationError", "None"])), Err(StoreError::Dynamo(_))));
+        assert!(matches!(cancelled(&[]), Err(StoreError::Dynamo(_))));
+    }
+
+    #[test]
+    fn retry_delays_are_jittered_below_a_doubling_cap_and_bounded() {
+        let p = TRANSACTION_RETRY;
+        for _ in 0..100 {
+            assert!(p.delay(1, Duration::ZERO).unwrap() <= Duration::from_millis(25));
+            assert!(p.delay(2, Duration::ZERO).unwrap() <= Duration::from_millis(50));
+            assert!(p.delay(3, Duration::ZERO).unwrap() <= Duration::from_millis(100));
+        }
+        assert_eq!(p.delay(p.attempts, Duration::ZERO), None);
+        assert_eq!(p.delay(1, p.deadline), None);
+        let worst: Duration = (1..p.attempts).filter_map(|a| p.delay(a, Duration::ZERO)).sum();
+        assert!(worst <= Duration::from_millis(175));
     }
 }

@@ -6,7 +6,7 @@ use aws_sdk_dynamodb::types::{Delete, TransactWriteItem};
 use serde::{Deserialize, Serialize};
 
 use super::tokens::TokenItem;
-use super::{DynamoStore, StoreError, dynamo, from_item, keys, put, s, to_item};
+use super::{DynamoStore, StoreError, Tx, dynamo, from_item, keys, put, s, to_item};
 use crate::clock::{Millis, iso_millis, parse_iso};
 use crate::model::{Device, Geo, Session, UserRef};
 
@@ -23,7 +23,8 @@ pub trait UserSessionReader {
 
 /// Ends sessions: the session, its token and its place in the counter go together.
 pub trait SessionEnder {
-    /// Ends a live session of `user_id`; `Ok(false)` when there is none to end.
+    /// Ends a live session of `user_id`; `Ok(false)` when there is none to end (never
+    /// when it is still live: a write that cannot be done is an error).
     fn end_session(
         &self,
         user_id: &str,
@@ -215,25 +216,35 @@ impl SessionEnder for DynamoStore {
             .key(keys::SK, s(keys::TOKEN))
             .build()
             .map_err(|e| StoreError::Dynamo(e.to_string()))?;
-        self.transact(vec![
-            TransactWriteItem::builder().delete(delete_session).build(),
-            TransactWriteItem::builder().delete(delete_token).build(),
-            self.counter_update(-1)?,
-        ])
-        .await
+        let outcome = self
+            .transact(vec![
+                TransactWriteItem::builder().delete(delete_session).build(),
+                TransactWriteItem::builder().delete(delete_token).build(),
+                self.counter_update(-1)?,
+            ])
+            .await?;
+        // Only the session's own condition can fail: it was ended (or replaced) meanwhile.
+        match outcome {
+            Tx::Written => Ok(true),
+            Tx::ConditionFailed(items) if items == [0] => Ok(false),
+            Tx::ConditionFailed(items) => Err(StoreError::Dynamo(format!("unexpected failed conditions {items:?}"))),
+        }
     }
 }
 
 impl SessionCreator for DynamoStore {
     async fn create_session(&self, session: &Session, token_hash: &str) -> Result<(), StoreError> {
         let token = TokenItem::new(session, token_hash);
-        let written = self
+        let outcome = self
             .transact(vec![
                 put(&self.table, to_item(&SessionItem::new(session, token_hash))?, true)?,
                 put(&self.table, to_item(&token)?, true)?,
                 self.counter_update(1)?,
             ])
             .await?;
-        if written { Ok(()) } else { Err(StoreError::Conflict(format!("session {}", session.session_id))) }
+        match outcome {
+            Tx::Written => Ok(()),
+            Tx::ConditionFailed(_) => Err(StoreError::Conflict(format!("session {}", session.session_id))),
+        }
     }
 }

@@ -5,7 +5,7 @@ use std::future::Future;
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde::{Deserialize, Serialize};
 
-use super::{DynamoStore, StoreError, conditional, from_item, keys, n, put, s, to_item};
+use super::{DynamoStore, StoreError, Tx, conditional, from_item, keys, n, put, s, to_item};
 use crate::model::{TwoFactor, User};
 
 /// User accounts.
@@ -124,7 +124,7 @@ impl UserStore for DynamoStore {
             };
             items.push(put(&self.table, to_item(&link)?, true)?);
         }
-        let written = self.transact(items).await?;
+        let written = self.transact(items).await? == Tx::Written;
         if written {
             Ok(())
         } else {
