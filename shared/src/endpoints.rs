@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use crate::clock::now_ms;
+use crate::clock::{Millis, now_ms};
 use crate::config::{Config, ConfigError, MailerKind};
 use crate::dialects::{Response, json, monocloud, rocketchat};
 use crate::handlers::monocloud::{self as mc_handlers, McReply};
@@ -200,49 +200,104 @@ pub enum RouteError {
     MethodNotAllowed(Vec<&'static str>),
 }
 
-/// Runs one request through its endpoint's handler and dialect: what each function serves.
+/// One endpoint's work: the prepared request in, the wire response out. A plain function
+/// per endpoint, so a function binary that names only its own links only its own handler.
+pub type Serve = for<'a> fn(&'a App, &'a ApiRequest, Millis) -> BoxFuture<'a, Response>;
+
+/// A boxed, sendable future (what every [`Serve`] returns).
+pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
+
+/// The [`Serve`] function of every endpoint, each rendering its own dialect.
+pub mod serve {
+    use super::*;
+
+    macro_rules! rocketchat {
+        ($($name:ident => |$app:ident, $req:ident, $now:ident| $body:expr;)*) => {$(
+            pub fn $name<'a>($app: &'a App, $req: &'a ApiRequest, $now: Millis) -> BoxFuture<'a, Response> {
+                Box::pin(async move { rocketchat::respond($body) })
+            }
+        )*};
+    }
+
+    macro_rules! monocloud {
+        ($($name:ident => |$app:ident, $req:ident, $now:ident| $body:expr;)*) => {$(
+            pub fn $name<'a>($app: &'a App, $req: &'a ApiRequest, $now: Millis) -> BoxFuture<'a, Response> {
+                Box::pin(async move {
+                    let trace_id = $req.request_id().unwrap_or_else(crate::ids::new_id);
+                    monocloud::respond($body, &trace_id)
+                })
+            }
+        )*};
+    }
+
+    rocketchat! {
+        sessions_list => |a, req, now| sessions::list(&a.store, &a.config, req, now).await.map(Reply::Page);
+        sessions_info => |a, req, now| sessions::info(&a.store, req, now).await.map(|i| Reply::Info(Box::new(i)));
+        sessions_logout_me => |a, req, now| sessions::logout_me(&a.store, req, now).await.map(Reply::Ended);
+        sessions_list_all => |a, req, now| admin::list_all(&a.store, &a.mailer, &a.config, req, now).await.map(Reply::Page);
+        sessions_info_admin => |a, req, now| {
+            admin::info_admin(&a.store, &a.mailer, &a.config, req, now).await.map(|i| Reply::Info(Box::new(i)))
+        };
+        sessions_logout => |a, req, now| admin::logout(&a.store, &a.mailer, &a.config, req, now).await.map(Reply::Ended);
+        login => |a, req, now| {
+            login::login(&a.store, &a.mailer, &a.config, req, now).await.map(|l| Reply::LoggedIn(Box::new(l)))
+        };
+        logout => |a, req, now| login::logout(&a.store, req, now).await.map(|()| Reply::LoggedOut);
+        users_logout_other_clients => |a, req, now| {
+            account::logout_other_clients(&a.store, req, now).await.map(Reply::OtherClientsLoggedOut)
+        };
+        users_remove_other_tokens => |a, req, now| account::remove_other_tokens(&a.store, req, now).await.map(|()| Reply::Success);
+        users_logout => |a, req, now| account::logout_user(&a.store, req, now).await.map(Reply::UserLoggedOut);
+    }
+
+    monocloud! {
+        user_sessions_list => |a, req, now| mc_handlers::list(&a.store, req, now).await.map(McReply::Page);
+        user_session_get => |a, req, now| mc_handlers::get(&a.store, req, now).await.map(|s| McReply::Session(Box::new(s)));
+        user_session_revoke => |a, req, now| mc_handlers::revoke(&a.store, req, now).await.map(|()| McReply::Revoked);
+        user_sessions_revoke_all => |a, req, now| mc_handlers::revoke_all(&a.store, req, now).await.map(McReply::RevokedCount);
+    }
+}
+
+impl Endpoint {
+    /// The endpoint's [`Serve`] function (the local server and tests route through it;
+    /// a function binary names its own directly).
+    pub fn serve(self) -> Serve {
+        match self {
+            Endpoint::SessionsList => serve::sessions_list,
+            Endpoint::SessionsInfo => serve::sessions_info,
+            Endpoint::SessionsLogoutMe => serve::sessions_logout_me,
+            Endpoint::SessionsListAll => serve::sessions_list_all,
+            Endpoint::SessionsInfoAdmin => serve::sessions_info_admin,
+            Endpoint::SessionsLogout => serve::sessions_logout,
+            Endpoint::Login => serve::login,
+            Endpoint::Logout => serve::logout,
+            Endpoint::UsersLogoutOtherClients => serve::users_logout_other_clients,
+            Endpoint::UsersRemoveOtherTokens => serve::users_remove_other_tokens,
+            Endpoint::UsersLogout => serve::users_logout,
+            Endpoint::UserSessionsList => serve::user_sessions_list,
+            Endpoint::UserSessionGet => serve::user_session_get,
+            Endpoint::UserSessionRevoke => serve::user_session_revoke,
+            Endpoint::UserSessionsRevokeAll => serve::user_sessions_revoke_all,
+        }
+    }
+}
+
+/// Runs one request through its endpoint (the local server and tests).
 pub async fn handle(app: &App, endpoint: Endpoint, req: lambda_http::Request) -> Response {
+    handle_with(app, endpoint, endpoint.serve(), req).await
+}
+
+/// Runs one request through `serve`: path parameters filled from the route where the event
+/// source gives none (ALB, a Function URL), then the endpoint's work.
+pub async fn handle_with(app: &App, endpoint: Endpoint, serve: Serve, req: lambda_http::Request) -> Response {
     let now = now_ms();
-    let (store, mailer, config) = (&app.store, &app.mailer, &app.config);
-    // API Gateway fills pathParameters; an event without them (ALB, a Function URL) still carries its path.
     let req = if endpoint.path().contains('{') && req.path_parameters_ref().is_none_or(|p| p.is_empty()) {
         let params = endpoint.match_path(&req.route_path()).unwrap_or_default();
         req.with_path_parameters(params)
     } else {
         req
     };
-    let req = &ApiRequest::new(req);
-    // Each dialect renders its own results; every endpoint is listed, so a new one must pick.
-    let rc = rocketchat::respond;
-    let trace_id = req.request_id().unwrap_or_else(crate::ids::new_id);
-    let mc = |result| monocloud::respond(result, &trace_id);
-    match endpoint {
-        Endpoint::SessionsList => rc(sessions::list(store, config, req, now).await.map(Reply::Page)),
-        Endpoint::SessionsInfo => rc(sessions::info(store, req, now).await.map(|i| Reply::Info(Box::new(i)))),
-        Endpoint::SessionsLogoutMe => rc(sessions::logout_me(store, req, now).await.map(Reply::Ended)),
-        Endpoint::SessionsListAll => rc(admin::list_all(store, mailer, config, req, now).await.map(Reply::Page)),
-        Endpoint::SessionsInfoAdmin => {
-            rc(admin::info_admin(store, mailer, config, req, now).await.map(|i| Reply::Info(Box::new(i))))
-        }
-        Endpoint::SessionsLogout => rc(admin::logout(store, mailer, config, req, now).await.map(Reply::Ended)),
-        Endpoint::Login => {
-            rc(login::login(store, mailer, config, req, now).await.map(|l| Reply::LoggedIn(Box::new(l))))
-        }
-        Endpoint::Logout => rc(login::logout(store, req, now).await.map(|()| Reply::LoggedOut)),
-        Endpoint::UsersLogoutOtherClients => {
-            rc(account::logout_other_clients(store, req, now).await.map(Reply::OtherClientsLoggedOut))
-        }
-        Endpoint::UsersRemoveOtherTokens => {
-            rc(account::remove_other_tokens(store, req, now).await.map(|()| Reply::Success))
-        }
-        Endpoint::UsersLogout => rc(account::logout_user(store, req, now).await.map(Reply::UserLoggedOut)),
-        Endpoint::UserSessionsList => mc(mc_handlers::list(store, req, now).await.map(McReply::Page)),
-        Endpoint::UserSessionGet => mc(mc_handlers::get(store, req, now).await.map(|s| McReply::Session(Box::new(s)))),
-        Endpoint::UserSessionRevoke => mc(mc_handlers::revoke(store, req, now).await.map(|()| McReply::Revoked)),
-        Endpoint::UserSessionsRevokeAll => {
-            mc(mc_handlers::revoke_all(store, req, now).await.map(McReply::RevokedCount))
-        }
-    }
+    serve(app, &ApiRequest::new(req), now).await
 }
 
 /// Routes a request by method and path, as API Gateway does, then handles it: the one

@@ -8,7 +8,7 @@ use lambda_http::{Adapter, Service};
 use lambda_runtime::{Context, LambdaEvent, service_fn};
 use serde_json::{Value, json};
 
-use crate::endpoints::{App, Endpoint, handle};
+use crate::endpoints::{App, Endpoint, Serve, handle_with};
 use crate::request::sanitize_event;
 
 /// Logs as JSON lines to CloudWatch; level from `RUST_LOG` (default `info`).
@@ -25,15 +25,16 @@ pub fn init_tracing() {
         .try_init();
 }
 
-/// Builds the configuration and DynamoDB client once, then serves `endpoint` for the
-/// life of the execution environment.
-pub async fn run(endpoint: Endpoint) -> Result<(), lambda_runtime::Error> {
+/// Builds the configuration and DynamoDB client once, then serves `endpoint` with `serve`
+/// (its own function from [`crate::endpoints::serve`], so the binary links only that
+/// handler) for the life of the execution environment.
+pub async fn run(endpoint: Endpoint, serve: Serve) -> Result<(), lambda_runtime::Error> {
     init_tracing();
     let app = Arc::new(App::from_env().await?);
     // Boxed: the nested async state machines are otherwise too deep for the compiler's layout pass.
     Box::pin(lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
         let app = Arc::clone(&app);
-        Box::pin(async move { invoke(app, endpoint, event.payload, event.context).await })
+        Box::pin(async move { invoke_with(app, endpoint, serve, event.payload, event.context).await })
     })))
     .await
 }
@@ -44,6 +45,17 @@ pub async fn run(endpoint: Endpoint) -> Result<(), lambda_runtime::Error> {
 pub async fn invoke(
     app: Arc<App>,
     endpoint: Endpoint,
+    event: Value,
+    context: Context,
+) -> Result<Value, lambda_runtime::Error> {
+    invoke_with(app, endpoint, endpoint.serve(), event, context).await
+}
+
+/// [`invoke`] with the endpoint's [`Serve`] function given (what a function binary runs).
+pub async fn invoke_with(
+    app: Arc<App>,
+    endpoint: Endpoint,
+    serve: Serve,
     mut event: Value,
     context: Context,
 ) -> Result<Value, lambda_runtime::Error> {
@@ -51,7 +63,7 @@ pub async fn invoke(
     let request: LambdaRequest = serde_json::from_value(event)?;
     let mut adapter = Adapter::from(service_fn(move |req: lambda_http::Request| {
         let app = Arc::clone(&app);
-        async move { Ok::<_, std::convert::Infallible>(handle(&app, endpoint, req).await) }
+        async move { Ok::<_, std::convert::Infallible>(handle_with(&app, endpoint, serve, req).await) }
     }));
     // The conversion runs inside `call`; whatever the guard missed becomes a 400, not a crash.
     let pending = std::panic::catch_unwind(AssertUnwindSafe(|| adapter.call(LambdaEvent::new(request, context))));

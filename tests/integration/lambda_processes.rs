@@ -131,3 +131,19 @@ async fn a_misconfigured_function_fails_at_init_and_the_harness_sees_it() {
     assert!(!status.success());
     assert!(process.logs().contains("BCRYPT_COST"), "{}", process.logs());
 }
+
+/// Each function's main.rs hands the runner its own endpoint and only its own serve
+/// function, so its binary links no other endpoint's handler.
+#[test]
+fn each_binary_names_only_its_own_endpoint() {
+    for endpoint in Endpoint::ALL {
+        let function = endpoint.function();
+        let main = std::fs::read_to_string(repo_root().join("functions").join(function).join("src/main.rs")).unwrap();
+        let serve = format!("serve::{}", function.replace('-', "_"));
+        assert!(main.contains(&serve), "{function}: main.rs does not name {serve}");
+        assert_eq!(main.matches("serve::").count(), 1, "{function}");
+        assert_eq!(main.matches("Endpoint::").count(), 1, "{function}");
+        let variant = format!("{endpoint:?}");
+        assert!(main.contains(&format!("Endpoint::{variant}")), "{function}: main.rs names another endpoint");
+    }
+}

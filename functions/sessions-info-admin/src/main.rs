@@ -1,8 +1,9 @@
 //! Lambda function for `sessions-info-admin`: wires the shared runner to its endpoint.
 
+use sessions_api::endpoints::serve;
 use sessions_api::{Endpoint, runner};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    runner::run(Endpoint::SessionsInfoAdmin).await
+    runner::run(Endpoint::SessionsInfoAdmin, serve::sessions_info_admin).await
 }

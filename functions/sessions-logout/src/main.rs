@@ -1,8 +1,9 @@
 //! Lambda function for `sessions-logout`: wires the shared runner to its endpoint.
 
+use sessions_api::endpoints::serve;
 use sessions_api::{Endpoint, runner};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    runner::run(Endpoint::SessionsLogout).await
+    runner::run(Endpoint::SessionsLogout, serve::sessions_logout).await
 }

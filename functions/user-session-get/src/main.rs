@@ -1,8 +1,9 @@
 //! Lambda function for `user-session-get`: wires the shared runner to its endpoint.
 
+use sessions_api::endpoints::serve;
 use sessions_api::{Endpoint, runner};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    runner::run(Endpoint::UserSessionGet).await
+    runner::run(Endpoint::UserSessionGet, serve::user_session_get).await
 }

@@ -1,8 +1,9 @@
 //! Lambda function for `user-session-revoke`: wires the shared runner to its endpoint.
 
+use sessions_api::endpoints::serve;
 use sessions_api::{Endpoint, runner};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    runner::run(Endpoint::UserSessionRevoke).await
+    runner::run(Endpoint::UserSessionRevoke, serve::user_session_revoke).await
 }

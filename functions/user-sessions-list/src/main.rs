@@ -1,8 +1,9 @@
 //! Lambda function for `user-sessions-list`: wires the shared runner to its endpoint.
 
+use sessions_api::endpoints::serve;
 use sessions_api::{Endpoint, runner};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    runner::run(Endpoint::UserSessionsList).await
+    runner::run(Endpoint::UserSessionsList, serve::user_sessions_list).await
 }

@@ -1,8 +1,9 @@
 //! Lambda function for `user-sessions-revoke-all`: wires the shared runner to its endpoint.
 
+use sessions_api::endpoints::serve;
 use sessions_api::{Endpoint, runner};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    runner::run(Endpoint::UserSessionsRevokeAll).await
+    runner::run(Endpoint::UserSessionsRevokeAll, serve::user_sessions_revoke_all).await
 }

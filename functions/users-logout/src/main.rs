@@ -1,8 +1,9 @@
 //! Lambda function for `users-logout`: wires the shared runner to its endpoint.
 
+use sessions_api::endpoints::serve;
 use sessions_api::{Endpoint, runner};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    runner::run(Endpoint::UsersLogout).await
+    runner::run(Endpoint::UsersLogout, serve::users_logout).await
 }

@@ -1,8 +1,9 @@
 //! Lambda function for `users-remove-other-tokens`: wires the shared runner to its endpoint.
 
+use sessions_api::endpoints::serve;
 use sessions_api::{Endpoint, runner};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    runner::run(Endpoint::UsersRemoveOtherTokens).await
+    runner::run(Endpoint::UsersRemoveOtherTokens, serve::users_remove_other_tokens).await
 }
