@@ -147,3 +147,13 @@ fn each_binary_names_only_its_own_endpoint() {
         assert!(main.contains(&format!("Endpoint::{variant}")), "{function}: main.rs names another endpoint");
     }
 }
+
+/// The deployed profile unwinds on panic (cargo-lambda would default to abort): the runner's
+/// guard and lambda_runtime turn a panic into an error answer only when it unwinds.
+#[test]
+fn the_release_profile_unwinds() {
+    let manifest = std::fs::read_to_string(repo_root().join("Cargo.toml")).unwrap();
+    let release = manifest.split("[profile.release]").nth(1).expect("a release profile");
+    let release = release.split("\n[").next().unwrap();
+    assert!(release.lines().any(|l| l.replace(' ', "") == "panic=\"unwind\""), "{release}");
+}
