@@ -9,6 +9,7 @@ async fn main() -> Result<(), Error> {
             .status(200)
             .header("content-type", "application/json")
             .body(Body::from(r#"{"hello":"world"}"#))
+            .map_err(Error::from)
     }))
     .await
 }
