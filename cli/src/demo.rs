@@ -204,6 +204,32 @@ pub fn shifted(login_at: &str, now: Millis) -> Millis {
     parse_iso(login_at).unwrap_or(0) + shift
 }
 
+/// The DynamoDB endpoint the environment points the SDK at, if it is on this machine:
+/// demo data has fixed passwords, tokens and an API key, so it is never seeded into a
+/// table anyone else can reach. `lookup` reads the environment (a map in tests).
+pub fn local_endpoint(lookup: impl Fn(&str) -> Option<String>) -> Result<String, CliError> {
+    let endpoint = lookup("AWS_ENDPOINT_URL_DYNAMODB")
+        .or_else(|| lookup("AWS_ENDPOINT_URL"))
+        .filter(|e| !e.trim().is_empty())
+        .ok_or_else(|| {
+            CliError::Usage(
+                "seed-demo writes known passwords and keys: it needs AWS_ENDPOINT_URL pointing at a local DynamoDB"
+                    .into(),
+            )
+        })?;
+    let host =
+        endpoint.parse::<http::Uri>().ok().and_then(|u| u.host().map(|h| h.trim_matches(['[', ']']).to_string()));
+    let local = host.as_deref().is_some_and(|h| {
+        h.eq_ignore_ascii_case("localhost") || h.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+    });
+    if !local {
+        return Err(CliError::Usage(format!(
+            "seed-demo writes known passwords and keys: refused for {endpoint}, which is not a local endpoint"
+        )));
+    }
+    Ok(endpoint)
+}
+
 /// Creates every demo user and session, the admin's TOTP, and the default permissions.
 /// testroxie is an admin without 2FA: its step-up method is the password (seeds/000). Fails on a table that already holds them.
 /// `progress` counts users and sessions written (`ProgressBar::hidden()` for none).
@@ -301,5 +327,36 @@ mod tests {
         names.sort();
         names.dedup();
         assert_eq!(names.len(), USERS.len());
+    }
+}
+
+#[cfg(test)]
+mod endpoint_tests {
+    use super::local_endpoint;
+
+    fn check(vars: &[(&str, &str)]) -> Result<String, String> {
+        local_endpoint(|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn seeding_is_only_for_loopback_endpoints() {
+        for ok in ["http://127.0.0.1:8000", "http://localhost:4566/", "http://[::1]:8000", "http://127.9.9.9"] {
+            assert_eq!(check(&[("AWS_ENDPOINT_URL", ok)]), Ok(ok.to_string()));
+        }
+        assert!(check(&[]).unwrap_err().contains("needs AWS_ENDPOINT_URL"));
+        for far in [
+            "https://dynamodb.eu-west-1.amazonaws.com",
+            "http://10.0.0.5:8000",
+            "http://localhost.example.com",
+            "not a url",
+        ] {
+            assert!(check(&[("AWS_ENDPOINT_URL", far)]).unwrap_err().contains("refused"), "{far}");
+        }
+        // The service's own variable wins, as it does for the SDK.
+        let both = [
+            ("AWS_ENDPOINT_URL", "http://127.0.0.1:8000"),
+            ("AWS_ENDPOINT_URL_DYNAMODB", "https://dynamodb.us-east-1.amazonaws.com"),
+        ];
+        assert!(check(&both).is_err());
     }
 }

@@ -39,6 +39,9 @@ pub struct Config {
     pub mailer: MailerKind,
     /// Sender address for SES (`MAIL_FROM`; required with `MAILER=ses`).
     pub mail_from: Option<String>,
+    /// Record CloudFront's viewer location headers on new sessions (`TRUST_CLOUDFRONT_GEO`).
+    /// Only true behind CloudFront: anywhere else a client can send those headers itself.
+    pub trust_cloudfront_geo: bool,
 }
 
 /// How email codes are delivered.
@@ -69,6 +72,7 @@ impl Default for Config {
             counter_shards: 16,
             mailer: MailerKind::Outbox,
             mail_from: None,
+            trust_cloudfront_geo: false,
         }
     }
 }
@@ -124,6 +128,13 @@ impl Config {
         if mailer == MailerKind::Ses && mail_from.is_none() {
             return Err(err("MAIL_FROM", "must be set to a verified sender when MAILER=ses"));
         }
+        let trust_cloudfront_geo = match lookup("TRUST_CLOUDFRONT_GEO").as_deref().map(str::trim) {
+            None | Some("") | Some("false") => false,
+            Some("true") => true,
+            Some(other) => {
+                return Err(err("TRUST_CLOUDFRONT_GEO", format!("{other:?} is neither \"true\" nor \"false\"")));
+            }
+        };
         Ok(Config {
             table_name,
             token_lifetime_secs: days * 86_400,
@@ -141,6 +152,7 @@ impl Config {
             counter_shards: counter_shards as u32,
             mailer,
             mail_from,
+            trust_cloudfront_geo,
         })
     }
 }
@@ -213,6 +225,9 @@ mod tests {
         assert_eq!(from(&[("MAILER", "smtp")]).unwrap_err().variable, "MAILER");
         assert_eq!(from(&[("SESSION_COUNTER_SHARDS", "100")]).unwrap_err().variable, "SESSION_COUNTER_SHARDS");
         assert_eq!(from(&[("MAILER", "ses")]).unwrap_err().variable, "MAIL_FROM");
+        assert_eq!(from(&[("TRUST_CLOUDFRONT_GEO", "yes")]).unwrap_err().variable, "TRUST_CLOUDFRONT_GEO");
+        assert!(from(&[("TRUST_CLOUDFRONT_GEO", "true")]).unwrap().trust_cloudfront_geo);
+        assert!(!from(&[("TRUST_CLOUDFRONT_GEO", "false")]).unwrap().trust_cloudfront_geo);
         let ses = from(&[("MAILER", "ses"), ("MAIL_FROM", "no-reply@example.com")]).unwrap();
         assert_eq!((ses.mailer, ses.mail_from.as_deref()), (MailerKind::Ses, Some("no-reply@example.com")));
     }

@@ -30,6 +30,7 @@ fn environment(env: &TestEnv) -> Vec<(String, String)> {
     vars.push(("SESSIONS_TABLE".into(), env.app.store.table().into()));
     vars.push(("BCRYPT_COST".into(), "4".into()));
     vars.push(("RUST_LOG".into(), "info".into()));
+    vars.push(("TRUST_CLOUDFRONT_GEO".into(), "false".into()));
     vars
 }
 

@@ -132,9 +132,8 @@ async fn a_huge_user_agent_still_logs_in() {
     }
 }
 
-#[tokio::test]
-async fn the_session_records_ip_host_geo_and_client() {
-    let env = TestEnv::seeded().await;
+/// A login carrying CloudFront's viewer location headers, and the MonoCloud view of its session.
+async fn login_with_geo_headers(env: &TestEnv) -> ((String, String), Value, Value) {
     let req = login_req(json!({"user": "user-00", "password": DEMO_PASSWORD, "client_id": "billing-portal"}))
         .header("host", "sessions.example.com")
         .header("cloudfront-viewer-country", "DE")
@@ -146,12 +145,20 @@ async fn the_session_records_ip_host_geo_and_client() {
     let auth = credentials(&env.send(Login, req).await);
     let list = env.send(SessionsList, Req::new().auth(&auth)).await.json_body();
     let s = current_session(&list);
-    assert_eq!((s["ip"].as_str(), s["host"].as_str()), (Some("203.0.113.77"), Some("sessions.example.com")));
     let path = format!("/api/users/{}/sessions/{}", auth.0, s["sessionId"].as_str().unwrap());
     let mut event = Req::new().header("x-api-key", DEMO_API_KEY).event(UserSessionGet);
     event.raw_path = Some(path.clone());
     event.path_parameters = UserSessionGet.match_path(&path).unwrap();
     let mc = invoke(&env.app, UserSessionGet, event).await.json_body();
+    (auth, s, mc)
+}
+
+#[tokio::test]
+async fn the_session_records_ip_host_geo_and_client() {
+    let mut env = TestEnv::seeded().await;
+    env.app.config.trust_cloudfront_geo = true;
+    let (_, s, mc) = login_with_geo_headers(&env).await;
+    assert_eq!((s["ip"].as_str(), s["host"].as_str()), (Some("203.0.113.77"), Some("sessions.example.com")));
     assert_eq!(mc["client_ids"], json!(["billing-portal"]));
     assert_eq!(
         mc["last_metadata"],
@@ -159,6 +166,20 @@ async fn the_session_records_ip_host_geo_and_client() {
                "latitude": "52.52000", "longitude": "13.40500"})
     );
     assert_eq!(mc["expires_at"].as_i64().unwrap() - mc["initiated_at"].as_i64().unwrap(), 90 * 86_400);
+}
+
+/// Not behind CloudFront (the default), the viewer headers are the client's own word: ignored.
+#[tokio::test]
+async fn geo_headers_are_ignored_unless_the_api_sits_behind_cloudfront() {
+    let env = TestEnv::seeded().await;
+    assert!(!env.app.config.trust_cloudfront_geo);
+    let (_, s, mc) = login_with_geo_headers(&env).await;
+    assert_eq!(s["ip"].as_str(), Some("203.0.113.77"));
+    assert_eq!(
+        mc["last_metadata"],
+        json!({"ip_address": "203.0.113.77", "user_agent": null, "country": null, "region": null, "city": null,
+               "latitude": null, "longitude": null})
+    );
 }
 
 #[tokio::test]

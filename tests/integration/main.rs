@@ -7,6 +7,7 @@ mod bad_input;
 mod event_sources;
 mod events;
 mod faults;
+mod iam;
 mod lambda_processes;
 mod limits;
 mod list_bounds;

@@ -43,7 +43,106 @@ fn every_endpoint_is_one_function_with_its_route() {
     }
     let globals = &t["Globals"]["Function"];
     assert_eq!(globals["Runtime"], "provided.al2023");
-    assert_eq!(globals["Architectures"][0], "arm64");
+    assert_eq!(tag(&globals["Architectures"][0]), ("!Ref".into(), "Architecture".into()));
+    let arch = &t["Parameters"]["Architecture"];
+    assert_eq!(
+        (arch["Default"].as_str(), arch["AllowedValues"].clone()),
+        (Some("arm64"), serde_yaml_ng::from_str("[arm64, x86_64]").unwrap())
+    );
+}
+
+/// A `!Tag value` as (tag, value text).
+fn tag(v: &Value) -> (String, String) {
+    match v {
+        Value::Tagged(t) => (t.tag.to_string(), serde_yaml_ng::to_string(&t.value).unwrap().trim().to_string()),
+        other => panic!("not a tagged value: {other:?}"),
+    }
+}
+
+fn functions(t: &Value) -> Vec<(String, &Value)> {
+    t["Resources"]
+        .as_mapping()
+        .unwrap()
+        .iter()
+        .filter(|(_, r)| r["Type"] == "AWS::Serverless::Function")
+        .map(|(k, r)| (k.as_str().unwrap().to_string(), r))
+        .collect()
+}
+
+#[test]
+fn every_function_logs_to_its_own_group_with_retention_and_has_alarms() {
+    let t = template();
+    let resources = &t["Resources"];
+    let fs = functions(&t);
+    assert_eq!(fs.len(), Endpoint::ALL.len() + 1);
+    for (name, f) in fs {
+        let base = name.strip_suffix("Function").unwrap();
+        let logging = &f["Properties"]["LoggingConfig"];
+        assert_eq!(logging["LogFormat"], "JSON", "{name}");
+        let group = format!("{base}LogGroup");
+        assert_eq!(tag(&logging["LogGroup"]), ("!Ref".into(), group.clone()), "{name}");
+        assert_eq!(resources[&group]["Type"], "AWS::Logs::LogGroup");
+        assert_eq!(
+            tag(&resources[&group]["Properties"]["RetentionInDays"]),
+            ("!Ref".into(), "LogRetentionDays".into())
+        );
+        for (alarm, metric) in [("ErrorsAlarm", "Errors"), ("ThrottlesAlarm", "Throttles")] {
+            let a = &resources[&format!("{base}{alarm}")];
+            assert_eq!(a["Type"], "AWS::CloudWatch::Alarm", "{name} {alarm}");
+            let p = &a["Properties"];
+            assert_eq!((p["Namespace"].as_str(), p["MetricName"].as_str()), (Some("AWS/Lambda"), Some(metric)));
+            assert_eq!(p["Dimensions"][0]["Name"], "FunctionName");
+            assert_eq!(tag(&p["Dimensions"][0]["Value"]), ("!Ref".into(), name.clone()));
+            assert_eq!(tag(&p["AlarmActions"]).0, "!If", "{name} {alarm} notifies the optional topic");
+        }
+    }
+    let api5xx = &resources["Api5xxAlarm"]["Properties"];
+    assert_eq!((api5xx["Namespace"].as_str(), api5xx["MetricName"].as_str()), (Some("AWS/ApiGateway"), Some("5xx")));
+    assert_eq!(tag(&api5xx["Dimensions"][0]["Value"]), ("!Ref".into(), "HttpApi".into()));
+    assert_eq!(tag(&t["Conditions"]["HasAlarmTopic"]).0, "!Not");
+}
+
+#[test]
+fn the_api_is_throttled_login_more_strictly_and_logs_json_without_secrets() {
+    let t = template();
+    let api = &t["Resources"]["HttpApi"]["Properties"];
+    let default = &api["DefaultRouteSettings"];
+    assert_eq!(tag(&default["ThrottlingRateLimit"]), ("!Ref".into(), "ApiRateLimit".into()));
+    assert_eq!(tag(&default["ThrottlingBurstLimit"]), ("!Ref".into(), "ApiBurstLimit".into()));
+    let login = &api["RouteSettings"]["POST /api/v1/login"];
+    assert_eq!(tag(&login["ThrottlingRateLimit"]), ("!Ref".into(), "LoginRateLimit".into()));
+    assert_eq!(tag(&login["ThrottlingBurstLimit"]), ("!Ref".into(), "LoginBurstLimit".into()));
+    let p = &t["Parameters"];
+    let default_of = |name: &str| p[name]["Default"].as_i64().unwrap();
+    assert!(default_of("LoginRateLimit") < default_of("ApiRateLimit"));
+    assert!(default_of("LoginBurstLimit") < default_of("ApiBurstLimit"));
+    let logs = &api["AccessLogSettings"];
+    assert_eq!(tag(&logs["DestinationArn"]), ("!GetAtt".into(), "ApiAccessLogGroup.Arn".into()));
+    let format: serde_json::Value = serde_json::from_str(logs["Format"].as_str().unwrap()).expect("a JSON log line");
+    let fields: Vec<&str> = format.as_object().unwrap().values().map(|v| v.as_str().unwrap()).collect();
+    assert!(fields.contains(&"$context.requestId") && fields.contains(&"$context.status"));
+    // Nothing that can hold a token, a password or a key: no header, query string, path or body.
+    for f in fields {
+        for forbidden in ["header", "querystring", "path", "body", "authorizer"] {
+            assert!(!f.to_ascii_lowercase().contains(forbidden), "{f}");
+        }
+    }
+    assert_eq!(
+        tag(&t["Resources"]["ApiAccessLogGroup"]["Properties"]["RetentionInDays"]),
+        ("!Ref".into(), "LogRetentionDays".into())
+    );
+}
+
+/// Viewer location headers are anyone's to send unless CloudFront is in front and says so.
+#[test]
+fn cloudfront_geo_is_trusted_only_when_the_parameter_says_so() {
+    let t = template();
+    let p = &t["Parameters"]["BehindCloudFront"];
+    assert_eq!(p["Default"], "false");
+    let env = &t["Globals"]["Function"]["Environment"]["Variables"];
+    assert_eq!(tag(&env["TRUST_CLOUDFRONT_GEO"]), ("!Ref".into(), "BehindCloudFront".into()));
+    let config = sessions_api::Config::from_lookup(|k| (k == "TRUST_CLOUDFRONT_GEO").then(|| "false".to_string()));
+    assert!(!config.unwrap().trust_cloudfront_geo);
 }
 
 #[test]

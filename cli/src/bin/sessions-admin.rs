@@ -189,6 +189,7 @@ async fn run(command: Command) -> Result<(), CliError> {
             );
         }
         Command::SeedDemo => {
+            demo::local_endpoint(|name| std::env::var(name).ok())?;
             let progress = progress::bar("seeding");
             let seeded = demo::seed(store, config, sessions_api::clock::now_ms(), &progress).await;
             progress.finish_and_clear();

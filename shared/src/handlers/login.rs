@@ -181,8 +181,12 @@ fn decoy_hash(cost: u32) -> &'static str {
     DECOY.get_or_init(|| bcrypt::hash(sha256_hex("decoy password"), cost).unwrap_or_default())
 }
 
-/// The geo fields CloudFront adds when configured to forward viewer location headers.
-fn geo(req: &ApiRequest) -> Geo {
+/// The geo fields CloudFront adds when configured to forward viewer location headers; none
+/// unless the deployment says it sits behind CloudFront, as any client can send them.
+fn geo(req: &ApiRequest, trusted: bool) -> Geo {
+    if !trusted {
+        return Geo::default();
+    }
     let h =
         |name: &str| req.header(name).map(str::trim).filter(|v| !v.is_empty() && v.len() <= 128).map(str::to_string);
     Geo {
@@ -303,7 +307,7 @@ pub async fn login<S: LoginStore, M: Mailer>(
         last_activity_at: now,
         expires_at: now.div_euclid(1000) + config.token_lifetime_secs,
         client_ids: creds.client_id.into_iter().collect(),
-        geo: geo(req),
+        geo: geo(req, config.trust_cloudfront_geo),
         user: user.as_ref(),
     };
     // Written first, capped after: see `enforce_cap`. A create that fails wrote nothing,

@@ -57,6 +57,17 @@ struct State {
     rules: HashMap<String, Rule>,
     requests: HashMap<String, u64>,
     injected: HashMap<String, u64>,
+    accesses: Vec<Access>,
+}
+
+/// One item-level action a request asked DynamoDB for, as IAM authorizes it: the action
+/// (`dynamodb:PutItem` for each Put of a transaction, and so on), the resource (`table`, or
+/// `index/<name>`) and, for writes and key reads, the partition key it names.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Access {
+    pub action: String,
+    pub resource: String,
+    pub partition_key: Option<String>,
 }
 
 /// Lets `passes` calls through, then fails `times` calls (all, when `None`).
@@ -117,6 +128,12 @@ impl Faults {
         let mut state = self.state();
         state.requests.clear();
         state.injected.clear();
+        state.accesses.clear();
+    }
+
+    /// Every item-level action requested since the last call (or [`Faults::reset_counts`]), in order.
+    pub fn take_accesses(&self) -> Vec<Access> {
+        std::mem::take(&mut self.state().accesses)
     }
 
     /// An HTTP client that sends through `inner` unless a fault applies.
@@ -176,6 +193,9 @@ impl HttpConnector for FaultConnector {
         // `X-Amz-Target: DynamoDB_20120810.<Operation>`
         let target = request.headers().get("x-amz-target").unwrap_or("");
         let operation = target.rsplit('.').next().unwrap_or("").to_string();
+        if let Some(body) = request.body().bytes().and_then(|b| serde_json::from_slice::<Value>(b).ok()) {
+            self.faults.state().accesses.extend(accesses(&operation, &body));
+        }
         match self.faults.take(&operation) {
             None => self.inner.call(request),
             Some(Fault::Timeout) => HttpConnectorFuture::ready(Err(ConnectorError::timeout(
@@ -183,6 +203,61 @@ impl HttpConnector for FaultConnector {
             ))),
             Some(fault) => HttpConnectorFuture::ready(Ok(error_response(fault, &operation, &request))),
         }
+    }
+}
+
+/// What IAM authorizes for one request: batch and transaction requests are one action per item.
+fn accesses(operation: &str, body: &Value) -> Vec<Access> {
+    let pk = |key: &Value| key["PK"]["S"].as_str().map(str::to_string);
+    let access = |action: &str, resource: String, partition_key: Option<String>| Access {
+        action: format!("dynamodb:{action}"),
+        resource,
+        partition_key,
+    };
+    let table = || "table".to_string();
+    match operation {
+        "GetItem" | "UpdateItem" | "DeleteItem" => vec![access(operation, table(), pk(&body["Key"]))],
+        "PutItem" => vec![access(operation, table(), pk(&body["Item"]))],
+        "Query" | "Scan" => {
+            let resource = body["IndexName"].as_str().map_or_else(table, |index| format!("index/{index}"));
+            vec![access(operation, resource, None)]
+        }
+        "BatchGetItem" => body["RequestItems"]
+            .as_object()
+            .into_iter()
+            .flat_map(|tables| tables.values())
+            .flat_map(|t| t["Keys"].as_array().cloned().unwrap_or_default())
+            .map(|key| access("BatchGetItem", table(), pk(&key)))
+            .collect(),
+        "BatchWriteItem" => body["RequestItems"]
+            .as_object()
+            .into_iter()
+            .flat_map(|tables| tables.values())
+            .flat_map(|t| t.as_array().cloned().unwrap_or_default())
+            .map(|r| match (r.get("PutRequest"), r.get("DeleteRequest")) {
+                (Some(put), _) => access("BatchWriteItem", table(), pk(&put["Item"])),
+                (_, Some(delete)) => access("BatchWriteItem", table(), pk(&delete["Key"])),
+                _ => access("BatchWriteItem", table(), None),
+            })
+            .collect(),
+        "TransactWriteItems" | "TransactGetItems" => body["TransactItems"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|item| {
+                let (kind, part) = item.as_object()?.iter().next()?;
+                let (action, key) = match kind.as_str() {
+                    "Put" => ("PutItem", &part["Item"]),
+                    "Update" => ("UpdateItem", &part["Key"]),
+                    "Delete" => ("DeleteItem", &part["Key"]),
+                    "ConditionCheck" => ("ConditionCheckItem", &part["Key"]),
+                    "Get" => ("GetItem", &part["Key"]),
+                    _ => return None,
+                };
+                Some(access(action, table(), pk(key)))
+            })
+            .collect(),
+        other => vec![access(other, table(), None)],
     }
 }
 

@@ -1,0 +1,323 @@
+//! Least privilege, checked against what the code really sends. Each function serves its
+//! events/ files and the paths they do not reach (2FA by TOTP and by email, a wrong code, a
+//! failed login, the session cap) through a client that records every request at the wire
+//! (`store::faults`). Every item-level action recorded must be allowed by that function's
+//! policy in template.yaml (action, table or index, and the partition key under
+//! `dynamodb:LeadingKeys` for writes), and every action, index and key prefix a policy grants
+//! must have been used: a grant nobody needs fails the test as surely as a missing one.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::json;
+use serde_yaml_ng::Value;
+use sessions_api::Endpoint::{self, *};
+use sessions_api::clock::now_ms;
+use sessions_api::store::OutboxStore;
+use sessions_api::store::faults::{Access, Faults};
+use sessions_cli::demo::DEMO_PASSWORD;
+
+use crate::support::*;
+
+/// Partitions only the admin tool writes: permissions, API keys, the login-name links.
+const ADMIN_TOOL_ONLY: [&str; 4] = ["PERMISSION#", "APIKEY#", "USERNAME#", "EMAIL#"];
+const WRITES: [&str; 5] = [
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:BatchWriteItem",
+    "dynamodb:ConditionCheckItem",
+];
+const SEND_EMAIL: &str = "ses:SendEmail";
+
+/// One statement of a function's policy, read from template.yaml.
+#[derive(Debug)]
+struct Statement {
+    actions: Vec<String>,
+    /// `table`, `index/<name>`, or for SES the `!Sub` text of each identity ARN.
+    resources: Vec<String>,
+    /// `ForAllValues:StringLike` patterns of `dynamodb:LeadingKeys`, if the statement has them.
+    leading_keys: Option<Vec<String>>,
+    /// `StringEquals` `ses:FromAddress`, as its `!Ref` target.
+    from_address: Option<String>,
+}
+
+fn strings(v: &Value) -> Vec<String> {
+    match v {
+        Value::Sequence(items) => items.iter().flat_map(strings).collect(),
+        Value::String(s) => vec![s.clone()],
+        Value::Tagged(t) => vec![tagged(t)],
+        _ => panic!("not a string or list: {v:?}"),
+    }
+}
+
+/// A `!GetAtt SessionsTable.Arn` or `!Sub "${SessionsTable.Arn}/index/Name"` resource as
+/// `table` / `index/Name`; any other `!Sub` as its text; `!Ref X` as `X`.
+fn tagged(t: &serde_yaml_ng::value::TaggedValue) -> String {
+    let text = match &t.value {
+        Value::String(s) => s.clone(),
+        Value::Sequence(parts) => parts[0].as_str().expect("!Sub [text, vars]").to_string(),
+        other => panic!("unexpected tagged value {other:?}"),
+    };
+    match t.tag.to_string().as_str() {
+        "!GetAtt" if text == "SessionsTable.Arn" => "table".into(),
+        "!Sub" => text.strip_prefix("${SessionsTable.Arn}/").map_or(text.clone(), str::to_string),
+        "!Ref" => text,
+        tag => panic!("unexpected {tag} {text}"),
+    }
+}
+
+fn policy(template: &Value, function: &str) -> Vec<Statement> {
+    let resource = template["Resources"]
+        .as_mapping()
+        .unwrap()
+        .values()
+        .find(|r| r["Metadata"]["BuildProperties"]["Binary"] == function)
+        .unwrap_or_else(|| panic!("no function builds {function}"));
+    let mut statements = Vec::new();
+    for p in resource["Properties"]["Policies"].as_sequence().expect("Policies") {
+        for s in p["Statement"].as_sequence().expect("Statement") {
+            assert_eq!(s["Effect"], "Allow", "{function}");
+            let condition = &s["Condition"];
+            let leading = &condition["ForAllValues:StringLike"]["dynamodb:LeadingKeys"];
+            let from = &condition["StringEquals"]["ses:FromAddress"];
+            statements.push(Statement {
+                actions: strings(&s["Action"]),
+                resources: strings(&s["Resource"]),
+                leading_keys: (!leading.is_null()).then(|| strings(leading)),
+                from_address: (!from.is_null()).then(|| strings(from).remove(0)),
+            });
+        }
+    }
+    statements
+}
+
+fn like(pattern: &str, value: &str) -> bool {
+    match pattern.strip_suffix('*') {
+        Some(prefix) => value.starts_with(prefix),
+        None => pattern == value,
+    }
+}
+
+/// What one function sends, as IAM sees it. The local mailer's outbox write is what
+/// `ses:SendEmail` is in AWS (template.yaml sets `MAILER=ses`).
+fn as_deployed(accesses: Vec<Access>) -> BTreeSet<Access> {
+    accesses
+        .into_iter()
+        .map(|a| match a.partition_key.as_deref() {
+            Some("OUTBOX") if a.action == "dynamodb:PutItem" => {
+                Access { action: SEND_EMAIL.into(), resource: "identity".into(), partition_key: None }
+            }
+            _ => a,
+        })
+        .collect()
+}
+
+/// The statement that allows `access`, if any.
+fn allowing<'a>(statements: &'a [Statement], access: &Access) -> Option<&'a Statement> {
+    statements.iter().find(|s| {
+        s.actions.contains(&access.action)
+            && (access.action == SEND_EMAIL || s.resources.contains(&access.resource))
+            && match (&s.leading_keys, &access.partition_key) {
+                (None, _) => true,
+                (Some(patterns), Some(pk)) => patterns.iter().any(|p| like(p, pk)),
+                (Some(_), None) => false,
+            }
+    })
+}
+
+fn admin_request(endpoint: Endpoint) -> Req {
+    match endpoint {
+        SessionsInfoAdmin => Req::new().param("sessionId", "uBNL9dTjJ4s6Pjp4K"),
+        SessionsLogout => Req::new().json(json!({"sessionId": "uBNL9dTjJ4s6Pjp4K"})),
+        _ => Req::new(),
+    }
+}
+
+async fn latest_code(env: &TestEnv) -> String {
+    let mail = env.app.store.outbox(1).await.unwrap();
+    let body = &mail.first().expect("a message in the outbox").body;
+    body.split_whitespace().find(|w| w.len() == 7 && w.ends_with('.')).unwrap().trim_end_matches('.').to_string()
+}
+
+/// What a function sends, kept apart from what a test's own setup (the admin tool's
+/// writes, a login made through the store) sends through the same client.
+struct Recorder {
+    faults: Faults,
+    sent: Vec<Access>,
+}
+
+impl Recorder {
+    /// Keeps what was sent since the last call: the function's requests.
+    fn function(&mut self) {
+        self.sent.extend(self.faults.take_accesses());
+    }
+    /// Drops what was sent since the last call: the test's setup.
+    fn setup(&mut self) {
+        self.faults.take_accesses();
+    }
+}
+
+/// The requests that reach every store path of `endpoint` beyond its events/ files.
+async fn extra_paths(env: &mut TestEnv, endpoint: Endpoint, rec: &mut Recorder) {
+    let admin = demo_auth(ADMIN_ID, ADMIN_SESSION);
+    let roxie = demo_auth(ROXIE_ID, ROXIE_SESSION);
+    match endpoint {
+        SessionsListAll | SessionsInfoAdmin | SessionsLogout => {
+            // A wrong TOTP code (a try reserved and kept), then a right one (replay guard).
+            let resp = env.send(endpoint, admin_request(endpoint).auth(&admin).code("000000")).await;
+            assert_eq!(resp.status, 400, "{}", resp.body);
+            let resp = env.send(endpoint, admin_request(endpoint).auth(&admin).code(&admin_totp(now_ms()))).await;
+            assert_eq!(resp.status, 200, "{}", resp.body);
+            rec.function();
+            if endpoint == SessionsListAll {
+                // Remembered now: each sort key reads its own order index.
+                for key in
+                    ["loginAt", "device.name", "device.os.name", "device.os.version", "_user.name", "_user.username"]
+                {
+                    let sort = json!({ key: -1 }).to_string();
+                    let resp = env.send(endpoint, Req::new().auth(&admin).param("sort", &sort)).await;
+                    assert_eq!(resp.status, 200, "{}", resp.body);
+                }
+                rec.function();
+            }
+            // A backup code.
+            let codes = sessions_cli::admin::enable_totp(&env.app.store, ADMIN_ID, None).await.unwrap().backup_codes;
+            let other = env.login(ADMIN_ID, "Chrome", "Windows", now_ms()).await;
+            let other = (ADMIN_ID.to_string(), other.token);
+            rec.setup();
+            let resp = env.send(endpoint, admin_request(endpoint).auth(&other).code(&codes[0])).await;
+            assert!(resp.status == 200 || resp.status == 404, "{}", resp.body);
+            rec.function();
+            // Email: a code generated and sent, then used.
+            sessions_cli::admin::set_email_two_factor(&env.app.store, "testroxie", true).await.unwrap();
+            rec.setup();
+            let resp = env.send(endpoint, admin_request(endpoint).auth(&roxie).ip("192.0.2.7")).await;
+            assert_eq!(resp.status, 400, "{}", resp.body);
+            rec.function();
+            let code = latest_code(env).await;
+            rec.setup();
+            let resp = env.send(endpoint, admin_request(endpoint).auth(&roxie).ip("192.0.2.7").code(&code)).await;
+            assert!(resp.status == 200 || resp.status == 404, "{}", resp.body);
+            rec.function();
+        }
+        Login => {
+            let login = |body: serde_json::Value| Req::new().json(body);
+            let wrong = env.send(Login, login(json!({"user": "guester", "password": "wrong"}))).await;
+            assert_eq!(wrong.status, 401);
+            let resp = env
+                .send(Login, login(json!({"user": "admin", "password": DEMO_PASSWORD, "code": admin_totp(now_ms())})));
+            assert_eq!(resp.await.status, 200);
+            rec.function();
+            sessions_cli::admin::set_email_two_factor(&env.app.store, "testroxie", true).await.unwrap();
+            rec.setup();
+            let resp = env.send(Login, login(json!({"user": "testroxie", "password": DEMO_PASSWORD}))).await;
+            assert_eq!(resp.status, 400, "{}", resp.body);
+            rec.function();
+            let code = latest_code(env).await;
+            rec.setup();
+            let resp = env.send(Login, login(json!({"user": "testroxie", "password": DEMO_PASSWORD, "code": code})));
+            assert_eq!(resp.await.status, 200);
+            // Past the cap, the oldest session ends.
+            env.app.config.max_sessions_per_user = 1;
+            for _ in 0..2 {
+                let resp = env.send(Login, login(json!({"user": "guester", "password": DEMO_PASSWORD}))).await;
+                assert_eq!(resp.status, 200, "{}", resp.body);
+            }
+            rec.function();
+        }
+        _ => {}
+    }
+}
+
+/// Every item-level action `function` sends while serving its events/ files and extra paths.
+async fn recorded(function: &str) -> BTreeSet<Access> {
+    let faults = Faults::new();
+    let mut env = TestEnv::seeded_with_faults(&faults).await;
+    let mut rec = Recorder { faults: faults.clone(), sent: Vec::new() };
+    rec.setup();
+    let events = std::fs::read_dir(repo_root().join("events")).unwrap().map(|e| e.unwrap().path());
+    let mut events: Vec<_> = events
+        .filter(|p| {
+            let stem = p.file_stem().unwrap().to_string_lossy().into_owned();
+            let owner = Endpoint::ALL
+                .iter()
+                .map(|e| e.function())
+                .chain(["session-expiry"])
+                .filter(|f| stem == *f || stem.starts_with(&format!("{f}-")))
+                .max_by_key(|f| f.len());
+            owner == Some(function)
+        })
+        .collect();
+    events.sort();
+    assert!(!events.is_empty(), "{function} has no events/ file");
+    for file in events {
+        if function == "session-expiry" {
+            let event = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+            sessions_api::expiry::on_stream(&env.app.store, &event).await.unwrap();
+        } else {
+            let (_, resp) = env.send_event(&file).await;
+            assert!(resp.status < 500, "{}: {}", file.display(), resp.body);
+        }
+        rec.function();
+    }
+    if let Some(endpoint) = Endpoint::ALL.iter().find(|e| e.function() == function) {
+        extra_paths(&mut env, *endpoint, &mut rec).await;
+    }
+    as_deployed(rec.sent)
+}
+
+#[tokio::test]
+async fn every_functions_policy_is_exactly_what_its_code_sends() {
+    let text = std::fs::read_to_string(repo_root().join("template.yaml")).unwrap();
+    let template: Value = serde_yaml_ng::from_str(&text).unwrap();
+    let functions: Vec<&str> = Endpoint::ALL.iter().map(|e| e.function()).chain(["session-expiry"]).collect();
+    let mut problems = Vec::new();
+    let mut used: BTreeMap<&str, BTreeSet<Access>> = BTreeMap::new();
+    for function in &functions {
+        let statements = policy(&template, function);
+        let accesses = recorded(function).await;
+        for access in &accesses {
+            if allowing(&statements, access).is_none() {
+                problems.push(format!("{function}: {access:?} is not allowed"));
+            }
+        }
+        for s in &statements {
+            for action in &s.actions {
+                if action.contains('*') {
+                    problems.push(format!("{function}: wildcard action {action}"));
+                }
+                if WRITES.contains(&action.as_str()) && s.leading_keys.is_none() {
+                    problems.push(format!("{function}: {action} without dynamodb:LeadingKeys"));
+                }
+                if action == SEND_EMAIL {
+                    let only_mail_from = s.resources.iter().all(|r| r.contains(":identity/${Mail"));
+                    if !only_mail_from || s.from_address.as_deref() != Some("MailFrom") {
+                        problems.push(format!("{function}: ses:SendEmail beyond the MailFrom identity"));
+                    }
+                }
+                for resource in &s.resources {
+                    if resource.ends_with('*') {
+                        problems.push(format!("{function}: wildcard resource {resource}"));
+                    }
+                    let use_of = |a: &&Access| &a.action == action && (action == SEND_EMAIL || &a.resource == resource);
+                    if !accesses.iter().any(|a| use_of(&a)) {
+                        problems.push(format!("{function}: grants {action} on {resource}, which it never uses"));
+                    }
+                }
+            }
+            for pattern in s.leading_keys.iter().flatten() {
+                if ADMIN_TOOL_ONLY.iter().any(|p| like(pattern, p) || pattern.starts_with(p)) {
+                    problems.push(format!("{function}: may write {pattern}, which only the admin tool writes"));
+                }
+                let fits = |a: &Access| {
+                    s.actions.contains(&a.action) && a.partition_key.as_deref().is_some_and(|pk| like(pattern, pk))
+                };
+                if !accesses.iter().any(fits) {
+                    problems.push(format!("{function}: leading key {pattern} is never written"));
+                }
+            }
+        }
+        used.insert(function, accesses);
+    }
+    assert!(problems.is_empty(), "{}\n\nrecorded:\n{used:#?}", problems.join("\n"));
+}
