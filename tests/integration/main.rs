@@ -13,6 +13,7 @@ mod limits;
 mod list_bounds;
 mod local_http;
 mod login;
+mod metering;
 mod monocloud;
 mod openapi;
 mod redaction;

@@ -8,6 +8,8 @@ mod counter;
 #[cfg(feature = "fault-injection")]
 pub mod faults;
 mod login_limits;
+#[cfg(feature = "metering")]
+pub mod metering;
 mod outbox;
 mod permissions;
 mod session_index;

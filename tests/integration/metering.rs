@@ -1,0 +1,36 @@
+//! store::metering against DynamoDB Local: consumed capacity is asked for and read back,
+//! items read and round trips are counted per call.
+
+use serde_json::json;
+use sessions_api::App;
+use sessions_api::Endpoint::{Login, SessionsList};
+use sessions_api::store::DynamoStore;
+use sessions_api::store::metering::{Meter, sequential_round_trips};
+use sessions_cli::demo::DEMO_PASSWORD;
+
+use crate::support::*;
+
+#[tokio::test]
+async fn calls_are_metered_with_items_units_and_round_trips() {
+    let env = TestEnv::seeded().await;
+    let meter = Meter::new();
+    let store = DynamoStore::new(meter.client(env.app.store.client()), env.app.store.table());
+    let metered = TestEnv { app: App::new(env.app.config.clone(), store), seeded_at: env.seeded_at };
+
+    let resp = metered.send(SessionsList, Req::new().auth(&demo_auth(ROXIE_ID, ROXIE_SESSION))).await;
+    assert_eq!(resp.status, 200, "{}", resp.body);
+    let calls = meter.take();
+    let ops: Vec<&str> = calls.iter().map(|c| c.operation.as_str()).collect();
+    assert!(ops.contains(&"GetItem") && ops.contains(&"Query"), "{ops:?}");
+    let listed = resp.json_body()["sessions"].as_array().unwrap().len() as u64;
+    let queried: u64 = calls.iter().filter(|c| c.operation == "Query").map(|c| c.items_read).sum();
+    assert!(queried >= listed, "{queried} items read for {listed} rows");
+    assert!(calls.iter().all(|c| c.read_units > 0.0 && c.write_units == 0.0 && c.bytes > 0), "{calls:?}");
+    assert!((1..=calls.len()).contains(&sequential_round_trips(&calls)));
+
+    let resp = metered.send(Login, Req::new().json(json!({"user": "guester", "password": DEMO_PASSWORD}))).await;
+    assert_eq!(resp.status, 200, "{}", resp.body);
+    let calls = meter.take();
+    let tx: Vec<_> = calls.iter().filter(|c| c.operation == "TransactWriteItems").collect();
+    assert!(!tx.is_empty() && tx.iter().all(|c| c.write_units > 0.0), "{calls:?}");
+}
