@@ -24,8 +24,14 @@ pub fn default_roles(permission: &str) -> Vec<String> {
 
 /// Whether any of the user's roles holds the permission.
 pub async fn has_permission(store: &impl PermissionStore, user: &User, permission: &str) -> Result<bool, ApiError> {
-    let roles = store.permission_roles(permission).await?.unwrap_or_else(|| default_roles(permission));
-    Ok(user.roles.iter().any(|r| roles.contains(r)))
+    Ok(holds(user, store.permission_roles(permission).await?, permission))
+}
+
+/// Whether the user holds `permission`, given its stored roles (`None`: the defaults). For
+/// callers that read the permission concurrently with the user.
+pub fn holds(user: &User, stored_roles: Option<Vec<String>>, permission: &str) -> bool {
+    let roles = stored_roles.unwrap_or_else(|| default_roles(permission));
+    user.roles.iter().any(|r| roles.contains(r))
 }
 
 /// 403 unless the user holds the permission.

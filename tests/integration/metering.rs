@@ -34,3 +34,27 @@ async fn calls_are_metered_with_items_units_and_round_trips() {
     let tx: Vec<_> = calls.iter().filter(|c| c.operation == "TransactWriteItems").collect();
     assert!(!tx.is_empty() && tx.iter().all(|c| c.write_units > 0.0), "{calls:?}");
 }
+
+/// Reads that do not depend on each other share a round trip: once 2FA is remembered,
+/// list.all is two (token, user and permission; then the page and the counter) and
+/// info.admin three (then the by-id index, then the item).
+#[tokio::test]
+async fn admin_reads_take_few_sequential_round_trips() {
+    use sessions_api::Endpoint::{SessionsInfoAdmin, SessionsListAll};
+    let env = TestEnv::seeded().await;
+    let meter = Meter::new();
+    let store = DynamoStore::new(meter.client(env.app.store.client()), env.app.store.table());
+    let metered = TestEnv { app: App::new(env.app.config.clone(), store), seeded_at: env.seeded_at };
+    let roxie = demo_auth(ROXIE_ID, ROXIE_SESSION);
+    let step_up = Req::new().auth(&roxie).header("x-2fa-method", "password").code(&password_code(DEMO_PASSWORD));
+    assert_eq!(metered.send(SessionsListAll, step_up).await.status, 200);
+    meter.take();
+    let resp = metered.send(SessionsListAll, Req::new().auth(&roxie)).await;
+    assert_eq!(resp.status, 200, "{}", resp.body);
+    let calls = meter.take();
+    assert_eq!((calls.len(), sequential_round_trips(&calls)), (5, 2), "{calls:?}");
+    let resp = metered.send(SessionsInfoAdmin, Req::new().auth(&roxie).param("sessionId", "uBNL9dTjJ4s6Pjp4K")).await;
+    assert_eq!(resp.status, 200, "{}", resp.body);
+    let calls = meter.take();
+    assert_eq!((calls.len(), sequential_round_trips(&calls)), (5, 3), "{calls:?}");
+}

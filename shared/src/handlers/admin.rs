@@ -31,8 +31,13 @@ async fn admin_caller(
     now: Millis,
     permission: &str,
 ) -> Result<(Caller, User), ApiError> {
-    let caller = authenticate(store, req, now).await?;
-    permissions::require(store, &caller.user, permission).await?;
+    // The permission does not depend on who calls: read it in the same round trip as the
+    // token and the user. A failed authentication still answers first (401 before 403).
+    let (caller, roles) = tokio::join!(authenticate(store, req, now), store.permission_roles(permission));
+    let caller = caller?;
+    if !permissions::holds(&caller.user, roles?, permission) {
+        return Err(ApiError::Forbidden);
+    }
     let user = caller.user.clone();
     Ok((caller, user))
 }
@@ -51,8 +56,10 @@ pub async fn list_all<S: AdminStore + AllSessionsReader, M: Mailer>(
     let (sessions, total) = match (&query.filter, query.sort.0.as_slice()) {
         // One sort key and no filter: read the page from that key's index, total from the counter.
         (None, [(key, direction)]) => {
-            let page = store.sessions_page(*key, *direction, query.offset, query.count, now).await?;
-            let counted = store.active_session_count().await?;
+            let (page, counted) = tokio::try_join!(
+                store.sessions_page(*key, *direction, query.offset, query.count, now),
+                store.active_session_count()
+            )?;
             let total = counted.max(query.offset.saturating_add(page.len()));
             (page, total)
         }

@@ -259,24 +259,33 @@ pub async fn login<S: LoginStore, M: Mailer>(
         LoginRequest::Resume(token) => return resume(store, &token, now).await,
         LoginRequest::Password(creds) => creds,
     };
-    // The address first, as Rocket.Chat checks it first; both before any password check.
+    // Both tries are reserved before any password check, in one round trip with the user's
+    // lookup (reading the user checks nothing). The address is answered first, as Rocket.Chat
+    // checks it first; a try taken by a request that is then blocked is given back.
     let ip_key = LoginLimitKey::ip(&req.source_ip());
-    let ip = Limit::reserve(store, ip_key, config.login_failures_per_ip, config, now, Blocked::Ip).await?;
     // The login as typed (lowercased): unknown names count too, and no name is confirmed.
     let user_key = LoginLimitKey::user(&creds.user);
-    let by_user =
-        match Limit::reserve(store, user_key, config.login_failures_per_user, config, now, Blocked::User).await {
-            Ok(limit) => limit,
-            Err(e) => {
-                ip.release(store).await?;
-                return Err(e);
-            }
-        };
-    let found = if creds.by_email {
-        store.user_by_email(&creds.user).await?
-    } else {
-        store.user_by_username(&creds.user).await?
+    let lookup = async {
+        if creds.by_email { store.user_by_email(&creds.user).await } else { store.user_by_username(&creds.user).await }
     };
+    let (ip, by_user, found) = tokio::join!(
+        Limit::reserve(store, ip_key, config.login_failures_per_ip, config, now, Blocked::Ip),
+        Limit::reserve(store, user_key, config.login_failures_per_user, config, now, Blocked::User),
+        lookup
+    );
+    let (ip, by_user) = match (ip, by_user) {
+        (Ok(ip), Ok(by_user)) => (ip, by_user),
+        (Ok(ip), Err(e)) => {
+            ip.release(store).await?;
+            return Err(e);
+        }
+        (Err(e), Ok(by_user)) => {
+            by_user.release(store).await?;
+            return Err(e);
+        }
+        (Err(e), Err(_)) => return Err(e),
+    };
+    let found = found?;
     let user = match found {
         Some(u) if u.active && u.password_bcrypt.is_some() => {
             let hash = u.password_bcrypt.as_deref().unwrap_or_default();
@@ -288,10 +297,8 @@ pub async fn login<S: LoginStore, M: Mailer>(
         }
     };
     let user = user.ok_or(ApiError::LoginFailed)?;
-    ip.release(store).await?;
-    if by_user.held.is_some() {
-        store.clear_login_failures(&by_user.key).await?;
-    }
+    let clear = async { if by_user.held.is_some() { store.clear_login_failures(&by_user.key).await } else { Ok(()) } };
+    tokio::try_join!(ip.release(store), async { clear.await.map_err(ApiError::from) })?;
     if !two_factor::available_methods(&user).is_empty() {
         two_factor::check_code(store, mailer, &user, req.header(METHOD_HEADER), creds.code.as_deref(), now).await?;
     }
