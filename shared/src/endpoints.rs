@@ -33,7 +33,7 @@ impl App {
     /// Configuration and the AWS clients from the environment.
     pub async fn from_env() -> Result<Self, ConfigError> {
         let config = Config::from_env()?;
-        let sdk = aws_config::load_from_env().await;
+        let sdk = crate::store::sdk_config().await;
         let store = DynamoStore::new(DynamoStore::client_for(&sdk), config.table_name.clone())
             .with_counter_shards(config.counter_shards);
         let mailer = match config.mailer {

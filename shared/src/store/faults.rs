@@ -14,7 +14,6 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
 use aws_smithy_runtime_api::client::http::{
     HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpClient, SharedHttpConnector,
 };
@@ -141,11 +140,9 @@ impl Faults {
         SharedHttpClient::new(FaultClient { inner, faults: self.clone() })
     }
 
-    /// Around the SDK's default HTTPS client (hyper with rustls on aws-lc).
+    /// Around the functions' own HTTPS client ([`super::https_client`]).
     pub fn default_http_client(&self) -> SharedHttpClient {
-        let inner =
-            aws_smithy_http_client::Builder::new().tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc)).build_https();
-        self.http_client(inner)
+        self.http_client(super::https_client())
     }
 
     /// Counts the request; the fault to answer it with, if one applies.

@@ -112,6 +112,18 @@ pub mod keys {
     }
 }
 
+/// The HTTPS client every AWS SDK client here uses: hyper with rustls on ring.
+pub fn https_client() -> aws_sdk_dynamodb::config::SharedHttpClient {
+    use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
+    aws_smithy_http_client::Builder::new().tls_provider(Provider::Rustls(CryptoMode::Ring)).build_https()
+}
+
+/// The AWS configuration of the environment (region, credentials, `AWS_ENDPOINT_URL`), with
+/// [`https_client`].
+pub async fn sdk_config() -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest()).http_client(https_client()).load().await
+}
+
 /// A storage failure. Messages never contain item contents.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -265,7 +277,7 @@ impl DynamoStore {
     /// A client from the default AWS configuration chain (region, credentials and
     /// `AWS_ENDPOINT_URL`, which points it at a local DynamoDB).
     pub async fn client_from_env() -> Client {
-        Self::client_for(&aws_config::load_from_env().await)
+        Self::client_for(&sdk_config().await)
     }
 
     /// A client for `sdk` with the retry and timeout policy every function uses: the
