@@ -81,7 +81,7 @@ start_dynamodb_local() {
   ensure_java
   lib=$(ensure_dynamodb_local)
   port=$(free_port)
-  (cd "$lib" && exec java -Xmx1g -Djava.library.path="$lib/DynamoDBLocal_lib" -jar "$lib/DynamoDBLocal.jar" \
+  (cd "$lib" && exec java "-Xmx${DDB_LOCAL_HEAP:-1g}" -Djava.library.path="$lib/DynamoDBLocal_lib" -jar "$lib/DynamoDBLocal.jar" \
     -inMemory -port "$port") >"$log_file" 2>&1 &
   STARTED_PIDS+=($!)
   if ! wait_for_dynamodb "$port" 60; then

@@ -30,7 +30,7 @@ pub fn init_tracing() {
 /// handler) for the life of the execution environment.
 pub async fn run(endpoint: Endpoint, serve: Serve) -> Result<(), lambda_runtime::Error> {
     init_tracing();
-    let app = Arc::new(App::from_env().await?);
+    let app = Arc::new(App::from_lambda_env()?);
     // Boxed: the nested async state machines are otherwise too deep for the compiler's layout pass.
     Box::pin(lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
         let app = Arc::clone(&app);
@@ -84,7 +84,7 @@ pub async fn invoke_with(
 /// Entry point of the stream consumer that counts TTL-expired sessions down.
 pub async fn run_session_expiry() -> Result<(), lambda_runtime::Error> {
     init_tracing();
-    let app = Arc::new(App::from_env().await?);
+    let app = Arc::new(App::from_lambda_env()?);
     Box::pin(lambda_runtime::run(service_fn(move |event: LambdaEvent<aws_lambda_events::dynamodb::Event>| {
         let app = Arc::clone(&app);
         Box::pin(async move {

@@ -359,25 +359,26 @@ fn report(rows: &[Row], args: &Args) -> String {
         args.calls,
         args.full_read_calls,
     );
-    md.push_str("| sessions | call | items | requests | seq. | RCU | WCU | KB | p50 ms | p95 ms | baseline items | baseline p50 ms | items ratio |\n");
-    md.push_str("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+    md.push_str("| sessions | call | items | requests | seq. | RCU | WCU | KB | p50 ms | p95 ms | baseline items | baseline KB | baseline p50 ms | items ratio |\n");
+    md.push_str("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     for r in rows {
         let s = &r.samples;
         let items = median_of(s, |x| x.items as f64);
-        let (b_items, b_p50, ratio) = match &r.baseline {
+        let (b_items, b_kb, b_p50, ratio) = match &r.baseline {
             Some(b) => {
                 let bi = median_of(b, |x| x.items as f64);
                 (
                     format!("{bi:.0}"),
+                    format!("{:.1}", median_of(b, |x| x.bytes as f64) / 1024.0),
                     format!("{:.1}", median_of(b, |x| x.latency_ms)),
                     format!("{:.0}×", bi / items.max(1.0)),
                 )
             }
-            None => ("".into(), "".into(), "".into()),
+            None => (String::new(), String::new(), String::new(), String::new()),
         };
         let _ = writeln!(
             md,
-            "| {} | {} | {items:.0} | {:.0} | {:.0} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {b_items} | {b_p50} | {ratio} |",
+            "| {} | {} | {items:.0} | {:.0} | {:.0} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {b_items} | {b_kb} | {b_p50} | {ratio} |",
             r.size,
             r.name,
             median_of(s, |x| x.requests as f64),

@@ -124,6 +124,30 @@ pub async fn sdk_config() -> aws_config::SdkConfig {
     aws_config::defaults(aws_config::BehaviorVersion::latest()).http_client(https_client()).load().await
 }
 
+/// The AWS configuration Lambda gives a function: the region and the execution role's
+/// credentials from the variables Lambda sets, and `AWS_ENDPOINT_URL` where set (local runs).
+/// Unlike [`sdk_config`] it reaches none of aws-config's provider chain (profiles, SSO, STS
+/// web identity, IMDS), so a function's binary does not link it. `Err` names a missing variable.
+pub fn lambda_sdk_config() -> Result<aws_config::SdkConfig, &'static str> {
+    use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region, SharedAsyncSleep, SharedCredentialsProvider};
+    let var = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
+    let region = var("AWS_REGION").or_else(|| var("AWS_DEFAULT_REGION")).ok_or("AWS_REGION")?;
+    let key = var("AWS_ACCESS_KEY_ID").ok_or("AWS_ACCESS_KEY_ID")?;
+    let secret = var("AWS_SECRET_ACCESS_KEY").ok_or("AWS_SECRET_ACCESS_KEY")?;
+    let credentials = Credentials::new(key, secret, var("AWS_SESSION_TOKEN"), None, "lambda-environment");
+    let mut builder = aws_config::SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new(region))
+        .credentials_provider(SharedCredentialsProvider::new(credentials))
+        .sleep_impl(SharedAsyncSleep::new(aws_smithy_async::rt::sleep::TokioSleep::new()))
+        .time_source(aws_smithy_async::time::SystemTimeSource::new())
+        .http_client(https_client());
+    if let Some(url) = var("AWS_ENDPOINT_URL") {
+        builder = builder.endpoint_url(url);
+    }
+    Ok(builder.build())
+}
+
 /// A storage failure. Messages never contain item contents.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
