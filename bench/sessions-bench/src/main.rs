@@ -406,12 +406,14 @@ async fn main() {
         .build();
     let base = aws_sdk_dynamodb::Client::from_conf(sdk.config().to_builder().timeout_config(timeouts).build());
     let mut rows = Vec::new();
+    std::fs::create_dir_all(&args.out).expect("docs folder");
     for &size in &args.sizes {
         run_size(&args, &base, size, &mut rows).await;
+        // Written after every size, so a long run that is stopped keeps what it measured.
+        let md = report(&rows, &args);
+        std::fs::write(args.out.join("benchmark.md"), &md).expect("write benchmark.md");
+        plot::write(&args.out.join("benchmark.svg"), &plot::series(&rows)).expect("write benchmark.svg");
+        eprintln!("sessions-bench: {size} sessions measured; {} written", args.out.join("benchmark.md").display());
     }
-    let md = report(&rows, &args);
-    std::fs::create_dir_all(&args.out).expect("docs folder");
-    std::fs::write(args.out.join("benchmark.md"), &md).expect("write benchmark.md");
-    plot::write(&args.out.join("benchmark.svg"), &plot::series(&rows)).expect("write benchmark.svg");
-    print!("{md}");
+    print!("{}", report(&rows, &args));
 }
