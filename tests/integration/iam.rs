@@ -235,20 +235,7 @@ async fn recorded(function: &str) -> BTreeSet<Access> {
     let mut env = TestEnv::seeded_with_faults(&faults).await;
     let mut rec = Recorder { faults: faults.clone(), sent: Vec::new() };
     rec.setup();
-    let events = std::fs::read_dir(repo_root().join("events")).unwrap().map(|e| e.unwrap().path());
-    let mut events: Vec<_> = events
-        .filter(|p| {
-            let stem = p.file_stem().unwrap().to_string_lossy().into_owned();
-            let owner = Endpoint::ALL
-                .iter()
-                .map(|e| e.function())
-                .chain(["session-expiry"])
-                .filter(|f| stem == *f || stem.starts_with(&format!("{f}-")))
-                .max_by_key(|f| f.len());
-            owner == Some(function)
-        })
-        .collect();
-    events.sort();
+    let events = events_of(function);
     assert!(!events.is_empty(), "{function} has no events/ file");
     for file in events {
         if function == "session-expiry" {

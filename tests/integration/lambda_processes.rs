@@ -34,26 +34,6 @@ fn environment(env: &TestEnv) -> Vec<(String, String)> {
     vars
 }
 
-/// events/<function>[-case].json, by the function each is named after.
-fn events_of(function: &str) -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(repo_root().join("events"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| {
-            let stem = p.file_stem().unwrap().to_string_lossy().into_owned();
-            let owner = Endpoint::ALL
-                .iter()
-                .map(|e| e.function())
-                .chain(["session-expiry"])
-                .filter(|f| stem == *f || stem.starts_with(&format!("{f}-")))
-                .max_by_key(|f| f.len());
-            owner == Some(function)
-        })
-        .collect();
-    files.sort();
-    files
-}
-
 /// Starts `function` against a fresh seeded table and sends it one event.
 async fn run_once(function: &str, event: &Value) -> (TestEnv, Outcome, FunctionProcess) {
     let env = TestEnv::seeded().await;

@@ -10,12 +10,17 @@ use sessions_cli::demo::DEMO_PASSWORD;
 
 use crate::support::*;
 
-#[tokio::test]
-async fn calls_are_metered_with_items_units_and_round_trips() {
+/// A seeded table, and the same table through a metered client.
+async fn metered() -> (Meter, TestEnv) {
     let env = TestEnv::seeded().await;
     let meter = Meter::new();
     let store = DynamoStore::new(meter.client(env.app.store.client()), env.app.store.table());
-    let metered = TestEnv { app: App::new(env.app.config.clone(), store), seeded_at: env.seeded_at };
+    (meter, TestEnv { app: App::new(env.app.config.clone(), store), seeded_at: env.seeded_at })
+}
+
+#[tokio::test]
+async fn calls_are_metered_with_items_units_and_round_trips() {
+    let (meter, metered) = metered().await;
 
     let resp = metered.send(SessionsList, Req::new().auth(&demo_auth(ROXIE_ID, ROXIE_SESSION))).await;
     assert_eq!(resp.status, 200, "{}", resp.body);
@@ -41,10 +46,7 @@ async fn calls_are_metered_with_items_units_and_round_trips() {
 #[tokio::test]
 async fn admin_reads_take_few_sequential_round_trips() {
     use sessions_api::Endpoint::{SessionsInfoAdmin, SessionsListAll};
-    let env = TestEnv::seeded().await;
-    let meter = Meter::new();
-    let store = DynamoStore::new(meter.client(env.app.store.client()), env.app.store.table());
-    let metered = TestEnv { app: App::new(env.app.config.clone(), store), seeded_at: env.seeded_at };
+    let (meter, metered) = metered().await;
     let roxie = demo_auth(ROXIE_ID, ROXIE_SESSION);
     let step_up = Req::new().auth(&roxie).header("x-2fa-method", "password").code(&password_code(DEMO_PASSWORD));
     assert_eq!(metered.send(SessionsListAll, step_up).await.status, 200);

@@ -376,3 +376,23 @@ pub fn expected_order(rows: &[Value], key: &str, dir: i32) -> Vec<String> {
     });
     sorted.iter().map(|r| r["sessionId"].as_str().unwrap().to_string()).collect()
 }
+
+/// events/<function>[-case].json, by the function each is named after.
+pub fn events_of(function: &str) -> Vec<std::path::PathBuf> {
+    let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(repo_root().join("events"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            let stem = p.file_stem().unwrap().to_string_lossy().into_owned();
+            let owner = Endpoint::ALL
+                .iter()
+                .map(|e| e.function())
+                .chain(["session-expiry"])
+                .filter(|f| stem == *f || stem.starts_with(&format!("{f}-")))
+                .max_by_key(|f| f.len());
+            owner == Some(function)
+        })
+        .collect();
+    files.sort();
+    files
+}
