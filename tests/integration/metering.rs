@@ -41,11 +41,12 @@ async fn calls_are_metered_with_items_units_and_round_trips() {
 }
 
 /// Reads that do not depend on each other share a round trip: once 2FA is remembered,
-/// list.all is two (token, user and permission; then the page and the counter) and
-/// info.admin three (then the by-id index, then the item).
+/// list.all is two (token, user and permission; then the page and the counter), info.admin
+/// three (then the by-id index, then the item), and an admin logout three (then the by-id
+/// index, then the transaction that ends the session).
 #[tokio::test]
-async fn admin_reads_take_few_sequential_round_trips() {
-    use sessions_api::Endpoint::{SessionsInfoAdmin, SessionsListAll};
+async fn admin_routes_take_few_sequential_round_trips() {
+    use sessions_api::Endpoint::{SessionsInfoAdmin, SessionsListAll, SessionsLogout};
     let (meter, metered) = metered().await;
     let roxie = demo_auth(ROXIE_ID, ROXIE_SESSION);
     let step_up = Req::new().auth(&roxie).header("x-2fa-method", "password").code(&password_code(DEMO_PASSWORD));
@@ -59,4 +60,15 @@ async fn admin_reads_take_few_sequential_round_trips() {
     assert_eq!(resp.status, 200, "{}", resp.body);
     let calls = meter.take();
     assert_eq!((calls.len(), sequential_round_trips(&calls)), (5, 3), "{calls:?}");
+    let resp =
+        metered.send(SessionsLogout, Req::new().auth(&roxie).json(json!({"sessionId": "uBNL9dTjJ4s6Pjp4K"}))).await;
+    assert_eq!(resp.status, 200, "{}", resp.body);
+    let calls = meter.take();
+    let ops: Vec<&str> = calls.iter().map(|c| c.operation.as_str()).collect();
+    assert_eq!((ops.len(), sequential_round_trips(&calls)), (5, 3), "{ops:?}");
+    assert_eq!(ops.last(), Some(&"TransactWriteItems"));
+    // Ended: a second logout of it finds nothing.
+    let again =
+        metered.send(SessionsLogout, Req::new().auth(&roxie).json(json!({"sessionId": "uBNL9dTjJ4s6Pjp4K"}))).await;
+    assert_reply(&again, 404, not_found());
 }

@@ -113,8 +113,8 @@ pub async fn logout<S: AdminStore + AllSessionsReader + SessionEnder, M: Mailer>
     let (caller, user) = admin_caller(store, req, now, LOGOUT_DEVICE_MANAGEMENT).await?;
     let session_id = session_id_from_body(req.body_bytes())?;
     two_factor::require(store, mailer, config, &user, &caller, req, now).await?;
-    let session = find(store, &session_id, now).await?;
-    if !store.end_session(&session.user_id, &session.session_id, now).await? {
+    let plausible = !session_id.is_empty() && session_id.len() <= super::sessions::MAX_SESSION_ID_LEN;
+    if !plausible || !store.end_session_by_id(&session_id, now).await? {
         return Err(ApiError::SessionNotFound);
     }
     Ok(SessionEnded { session_id })

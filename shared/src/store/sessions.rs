@@ -31,6 +31,9 @@ pub trait SessionEnder {
         session_id: &str,
         now: Millis,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// The same for any user's live session found by its id alone (administrators).
+    fn end_session_by_id(&self, session_id: &str, now: Millis)
+    -> impl Future<Output = Result<bool, StoreError>> + Send;
 }
 
 /// Records a new session together with its token.
@@ -202,17 +205,54 @@ impl SessionEnder for DynamoStore {
         if item.expires_at.saturating_mul(1000) <= now {
             return Ok(false);
         }
+        self.end_keyed(&item.pk, &item.sk, &item.token_hash).await
+    }
+
+    async fn end_session_by_id(&self, session_id: &str, now: Millis) -> Result<bool, StoreError> {
+        // The by-id index carries the keys, the token hash and the expiry: enough to end the
+        // session in one transaction, whose condition on the token hash confirms the item
+        // (the index may lag: a session already ended fails the condition, so "not found").
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(keys::SESSION_ID_INDEX)
+            .key_condition_expression("GSI1PK = :p")
+            .expression_attribute_values(":p", s(keys::session(session_id)))
+            .send()
+            .await
+            .map_err(dynamo)?;
+        let Some(found) = out.items.unwrap_or_default().into_iter().next() else {
+            return Ok(false);
+        };
+        let text = |name: &str| found.get(name).and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
+        let expires_at = found.get("expiresAt").and_then(|v| v.as_n().ok()).and_then(|n| n.parse::<i64>().ok());
+        if expires_at.is_none_or(|e| e.saturating_mul(1000) <= now) {
+            return Ok(false);
+        }
+        let (pk, sk, token_hash) = (text(keys::PK), text(keys::SK), text("tokenHash"));
+        if pk.is_empty() || token_hash.is_empty() {
+            return Err(StoreError::Corrupt(format!("index entry of session {session_id}")));
+        }
+        self.end_keyed(&pk, &sk, &token_hash).await
+    }
+}
+
+impl DynamoStore {
+    /// Ends the session at (pk, sk) whose token hash is `token_hash`, with its token and a
+    /// counter shard; `Ok(false)` when it is gone (or holds another token).
+    async fn end_keyed(&self, pk: &str, sk: &str, token_hash: &str) -> Result<bool, StoreError> {
         let delete_session = Delete::builder()
             .table_name(&self.table)
-            .key(keys::PK, s(&item.pk))
-            .key(keys::SK, s(&item.sk))
+            .key(keys::PK, s(pk))
+            .key(keys::SK, s(sk))
             .condition_expression("tokenHash = :h")
-            .expression_attribute_values(":h", s(&item.token_hash))
+            .expression_attribute_values(":h", s(token_hash))
             .build()
             .map_err(|e| StoreError::Dynamo(e.to_string()))?;
         let delete_token = Delete::builder()
             .table_name(&self.table)
-            .key(keys::PK, s(keys::token(&item.token_hash)))
+            .key(keys::PK, s(keys::token(token_hash)))
             .key(keys::SK, s(keys::TOKEN))
             .build()
             .map_err(|e| StoreError::Dynamo(e.to_string()))?;
