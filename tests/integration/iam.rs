@@ -12,7 +12,6 @@ use serde_json::json;
 use serde_yaml_ng::Value;
 use sessions_api::Endpoint::{self, *};
 use sessions_api::clock::now_ms;
-use sessions_api::store::OutboxStore;
 use sessions_api::store::faults::{Access, Faults};
 use sessions_cli::demo::DEMO_PASSWORD;
 
@@ -133,12 +132,6 @@ fn admin_request(endpoint: Endpoint) -> Req {
     }
 }
 
-async fn latest_code(env: &TestEnv) -> String {
-    let mail = env.app.store.outbox(1).await.unwrap();
-    let body = &mail.first().expect("a message in the outbox").body;
-    body.split_whitespace().find(|w| w.len() == 7 && w.ends_with('.')).unwrap().trim_end_matches('.').to_string()
-}
-
 /// What a function sends, kept apart from what a test's own setup (the admin tool's
 /// writes, a login made through the store) sends through the same client.
 struct Recorder {
@@ -194,7 +187,7 @@ async fn extra_paths(env: &mut TestEnv, endpoint: Endpoint, rec: &mut Recorder) 
             let resp = env.send(endpoint, admin_request(endpoint).auth(&roxie).ip("192.0.2.7")).await;
             assert_eq!(resp.status, 400, "{}", resp.body);
             rec.function();
-            let code = latest_code(env).await;
+            let code = latest_email_code(env).await;
             rec.setup();
             let resp = env.send(endpoint, admin_request(endpoint).auth(&roxie).ip("192.0.2.7").code(&code)).await;
             assert!(resp.status == 200 || resp.status == 404, "{}", resp.body);
@@ -213,7 +206,7 @@ async fn extra_paths(env: &mut TestEnv, endpoint: Endpoint, rec: &mut Recorder) 
             let resp = env.send(Login, login(json!({"user": "testroxie", "password": DEMO_PASSWORD}))).await;
             assert_eq!(resp.status, 400, "{}", resp.body);
             rec.function();
-            let code = latest_code(env).await;
+            let code = latest_email_code(env).await;
             rec.setup();
             let resp = env.send(Login, login(json!({"user": "testroxie", "password": DEMO_PASSWORD, "code": code})));
             assert_eq!(resp.await.status, 200);

@@ -9,7 +9,6 @@ use sessions_api::clock::{Millis, now_ms};
 use sessions_api::dialects::ApiResponse;
 use sessions_api::errors::{ApiError, Blocked};
 use sessions_api::handlers::{admin, login};
-use sessions_api::store::OutboxStore;
 
 use crate::support::*;
 
@@ -73,18 +72,12 @@ fn wrong_totp(now: Millis) -> String {
     (0..1_000_000).map(|n| format!("{n:06}")).find(|c| !near.contains(c)).unwrap()
 }
 
-async fn latest_code(env: &TestEnv) -> String {
-    let mail = env.app.store.outbox(1).await.unwrap();
-    let body = &mail.first().expect("a message in the outbox").body;
-    body.split_whitespace().find(|w| w.len() == 7 && w.ends_with('.')).unwrap().trim_end_matches('.').to_string()
-}
-
 /// testroxie with email 2FA and a code just sent; returns her auth and the code.
 async fn roxie_with_email_code(env: &TestEnv) -> ((String, String), String) {
     sessions_cli::admin::set_email_two_factor(&env.app.store, "testroxie", true).await.unwrap();
     let roxie = demo_auth(ROXIE_ID, ROXIE_SESSION);
     assert_eq!(env.send(SessionsListAll, Req::new().auth(&roxie)).await.status, 400);
-    let code = latest_code(env).await;
+    let code = latest_email_code(env).await;
     (roxie, code)
 }
 

@@ -396,3 +396,11 @@ pub fn events_of(function: &str) -> Vec<std::path::PathBuf> {
     files.sort();
     files
 }
+
+/// The 6-digit code of the newest message in the local outbox (email 2FA).
+pub async fn latest_email_code(env: &TestEnv) -> String {
+    use sessions_api::store::OutboxStore;
+    let mail = env.app.store.outbox(1).await.unwrap();
+    let body = &mail.first().expect("a message in the outbox").body;
+    body.split_whitespace().find(|w| w.len() == 7 && w.ends_with('.')).unwrap().trim_end_matches('.').to_string()
+}

@@ -111,12 +111,6 @@ async fn password_method_takes_the_sha256_of_the_password() {
     assert_eq!(ok.status, 200, "{}", ok.body);
 }
 
-async fn latest_code(env: &TestEnv) -> String {
-    let mail = env.app.store.outbox(1).await.unwrap();
-    let body = &mail.first().expect("a message in the outbox").body;
-    body.split_whitespace().find(|w| w.len() == 7 && w.ends_with('.')).unwrap().trim_end_matches('.').to_string()
-}
-
 #[tokio::test]
 async fn email_codes_are_generated_sent_and_accepted() {
     let env = TestEnv::seeded().await;
@@ -126,7 +120,7 @@ async fn email_codes_are_generated_sent_and_accepted() {
     assert_reply(&resp, 400, required("email", true, &["email"]));
     let mail = env.app.store.outbox(1).await.unwrap();
     assert_eq!(mail[0].to, "testroxie@example.com");
-    let code = latest_code(&env).await;
+    let code = latest_email_code(&env).await;
     assert_eq!(code.len(), 6);
     let resp = env.send(SessionsListAll, Req::new().auth(&roxie).code(&code)).await;
     assert_eq!(resp.status, 200, "{}", resp.body);
@@ -141,7 +135,7 @@ async fn five_wrong_codes_lock_until_the_window_passes() {
     sessions_cli::admin::set_email_two_factor(&env.app.store, "testroxie", true).await.unwrap();
     let roxie = demo_auth(ROXIE_ID, ROXIE_SESSION);
     assert_eq!(env.send(SessionsListAll, Req::new().auth(&roxie)).await.status, 400);
-    let code = latest_code(&env).await;
+    let code = latest_email_code(&env).await;
     let wrong = if code == "000000" { "111111" } else { "000000" };
     for _ in 0..5 {
         assert_reply(&env.send(SessionsListAll, Req::new().auth(&roxie).code(wrong)).await, 400, invalid("email"));
@@ -159,7 +153,7 @@ async fn five_wrong_codes_lock_until_the_window_passes() {
     };
     let err = admin::list_all(store, mailer, config, &req(None), later).await.unwrap_err();
     assert!(matches!(err, sessions_api::handlers::ApiError::TotpRequired { code_generated: true, .. }), "{err:?}");
-    let fresh = latest_code(&env).await;
+    let fresh = latest_email_code(&env).await;
     assert!(admin::list_all(store, mailer, config, &req(Some(&fresh)), later).await.is_ok());
 }
 

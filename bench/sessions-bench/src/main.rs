@@ -333,16 +333,9 @@ async fn run_size(args: &Args, base: &aws_sdk_dynamodb::Client, size: usize, row
     let _ = base.delete_table().table_name(&table).send().await;
 }
 
+/// A query value, percent-encoded as a client sends it.
 fn percent(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
+    percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
 }
 
 fn report(rows: &[Row], args: &Args) -> String {

@@ -113,11 +113,15 @@ pub async fn logout<S: AdminStore + AllSessionsReader + SessionEnder, M: Mailer>
     let (caller, user) = admin_caller(store, req, now, LOGOUT_DEVICE_MANAGEMENT).await?;
     let session_id = session_id_from_body(req.body_bytes())?;
     two_factor::require(store, mailer, config, &user, &caller, req, now).await?;
-    let plausible = !session_id.is_empty() && session_id.len() <= super::sessions::MAX_SESSION_ID_LEN;
-    if !plausible || !store.end_session_by_id(&session_id, now).await? {
+    if !plausible_id(&session_id) || !store.end_session_by_id(&session_id, now).await? {
         return Err(ApiError::SessionNotFound);
     }
     Ok(SessionEnded { session_id })
+}
+
+/// A session id worth asking DynamoDB about; any other is simply not found.
+fn plausible_id(session_id: &str) -> bool {
+    !session_id.is_empty() && session_id.len() <= super::sessions::MAX_SESSION_ID_LEN
 }
 
 async fn find(
@@ -125,7 +129,7 @@ async fn find(
     session_id: &str,
     now: Millis,
 ) -> Result<crate::model::Session, ApiError> {
-    if session_id.is_empty() || session_id.len() > super::sessions::MAX_SESSION_ID_LEN {
+    if !plausible_id(session_id) {
         return Err(ApiError::SessionNotFound);
     }
     store.session_by_id(session_id).await?.filter(|s| s.is_live(now)).ok_or(ApiError::SessionNotFound)

@@ -129,8 +129,13 @@ pub async fn sdk_config() -> aws_config::SdkConfig {
 /// Unlike [`sdk_config`] it reaches none of aws-config's provider chain (profiles, SSO, STS
 /// web identity, IMDS), so a function's binary does not link it. `Err` names a missing variable.
 pub fn lambda_sdk_config() -> Result<aws_config::SdkConfig, &'static str> {
+    lambda_sdk_config_from(|k| std::env::var(k).ok())
+}
+
+/// [`lambda_sdk_config`] from any variable source (the environment, or a map in tests).
+pub fn lambda_sdk_config_from(lookup: impl Fn(&str) -> Option<String>) -> Result<aws_config::SdkConfig, &'static str> {
     use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region, SharedAsyncSleep, SharedCredentialsProvider};
-    let var = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
+    let var = |k: &str| lookup(k).filter(|v| !v.trim().is_empty());
     let region = var("AWS_REGION").or_else(|| var("AWS_DEFAULT_REGION")).ok_or("AWS_REGION")?;
     let key = var("AWS_ACCESS_KEY_ID").ok_or("AWS_ACCESS_KEY_ID")?;
     let secret = var("AWS_SECRET_ACCESS_KEY").ok_or("AWS_SECRET_ACCESS_KEY")?;
@@ -480,5 +485,38 @@ mod tests {
         assert_eq!(p.delay(1, p.deadline), None);
         let worst: Duration = (1..p.attempts).filter_map(|a| p.delay(a, Duration::ZERO)).sum();
         assert!(worst <= Duration::from_millis(175));
+    }
+}
+
+#[cfg(test)]
+mod lambda_config_tests {
+    use super::lambda_sdk_config_from;
+
+    fn from(vars: &[(&str, &str)]) -> Result<aws_config::SdkConfig, &'static str> {
+        lambda_sdk_config_from(|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string()))
+    }
+
+    #[test]
+    fn takes_region_credentials_and_endpoint_from_lambdas_variables() {
+        let all = [
+            ("AWS_REGION", "eu-west-1"),
+            ("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE"),
+            ("AWS_SECRET_ACCESS_KEY", "secret"),
+            ("AWS_SESSION_TOKEN", "token"),
+            ("AWS_ENDPOINT_URL", "http://127.0.0.1:8000"),
+        ];
+        let sdk = from(&all).unwrap();
+        assert_eq!(sdk.region().map(|r| r.as_ref()), Some("eu-west-1"));
+        assert_eq!(sdk.endpoint_url(), Some("http://127.0.0.1:8000"));
+        assert!(sdk.credentials_provider().is_some() && sdk.http_client().is_some() && sdk.sleep_impl().is_some());
+        // Each required variable, missing or blank, is named.
+        for missing in ["AWS_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"] {
+            let without: Vec<_> = all.iter().copied().filter(|(k, _)| *k != missing).collect();
+            assert_eq!(from(&without).unwrap_err(), missing);
+            let blank: Vec<_> = all.iter().map(|&(k, v)| (k, if k == missing { " " } else { v })).collect();
+            assert_eq!(from(&blank).unwrap_err(), missing);
+        }
+        let no_token: Vec<_> = all.iter().copied().filter(|(k, _)| *k != "AWS_SESSION_TOKEN").collect();
+        assert!(from(&no_token).is_ok());
     }
 }

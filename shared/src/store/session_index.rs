@@ -149,6 +149,24 @@ impl DynamoStore {
     }
 }
 
+impl DynamoStore {
+    /// The by-session-id index entry of `session_id`: its keys, token hash and expiry. The
+    /// index is eventually consistent, so callers confirm against the item itself.
+    pub(super) async fn session_index_entry(&self, session_id: &str) -> Result<Option<Item>, StoreError> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(keys::SESSION_ID_INDEX)
+            .key_condition_expression("GSI1PK = :p")
+            .expression_attribute_values(":p", s(keys::session(session_id)))
+            .send()
+            .await
+            .map_err(dynamo)?;
+        Ok(out.items.unwrap_or_default().into_iter().next())
+    }
+}
+
 impl AllSessionsReader for DynamoStore {
     async fn sessions_page(
         &self,
@@ -228,17 +246,7 @@ impl AllSessionsReader for DynamoStore {
     }
 
     async fn session_by_id(&self, session_id: &str) -> Result<Option<Session>, StoreError> {
-        let out = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name(keys::SESSION_ID_INDEX)
-            .key_condition_expression("GSI1PK = :p")
-            .expression_attribute_values(":p", s(keys::session(session_id)))
-            .send()
-            .await
-            .map_err(dynamo)?;
-        let Some(found) = out.items.unwrap_or_default().into_iter().next() else {
+        let Some(found) = self.session_index_entry(session_id).await? else {
             return Ok(None);
         };
         // The index is eventually consistent: confirm with a consistent read of the item.

@@ -212,17 +212,7 @@ impl SessionEnder for DynamoStore {
         // The by-id index carries the keys, the token hash and the expiry: enough to end the
         // session in one transaction, whose condition on the token hash confirms the item
         // (the index may lag: a session already ended fails the condition, so "not found").
-        let out = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name(keys::SESSION_ID_INDEX)
-            .key_condition_expression("GSI1PK = :p")
-            .expression_attribute_values(":p", s(keys::session(session_id)))
-            .send()
-            .await
-            .map_err(dynamo)?;
-        let Some(found) = out.items.unwrap_or_default().into_iter().next() else {
+        let Some(found) = self.session_index_entry(session_id).await? else {
             return Ok(false);
         };
         let text = |name: &str| found.get(name).and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
