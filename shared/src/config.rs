@@ -35,6 +35,9 @@ pub struct Config {
     /// Shards of the active-session counter; only ever raise it, as reads sum shards
     /// below it (`SESSION_COUNTER_SHARDS`, 1–99).
     pub counter_shards: u32,
+    /// Partitions the order indexes are spread over, so no one partition takes every
+    /// session write; only ever raise it (`ORDER_INDEX_SHARDS`, 1–64).
+    pub order_shards: u32,
     /// Where 2FA email goes (`MAILER`).
     pub mailer: MailerKind,
     /// Sender address for SES (`MAIL_FROM`; required with `MAILER=ses`).
@@ -70,6 +73,7 @@ impl Default for Config {
             login_failures_per_ip: 50,
             login_block_ms: 5 * 60 * 1000,
             counter_shards: 16,
+            order_shards: 8,
             mailer: MailerKind::Outbox,
             mail_from: None,
             trust_cloudfront_geo: false,
@@ -119,6 +123,7 @@ impl Config {
         let per_ip = number(&lookup, "LOGIN_FAILURES_PER_IP", 0, 1_000_000, d.login_failures_per_ip as i64)?;
         let block_minutes = number(&lookup, "LOGIN_BLOCK_MINUTES", 1, 24 * 60, d.login_block_ms / 60_000)?;
         let counter_shards = number(&lookup, "SESSION_COUNTER_SHARDS", 1, 99, d.counter_shards as i64)?;
+        let order_shards = number(&lookup, "ORDER_INDEX_SHARDS", 1, 64, d.order_shards as i64)?;
         let mailer = match lookup("MAILER").as_deref().map(str::trim) {
             None | Some("") | Some("outbox") => MailerKind::Outbox,
             Some("ses") => MailerKind::Ses,
@@ -150,6 +155,7 @@ impl Config {
             login_failures_per_ip: per_ip as u32,
             login_block_ms: block_minutes * 60_000,
             counter_shards: counter_shards as u32,
+            order_shards: order_shards as u32,
             mailer,
             mail_from,
             trust_cloudfront_geo,

@@ -25,7 +25,7 @@ pub struct App {
 impl App {
     /// An app whose mail goes to the table's outbox (tests, local tools).
     pub fn new(config: Config, store: DynamoStore) -> Self {
-        let store = store.with_counter_shards(config.counter_shards);
+        let store = store.with_counter_shards(config.counter_shards).with_order_shards(config.order_shards);
         let mailer = AppMailer::Outbox(store.clone());
         App { config, store, mailer }
     }
@@ -47,7 +47,8 @@ impl App {
 
     fn with_sdk(config: Config, sdk: &aws_config::SdkConfig) -> Result<Self, ConfigError> {
         let store = DynamoStore::new(DynamoStore::client_for(sdk), config.table_name.clone())
-            .with_counter_shards(config.counter_shards);
+            .with_counter_shards(config.counter_shards)
+            .with_order_shards(config.order_shards);
         let mailer = match config.mailer {
             MailerKind::Outbox => AppMailer::Outbox(store.clone()),
             MailerKind::Ses => AppMailer::Ses {

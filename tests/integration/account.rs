@@ -129,3 +129,29 @@ async fn users_logout_rejects_a_malformed_body() {
     }
     assert_eq!(env.snapshot().await, before);
 }
+
+/// Past one transaction's worth of sessions, and with parallel calls ending the same ones:
+/// every other session ends once, and the counter drops by exactly as many.
+#[tokio::test]
+async fn logout_other_clients_ends_many_sessions_once_under_parallel_calls() {
+    use sessions_api::store::AllSessionsReader;
+    let env = TestEnv::seeded().await;
+    let t = sessions_api::clock::now_ms() - 60_000;
+    let mut extra = Vec::new();
+    for i in 0..60 {
+        extra.push(env.login(TEST_USER_ID, "Chrome", "Linux", t + i).await);
+    }
+    let before = env.app.store.active_session_count().await.unwrap();
+    let me = demo_auth(TEST_USER_ID, "WJ2giBwm4B9mcojFi");
+    let calls = (0..3).map(|_| env.send(UsersLogoutOtherClients, Req::new().auth(&me)));
+    for resp in futures::future::join_all(calls).await {
+        assert_eq!(resp.status, 200, "{}", resp.body);
+    }
+    assert_eq!(live(&env, TEST_USER_ID, &TEST_SESSIONS).await, ["WJ2giBwm4B9mcojFi"]);
+    for login in &extra {
+        let resp = env.send(SessionsList, Req::new().auth(&(TEST_USER_ID.to_string(), login.token.clone()))).await;
+        assert_eq!(resp.status, 401);
+    }
+    let after = env.app.store.active_session_count().await.unwrap();
+    assert_eq!(before - after, 60 + 3, "each ended session counted once");
+}

@@ -16,6 +16,7 @@ mod login;
 mod metering;
 mod monocloud;
 mod openapi;
+mod order_shards;
 mod redaction;
 mod sessions_info;
 mod sessions_list;

@@ -41,7 +41,8 @@ async fn calls_are_metered_with_items_units_and_round_trips() {
 }
 
 /// Reads that do not depend on each other share a round trip: once 2FA is remembered,
-/// list.all is two (token, user and permission; then the page and the counter), info.admin
+/// list.all is two (token, user and permission; then every order-index shard and the
+/// counter), info.admin
 /// three (then the by-id index, then the item), and an admin logout three (then the by-id
 /// index, then the transaction that ends the session).
 #[tokio::test]
@@ -55,7 +56,8 @@ async fn admin_routes_take_few_sequential_round_trips() {
     let resp = metered.send(SessionsListAll, Req::new().auth(&roxie)).await;
     assert_eq!(resp.status, 200, "{}", resp.body);
     let calls = meter.take();
-    assert_eq!((calls.len(), sequential_round_trips(&calls)), (5, 2), "{calls:?}");
+    let shards = metered.app.config.order_shards as usize;
+    assert_eq!((calls.len(), sequential_round_trips(&calls)), (3 + shards + 1, 2), "{calls:?}");
     let resp = metered.send(SessionsInfoAdmin, Req::new().auth(&roxie).param("sessionId", "uBNL9dTjJ4s6Pjp4K")).await;
     assert_eq!(resp.status, 200, "{}", resp.body);
     let calls = meter.take();
@@ -71,4 +73,28 @@ async fn admin_routes_take_few_sequential_round_trips() {
     let again =
         metered.send(SessionsLogout, Req::new().auth(&roxie).json(json!({"sessionId": "uBNL9dTjJ4s6Pjp4K"}))).await;
     assert_reply(&again, 404, not_found());
+}
+
+/// The account-wide logouts end the sessions straight from the user's Query: token and
+/// user, then the Query, then one transaction per 49 sessions, all at once.
+#[tokio::test]
+async fn account_logouts_take_three_sequential_round_trips() {
+    use sessions_api::Endpoint::{UserSessionsRevokeAll, UsersLogout, UsersLogoutOtherClients};
+    for endpoint in [UsersLogoutOtherClients, UsersLogout, UserSessionsRevokeAll] {
+        let (meter, metered) = metered().await;
+        let resp = if endpoint == UserSessionsRevokeAll {
+            let path = format!("/api/users/{TEST_USER_ID}/sessions");
+            let mut event = Req::new().header("X-API-KEY", sessions_cli::demo::DEMO_API_KEY).event(endpoint);
+            event.raw_path = Some(path.clone());
+            event.path_parameters = endpoint.match_path(&path).expect("path matches the route");
+            invoke(&metered.app, endpoint, event).await
+        } else {
+            metered.send(endpoint, Req::new().auth(&demo_auth(TEST_USER_ID, "WJ2giBwm4B9mcojFi"))).await
+        };
+        assert!(resp.status < 300, "{}: {} {}", endpoint.function(), resp.status, resp.body);
+        let calls = meter.take();
+        let ops: Vec<&str> = calls.iter().map(|c| c.operation.as_str()).collect();
+        assert!(sequential_round_trips(&calls) <= 3, "{}: {ops:?}", endpoint.function());
+        assert_eq!(ops.iter().filter(|o| **o == "TransactWriteItems").count(), 1, "{}: {ops:?}", endpoint.function());
+    }
 }

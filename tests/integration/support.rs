@@ -94,6 +94,17 @@ impl TestEnv {
         env
     }
 
+    /// A new table with the demo data, its order indexes spread over `shards` partitions.
+    pub async fn seeded_with_order_shards(shards: u32) -> TestEnv {
+        let mut env = TestEnv::empty().await;
+        env.app.config.order_shards = shards;
+        env.app.store = env.app.store.clone().with_order_shards(shards);
+        demo::seed(&env.app.store, &env.app.config, env.seeded_at, &ProgressBar::hidden())
+            .await
+            .expect("seed demo data");
+        env
+    }
+
     /// An app whose table does not exist, so every store call fails (the 500 paths).
     pub async fn without_table() -> TestEnv {
         let client = client().await;

@@ -144,8 +144,9 @@ impl Bench {
         samples
     }
 
-    /// The baseline: every session read from the table's login-order index (whole items),
-    /// then sorted and sliced in memory, as an aggregation over every session does.
+    /// The baseline: every session item read whole (a Scan of the table for session items),
+    /// then sorted and sliced in memory, as an aggregation over every session does. Its
+    /// items are the sessions it read (the Scan's ScannedCount also counts tokens and users).
     async fn baseline(&self, sort: (&str, i32), offset: usize, count: usize, filter: Option<&regex::Regex>) -> Sample {
         self.meter.take();
         let started = Instant::now();
@@ -153,18 +154,19 @@ impl Bench {
         let mut rows: Vec<(String, String)> = Vec::new();
         let mut start = None;
         let now_s = sessions_api::clock::now_ms() / 1000;
+        let mut sessions_read = 0u64;
         loop {
             let out = store
                 .client()
-                .query()
+                .scan()
                 .table_name(store.table())
-                .index_name("ByLoginAt")
-                .key_condition_expression("GSI2PK = :p")
-                .expression_attribute_values(":p", AttributeValue::S("SESSIONS".into()))
+                .filter_expression("begins_with(SK, :s)")
+                .expression_attribute_values(":s", AttributeValue::S("SESSION#".into()))
                 .set_exclusive_start_key(start)
                 .send()
                 .await
                 .expect("baseline read");
+            sessions_read += out.items.as_ref().map_or(0, |i| i.len() as u64);
             for item in out.items.unwrap_or_default() {
                 let text = |path: &[&str]| -> String {
                     let mut v = item.get(path[0]);
@@ -204,7 +206,7 @@ impl Bench {
         }
         let page: Vec<_> = rows.into_iter().skip(offset).take(count).collect();
         std::hint::black_box(page);
-        Sample::of(&self.meter.take(), started.elapsed())
+        Sample { items: sessions_read, ..Sample::of(&self.meter.take(), started.elapsed()) }
     }
 }
 
@@ -333,6 +335,77 @@ async fn run_size(args: &Args, base: &aws_sdk_dynamodb::Client, size: usize, row
     let _ = base.delete_table().table_name(&table).send().await;
 }
 
+/// Write units of a login and a logout with the order indexes projecting the packed row (the
+/// template) against projecting ALL (before), for short, typical and 1 KB user agents: an
+/// index entry costs one unit per KB it holds, so only items past 1 KB differ.
+async fn write_costs(args: &Args, base: &aws_sdk_dynamodb::Client, rows: &mut Vec<Row>) {
+    let long_agent = format!("{} {}", seed::USER_AGENTS[7], "Extension/1.0 ".repeat(62));
+    let agents = [
+        ("a 19-byte user agent", "sessions-bench/1.0".to_string()),
+        ("the Rocket.Chat desktop user agent", seed::USER_AGENTS[7].to_string()),
+        ("a 1 KB user agent", long_agent.chars().take(1024).collect()),
+    ];
+    for (variant, all) in
+        [("order indexes project the packed row", false), ("order indexes project ALL (before)", true)]
+    {
+        let meter = Meter::new();
+        let table = format!("bench-writes-{}", sessions_api::ids::new_id());
+        let mut def =
+            TableDefinition::from_template(&PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../template.yaml"))
+                .expect("template table");
+        if all {
+            for index in def.global_secondary_indexes.iter_mut().filter(|i| i.index_name != "BySessionId") {
+                index.projection.projection_type = "ALL".into();
+                index.projection.non_key_attributes.clear();
+            }
+        }
+        create_table(base, &table, &def).await.expect("create table");
+        let config = Config { table_name: table.clone(), bcrypt_cost: 4, ..Config::default() };
+        let app = Arc::new(App::new(config, DynamoStore::new(meter.client(base), &table)));
+        seed::seed(&app, 100).await;
+        let bench = Bench { app, meter };
+        for (agent_name, agent) in &agents {
+            let with_agent = |mut e: Value| {
+                e["headers"]["user-agent"] = json!(agent);
+                e["requestContext"]["http"]["userAgent"] = json!(agent);
+                e
+            };
+            let (mut logins, mut logouts, mut tokens) = (Vec::new(), Vec::new(), Vec::new());
+            for _ in 0..args.full_read_calls {
+                let body = json!({"user": seed::LOGIN_USER, "password": seed::PASSWORD});
+                let e = with_agent(event(Login, "/api/v1/login", "", &[], Some(&body)));
+                let (status, out, sample) = bench.call(Login, e).await;
+                assert_eq!(status, 200, "{out}");
+                tokens.push((
+                    out["data"]["userId"].as_str().unwrap().to_string(),
+                    out["data"]["authToken"].as_str().unwrap().to_string(),
+                ));
+                logins.push(sample);
+            }
+            for (id, token) in &tokens {
+                let headers = [("x-user-id", id.as_str()), ("x-auth-token", token.as_str())];
+                let (status, out, sample) =
+                    bench.call(Logout, with_agent(event(Logout, "/api/v1/logout", "", &headers, None))).await;
+                assert_eq!(status, 200, "{out}");
+                logouts.push(sample);
+            }
+            rows.push(Row {
+                size: 100,
+                name: format!("login, {agent_name}, {variant}"),
+                samples: logins,
+                baseline: None,
+            });
+            rows.push(Row {
+                size: 100,
+                name: format!("logout, {agent_name}, {variant}"),
+                samples: logouts,
+                baseline: None,
+            });
+        }
+        let _ = base.delete_table().table_name(&table).send().await;
+    }
+}
+
 /// A query value, percent-encoded as a client sends it.
 fn percent(s: &str) -> String {
     percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
@@ -346,32 +419,37 @@ fn report(rows: &[Row], args: &Args) -> String {
          per route ({} for each read-everything path: the baseline and the filtered list.all); p95 latency too. \
          *items* is what DynamoDB read (ScannedCount, or items returned by a get), *requests* the DynamoDB calls, \
          *seq.* how many of them were sequential on the critical path, RCU/WCU the consumed capacity DynamoDB \
-         reported, KB the bytes of its answers. The baseline reads every session (whole items), sorts and slices \
-         in memory.\n",
+         reported, KB the bytes of its answers. The baseline reads every session item whole (a Scan of the table \
+         for session items; its items are the sessions it read), sorts and slices in memory. The rows at 100 \
+         sessions compare the write units of a login and a logout with the order indexes projecting the packed \
+         list row (the template) against projecting ALL (before), for three user-agent lengths.\n",
         std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
         args.calls,
         args.full_read_calls,
     );
-    md.push_str("| sessions | call | items | requests | seq. | RCU | WCU | KB | p50 ms | p95 ms | baseline items | baseline KB | baseline p50 ms | items ratio |\n");
-    md.push_str("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+    md.push_str("| sessions | call | items | requests | seq. | RCU | WCU | KB | p50 ms | p95 ms | baseline items | baseline KB | baseline p50 ms | items ratio | KB ratio |\n");
+    md.push_str("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     for r in rows {
         let s = &r.samples;
         let items = median_of(s, |x| x.items as f64);
-        let (b_items, b_kb, b_p50, ratio) = match &r.baseline {
+        let bytes = median_of(s, |x| x.bytes as f64);
+        let (b_items, b_kb, b_p50, ratio, kb_ratio) = match &r.baseline {
             Some(b) => {
                 let bi = median_of(b, |x| x.items as f64);
+                let bb = median_of(b, |x| x.bytes as f64);
                 (
                     format!("{bi:.0}"),
-                    format!("{:.1}", median_of(b, |x| x.bytes as f64) / 1024.0),
+                    format!("{:.1}", bb / 1024.0),
                     format!("{:.1}", median_of(b, |x| x.latency_ms)),
                     format!("{:.0}×", bi / items.max(1.0)),
+                    format!("{:.1}×", bb / bytes.max(1.0)),
                 )
             }
-            None => (String::new(), String::new(), String::new(), String::new()),
+            None => Default::default(),
         };
         let _ = writeln!(
             md,
-            "| {} | {} | {items:.0} | {:.0} | {:.0} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {b_items} | {b_kb} | {b_p50} | {ratio} |",
+            "| {} | {} | {items:.0} | {:.0} | {:.0} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {b_items} | {b_kb} | {b_p50} | {ratio} | {kb_ratio} |",
             r.size,
             r.name,
             median_of(s, |x| x.requests as f64),
@@ -400,6 +478,7 @@ async fn main() {
     let base = aws_sdk_dynamodb::Client::from_conf(sdk.config().to_builder().timeout_config(timeouts).build());
     let mut rows = Vec::new();
     std::fs::create_dir_all(&args.out).expect("docs folder");
+    write_costs(&args, &base, &mut rows).await;
     for &size in &args.sizes {
         run_size(&args, &base, size, &mut rows).await;
         // Written after every size, so a long run that is stopped keeps what it measured.

@@ -17,7 +17,7 @@ pub const PASSWORD: &str = "bench-password";
 pub const LOGIN_USER: &str = "bench-login";
 const SESSIONS_PER_USER: usize = 100;
 
-const USER_AGENTS: [&str; 10] = [
+pub const USER_AGENTS: [&str; 10] = [
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36",
     "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1 Safari/605.1.15",
     "Mozilla/5.0 (X11; Linux x86_64; rv:121.0) Gecko/20100101 Firefox/121.0",

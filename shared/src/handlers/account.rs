@@ -32,16 +32,7 @@ pub async fn end_sessions_of(
     except: Option<&str>,
     now: Millis,
 ) -> Result<usize, StoreError> {
-    let mut ended = 0;
-    for s in store.user_sessions(user_id).await? {
-        if s.is_live(now)
-            && Some(s.session_id.as_str()) != except
-            && store.end_session(user_id, &s.session_id, now).await?
-        {
-            ended += 1;
-        }
-    }
-    Ok(ended)
+    store.end_sessions(user_id, except, now).await
 }
 
 /// POST /api/v1/users.logoutOtherClients

@@ -297,11 +297,21 @@ pub async fn login<S: LoginStore, M: Mailer>(
         }
     };
     let user = user.ok_or(ApiError::LoginFailed)?;
-    let clear = async { if by_user.held.is_some() { store.clear_login_failures(&by_user.key).await } else { Ok(()) } };
-    tokio::try_join!(ip.release(store), async { clear.await.map_err(ApiError::from) })?;
-    if !two_factor::available_methods(&user).is_empty() {
+    // The right password gives the address's try back and clears the name's count.
+    let release = async {
+        let clear =
+            async { if by_user.held.is_some() { store.clear_login_failures(&by_user.key).await } else { Ok(()) } };
+        tokio::try_join!(ip.release(store), async { clear.await.map_err(ApiError::from) }).map(|_| ())
+    };
+    let two_factor = !two_factor::available_methods(&user).is_empty();
+    let release = if two_factor {
+        // Released before the code is checked: a wrong code is no failed login.
+        release.await?;
         two_factor::check_code(store, mailer, &user, req.header(METHOD_HEADER), creds.code.as_deref(), now).await?;
-    }
+        None
+    } else {
+        Some(release)
+    };
     let token = new_token();
     let session = Session {
         session_id: new_id(),
@@ -320,8 +330,22 @@ pub async fn login<S: LoginStore, M: Mailer>(
     // Written first, capped after: see `enforce_cap`. A create that fails wrote nothing,
     // unless every retry lost the answer to a committed try: that session's token was
     // never shown, and the user's next login caps it (or TTL removes it).
-    store.create_session(&session, &hash_token(&token)).await?;
-    match enforce_cap(store, config.max_sessions_per_user, &user.user_id, &session.session_id, now).await {
+    // Without 2FA the tries are given back in the same round trip as the write.
+    let token_hash = hash_token(&token);
+    let created = store.create_session(&session, &token_hash);
+    let released = match release {
+        Some(release) => {
+            let (released, created) = tokio::join!(release, created);
+            created?;
+            released
+        }
+        None => created.await.map_err(ApiError::from),
+    };
+    let capped = match released {
+        Ok(()) => enforce_cap(store, config.max_sessions_per_user, &user.user_id, &session.session_id, now).await,
+        Err(e) => Err(e),
+    };
+    match capped {
         Ok(true) => Ok(LoggedIn { user, token, session_id: session.session_id }),
         // Its own session was ended by its own pass, like any other past the cap.
         Ok(false) => Err(ApiError::Unavailable("as many newer logins of the user ran at once as the cap".into())),

@@ -192,15 +192,26 @@ async fn existing_user(store: &impl UserStore, req: &ApiRequest) -> Result<Strin
     Ok(user_id)
 }
 
+/// The API key and the path's user, read in one round trip: 401 comes first, then
+/// `checks` (the request's own parameters), then 404 for an unknown user.
+async fn authorized<T>(
+    store: &(impl ApiKeyStore + UserStore),
+    req: &ApiRequest,
+    checks: impl FnOnce() -> Result<T, McError>,
+) -> Result<(T, String), McError> {
+    let (key, user) = tokio::join!(authorize(store, req), existing_user(store, req));
+    key?;
+    let checked = checks()?;
+    Ok((checked, user?))
+}
+
 /// GET /api/users/{user_id}/sessions
 pub async fn list<S: ApiKeyStore + UserStore + UserSessionReader>(
     store: &S,
     req: &ApiRequest,
     now: Millis,
 ) -> Result<McPage, McError> {
-    authorize(store, req).await?;
-    let params = parse_list_params(&req.query_pairs())?;
-    let user_id = existing_user(store, req).await?;
+    let (params, user_id) = authorized(store, req, || parse_list_params(&req.query_pairs())).await?;
     let mut sessions: Vec<Session> = store
         .user_sessions(&user_id)
         .await?
@@ -225,8 +236,7 @@ pub async fn get<S: ApiKeyStore + UserStore + UserSessionReader>(
     req: &ApiRequest,
     now: Millis,
 ) -> Result<Session, McError> {
-    authorize(store, req).await?;
-    let user_id = existing_user(store, req).await?;
+    let ((), user_id) = authorized(store, req, || Ok(())).await?;
     let session_id = path_param(req, "session_id")?;
     store
         .user_session(&user_id, &session_id)
@@ -241,8 +251,7 @@ pub async fn revoke<S: ApiKeyStore + UserStore + SessionEnder>(
     req: &ApiRequest,
     now: Millis,
 ) -> Result<(), McError> {
-    authorize(store, req).await?;
-    let user_id = existing_user(store, req).await?;
+    let ((), user_id) = authorized(store, req, || Ok(())).await?;
     let session_id = path_param(req, "session_id")?;
     if store.end_session(&user_id, &session_id, now).await? {
         Ok(())
@@ -257,19 +266,9 @@ pub async fn revoke_all<S: ApiKeyStore + UserStore + UserSessionReader + Session
     req: &ApiRequest,
     now: Millis,
 ) -> Result<usize, McError> {
-    authorize(store, req).await?;
-    let except = single(&req.query_pairs(), "except")?.map(str::to_string);
-    let user_id = existing_user(store, req).await?;
-    let mut revoked = 0;
-    for s in store.user_sessions(&user_id).await? {
-        if s.is_live(now)
-            && Some(&s.session_id) != except.as_ref()
-            && store.end_session(&user_id, &s.session_id, now).await?
-        {
-            revoked += 1;
-        }
-    }
-    Ok(revoked)
+    let (except, user_id) =
+        authorized(store, req, || Ok(single(&req.query_pairs(), "except")?.map(str::to_string))).await?;
+    Ok(store.end_sessions(&user_id, except.as_deref(), now).await?)
 }
 
 #[cfg(test)]

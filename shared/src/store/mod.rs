@@ -13,6 +13,7 @@ pub mod metering;
 mod outbox;
 mod permissions;
 mod session_index;
+pub mod session_row;
 mod sessions;
 mod tokens;
 mod two_factor;
@@ -56,8 +57,21 @@ pub mod keys {
     }
     /// Prefix of every session's sort key under its user.
     pub const SESSION_PREFIX: &str = "SESSION#";
-    /// Constant partition of the global session-order index.
+    /// Prefix of the order indexes' partitions: one per shard, `SESSIONS#<shard>`.
     pub const ALL_SESSIONS: &str = "SESSIONS";
+    /// Partition of one shard of the order indexes.
+    pub fn order_shard(shard: u32) -> String {
+        format!("{ALL_SESSIONS}#{shard}")
+    }
+    /// The order-index shard of a session: its id's SHA-256, modulo `shards`. Raising
+    /// `shards` keeps every old entry below the new count, so readers still find it.
+    pub fn order_shard_of(session_id: &str, shards: u32) -> u32 {
+        use sha2::{Digest, Sha256};
+        let digest = Sha256::digest(session_id.as_bytes());
+        u32::from_be_bytes([digest[0], digest[1], digest[2], digest[3]]) % shards.max(1)
+    }
+    /// The packed list row every order index projects (store::session_row).
+    pub const ROW: &str = "r";
 
     pub fn user(user_id: &str) -> String {
         format!("USER#{user_id}")
@@ -269,6 +283,8 @@ pub struct DynamoStore {
     table: String,
     /// Shards of the active-session counter (`SESSION_COUNTER_SHARDS`).
     counter_shards: u32,
+    /// Shards of the order indexes' partition (`ORDER_INDEX_SHARDS`).
+    order_shards: u32,
     /// Items DynamoDB read for index queries (its ScannedCount), for tests and benchmarks.
     index_items_read: std::sync::Arc<std::sync::atomic::AtomicU64>,
     /// Query requests made on the order indexes, for the same.
@@ -277,11 +293,12 @@ pub struct DynamoStore {
 
 impl DynamoStore {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
-        let counter_shards = crate::Config::default().counter_shards;
+        let defaults = crate::Config::default();
         DynamoStore {
             client,
             table: table.into(),
-            counter_shards,
+            counter_shards: defaults.counter_shards,
+            order_shards: defaults.order_shards,
             index_items_read: Default::default(),
             index_queries: Default::default(),
         }
@@ -291,6 +308,17 @@ impl DynamoStore {
     pub fn with_counter_shards(mut self, shards: u32) -> Self {
         self.counter_shards = shards.clamp(1, 99);
         self
+    }
+
+    /// The same store with the order indexes spread over `shards` partitions (1..=64). Only
+    /// ever raise it: readers query every shard below it, and old entries stay where they are.
+    pub fn with_order_shards(mut self, shards: u32) -> Self {
+        self.order_shards = shards.clamp(1, 64);
+        self
+    }
+
+    pub fn order_shards(&self) -> u32 {
+        self.order_shards
     }
 
     /// Items read by index queries so far (list.all pages and full reads).

@@ -1,17 +1,19 @@
-//! Every user's sessions through the order indexes, for administrators: a page in any
-//! one sort order reads about offset + count items; filters and multi-key sorts read
-//! every live session, with only the fields a list row shows, within a budget.
+//! Every user's sessions through the order indexes, for administrators. Each index is
+//! spread over shards (`SESSIONS#<shard>`), so no partition takes every session write, and
+//! projects the packed list row (store::session_row). A page in any one sort order is a
+//! lazy k-way merge of the shards that reads about offset + count items; filters and
+//! multi-key sorts read every live session's packed row, within a budget.
 
+use std::collections::VecDeque;
 use std::future::Future;
+use std::sync::atomic::AtomicUsize;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::Instant;
 
-use serde::Deserialize;
-
 use super::sessions::SessionItem;
-use super::{DynamoStore, Item, StoreError, dynamo, from_item, keys, n, s};
-use crate::clock::{Millis, parse_iso};
-use crate::model::{Device, Session, UserRef};
+use super::{DynamoStore, Item, StoreError, dynamo, from_item, keys, n, s, session_row};
+use crate::clock::Millis;
+use crate::model::Session;
 use crate::query::{Direction, SortKey};
 
 /// Largest Limit of one index Query.
@@ -37,8 +39,9 @@ pub enum Scan {
 
 /// Every user's sessions, for administrators.
 pub trait AllSessionsReader {
-    /// Live sessions in `key` order from its index: skips `offset` live rows, returns up
-    /// to `count`, reading about offset + count items (plus the expired rows in the way).
+    /// Live sessions in `key` order from its index, merged over the index's shards: skips
+    /// `offset` live rows, returns up to `count` with the fields a list row shows, reading
+    /// about offset + count items plus a few per shard (and the expired rows in the way).
     fn sessions_page(
         &self,
         key: SortKey,
@@ -53,7 +56,7 @@ pub trait AllSessionsReader {
         &self,
         now: Millis,
         budget: ScanBudget,
-        keep: impl Fn(&Session) -> bool + Send,
+        keep: impl Fn(&Session) -> bool + Send + Sync,
     ) -> impl Future<Output = Result<Scan, StoreError>> + Send;
     /// Active sessions as counted at write time.
     fn active_session_count(&self) -> impl Future<Output = Result<usize, StoreError>> + Send;
@@ -61,91 +64,88 @@ pub trait AllSessionsReader {
     fn session_by_id(&self, session_id: &str) -> impl Future<Output = Result<Option<Session>, StoreError>> + Send;
 }
 
-/// The attributes of a session a list row, a filter and a sort read.
-const ROW_ATTRIBUTES: &str = "sessionId, userId, device, host, ip, loginAt, expiresAt, #u";
-
-/// A session item read with [`ROW_ATTRIBUTES`] only.
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct RowItem {
-    session_id: String,
-    user_id: String,
-    #[serde(default)]
-    device: Device,
-    #[serde(default)]
-    host: String,
-    #[serde(default)]
-    ip: String,
-    login_at: String,
-    expires_at: i64,
-    #[serde(rename = "_user", default)]
-    user: UserRef,
-}
-
-impl RowItem {
-    fn into_session(self) -> Result<Session, StoreError> {
-        let login_at = parse_iso(&self.login_at)
-            .ok_or_else(|| StoreError::Corrupt(format!("bad time in session {}", self.session_id)))?;
-        Ok(Session {
-            session_id: self.session_id,
-            user_id: self.user_id,
-            device: self.device,
-            host: self.host,
-            ip: self.ip,
-            user_agent: String::new(),
-            login_at,
-            last_activity_at: login_at,
-            expires_at: self.expires_at,
-            client_ids: Vec::new(),
-            geo: Default::default(),
-            user: self.user,
-        })
-    }
-}
-
-/// One Query page of an order index.
+/// One Query page of one order-index shard, as (sort key, row) pairs.
 struct IndexPage {
-    items: Vec<Item>,
+    rows: Vec<(String, Session)>,
     /// Items DynamoDB evaluated, expired ones included.
     scanned: usize,
     next: Option<Item>,
 }
 
+/// Items a shard's first Query asks for beyond its even share of a page: a shard holds
+/// more than its share about as often as a binomial count passes its mean by this much.
+fn shard_limit(wanted: usize, shards: usize) -> usize {
+    if shards == 1 {
+        return wanted;
+    }
+    let share = wanted.div_ceil(shards);
+    share + (share as f64).sqrt().ceil() as usize + 2
+}
+
 impl DynamoStore {
-    /// One page of live sessions from an order index; expired rows are filtered out by
-    /// DynamoDB (they still count toward `limit` and `scanned`).
+    /// One page of live rows from one shard of an order index, read from the packed row
+    /// the index projects; expired rows are filtered out by DynamoDB (they still count
+    /// toward `limit` and `scanned`).
     async fn index_page(
         &self,
-        index: &str,
+        (index, sort_key): (&str, &str),
+        shard: u32,
         forward: bool,
-        limit: Option<usize>,
-        rows_only: bool,
+        limit: usize,
         now: Millis,
         start: Option<Item>,
     ) -> Result<IndexPage, StoreError> {
-        let mut query = self
+        let out = self
             .client
             .query()
             .table_name(&self.table)
             .index_name(index)
             .key_condition_expression("GSI2PK = :p")
             .filter_expression("expiresAt > :now")
-            .expression_attribute_values(":p", s(keys::ALL_SESSIONS))
+            .projection_expression("#r, #k")
+            .expression_attribute_names("#r", keys::ROW)
+            .expression_attribute_names("#k", sort_key)
+            .expression_attribute_values(":p", s(keys::order_shard(shard)))
             .expression_attribute_values(":now", n(now.div_euclid(1000)))
             .scan_index_forward(forward)
-            .set_limit(limit.map(|l| l.clamp(1, MAX_PAGE) as i32))
-            .set_exclusive_start_key(start);
-        if rows_only {
-            query = query.projection_expression(ROW_ATTRIBUTES).expression_attribute_names("#u", "_user");
-        }
-        let out = query.send().await.map_err(dynamo)?;
+            .limit(limit.clamp(1, MAX_PAGE) as i32)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(dynamo)?;
         let scanned = out.scanned_count.max(0) as usize;
         self.index_items_read.fetch_add(scanned as u64, Relaxed);
         self.index_queries.fetch_add(1, Relaxed);
+        let mut rows = Vec::with_capacity(out.items.as_ref().map_or(0, Vec::len));
+        for item in out.items.unwrap_or_default() {
+            let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok());
+            let (Some(key), Some(session)) = (text(sort_key), text(keys::ROW).and_then(|r| session_row::unpack(r)))
+            else {
+                return Err(StoreError::Corrupt(format!("an entry of index {index} without its row")));
+            };
+            rows.push((key.clone(), session));
+        }
         // DynamoDB may return a LastEvaluatedKey before an empty page, or none when the
         // page ends exactly: both end a reader's loop correctly.
         let next = out.last_evaluated_key.filter(|k| !k.is_empty());
-        Ok(IndexPage { items: out.items.unwrap_or_default(), scanned, next })
+        Ok(IndexPage { rows, scanned, next })
+    }
+}
+
+/// A shard's place in a k-way merge: the rows fetched and not yet taken, and where to go on.
+#[derive(Default)]
+struct Cursor {
+    rows: VecDeque<(String, Session)>,
+    next: Option<Item>,
+    started: bool,
+    /// Expired rows this shard's queries met, which widen its next Limit.
+    expired: usize,
+}
+
+impl Cursor {
+    /// Its next row is unknown: nothing left in hand, and the shard may hold more.
+    fn dry(&self) -> bool {
+        self.rows.is_empty() && (!self.started || self.next.is_some())
     }
 }
 
@@ -180,34 +180,55 @@ impl AllSessionsReader for DynamoStore {
         if count == 0 {
             return Ok(page);
         }
-        let (index, _) = keys::order_index(key);
+        let index = keys::order_index(key);
+        let forward = direction == Direction::Ascending;
+        let shards = self.order_shards as usize;
         let wanted = offset.saturating_add(count);
-        let (mut live_seen, mut expired_seen) = (0usize, 0usize);
-        let mut start = None;
+        let mut cursors: Vec<Cursor> = (0..shards).map(|_| Cursor::default()).collect();
+        let mut live_seen = 0usize;
         loop {
-            // The Limit asks for the live rows still needed; expired rows met so far widen
-            // it, so a run of them costs few round trips instead of one per row.
-            let limit = (wanted - live_seen).saturating_add(expired_seen);
-            let batch =
-                self.index_page(index, direction == Direction::Ascending, Some(limit), false, now, start).await?;
-            expired_seen += batch.scanned.saturating_sub(batch.items.len());
-            for item in batch.items {
-                let session = from_item::<SessionItem>(item)?.into_session()?;
-                if !session.is_live(now) {
-                    expired_seen += 1;
-                    continue;
+            // Every shard whose next row is unknown is read before a row is taken, all at
+            // once; each asks for its share of the rows still needed, widened by the expired
+            // rows it met, so the merge reads about offset + count plus a few per shard.
+            let dry: Vec<usize> = (0..shards).filter(|&i| cursors[i].dry()).collect();
+            if !dry.is_empty() {
+                let share = shard_limit(wanted - live_seen, shards);
+                let reads = dry.iter().map(|&i| {
+                    let cursor = &mut cursors[i];
+                    let (limit, start) = (share.saturating_add(cursor.expired), cursor.next.take());
+                    self.index_page(index, i as u32, forward, limit, now, start)
+                });
+                let fetched = futures_util::future::try_join_all(reads).await?;
+                for (i, batch) in dry.into_iter().zip(fetched) {
+                    let cursor = &mut cursors[i];
+                    cursor.started = true;
+                    cursor.expired += batch.scanned.saturating_sub(batch.rows.len());
+                    cursor.rows.extend(batch.rows);
+                    cursor.next = batch.next;
                 }
-                live_seen += 1;
-                if live_seen > offset {
-                    page.push(session);
-                    if page.len() == count {
-                        return Ok(page);
-                    }
-                }
+                // A shard may have answered only expired rows: look again before taking one.
+                continue;
             }
-            match batch.next {
-                Some(k) => start = Some(k),
-                None => return Ok(page),
+            // The head of the merge: the least sort key ascending, the greatest descending
+            // (keys are unique: each ends with its session id).
+            let heads = cursors.iter().enumerate().filter_map(|(i, c)| c.rows.front().map(|(k, _)| (k, i)));
+            let best = if forward { heads.min() } else { heads.max() };
+            let Some((_, shard)) = best else {
+                return Ok(page);
+            };
+            let Some((_, session)) = cursors[shard].rows.pop_front() else {
+                return Ok(page);
+            };
+            if !session.is_live(now) {
+                cursors[shard].expired += 1;
+                continue;
+            }
+            live_seen += 1;
+            if live_seen > offset {
+                page.push(session);
+                if page.len() == count {
+                    return Ok(page);
+                }
             }
         }
     }
@@ -216,29 +237,43 @@ impl AllSessionsReader for DynamoStore {
         &self,
         now: Millis,
         budget: ScanBudget,
-        keep: impl Fn(&Session) -> bool + Send,
+        keep: impl Fn(&Session) -> bool + Send + Sync,
     ) -> Result<Scan, StoreError> {
-        let mut rows = Vec::new();
-        let mut start = None;
-        let index = keys::order_index(SortKey::LoginAt).0;
-        loop {
-            // Pages of at most MAX_PAGE items keep each response's parse small.
-            let batch = self.index_page(index, false, Some(MAX_PAGE), true, now, start).await?;
-            for item in batch.items {
-                let session = from_item::<RowItem>(item)?.into_session()?;
-                if session.is_live(now) && keep(&session) {
-                    if rows.len() == budget.max_rows {
-                        return Ok(Scan::OverBudget);
+        let index = keys::order_index(SortKey::LoginAt);
+        let matched = AtomicUsize::new(0);
+        // Every shard at once, each page after page; the row budget is shared.
+        let shard_reads = (0..self.order_shards).map(|shard| {
+            let (keep, matched) = (&keep, &matched);
+            async move {
+                let mut rows = Vec::new();
+                let mut start = None;
+                loop {
+                    // Pages of at most MAX_PAGE items keep each response's parse small.
+                    let batch = self.index_page(index, shard, false, MAX_PAGE, now, start).await?;
+                    for (_, session) in batch.rows {
+                        if session.is_live(now) && keep(&session) {
+                            if matched.fetch_add(1, Relaxed) >= budget.max_rows {
+                                return Ok(None);
+                            }
+                            rows.push(session);
+                        }
                     }
-                    rows.push(session);
+                    match batch.next {
+                        Some(_) if Instant::now() >= budget.deadline => return Ok(None),
+                        Some(k) => start = Some(k),
+                        None => return Ok::<_, StoreError>(Some(rows)),
+                    }
                 }
             }
-            match batch.next {
-                Some(_) if Instant::now() >= budget.deadline => return Ok(Scan::OverBudget),
-                Some(k) => start = Some(k),
-                None => return Ok(Scan::Complete(rows)),
-            }
+        });
+        let mut all = Vec::new();
+        for rows in futures_util::future::try_join_all(shard_reads).await? {
+            let Some(rows) = rows else {
+                return Ok(Scan::OverBudget);
+            };
+            all.extend(rows);
         }
+        Ok(Scan::Complete(all))
     }
 
     async fn active_session_count(&self) -> Result<usize, StoreError> {

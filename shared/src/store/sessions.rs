@@ -34,6 +34,14 @@ pub trait SessionEnder {
     /// The same for any user's live session found by its id alone (administrators).
     fn end_session_by_id(&self, session_id: &str, now: Millis)
     -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// Ends every live session of `user_id` but `except`; how many it ended. Sessions
+    /// another call ends meanwhile are not counted.
+    fn end_sessions(
+        &self,
+        user_id: &str,
+        except: Option<&str>,
+        now: Millis,
+    ) -> impl Future<Output = Result<usize, StoreError>> + Send;
 }
 
 /// Records a new session together with its token.
@@ -56,7 +64,8 @@ pub(super) struct SessionItem {
     /// By-session-id index (info.admin, logout): `SESSION#<sessionId>`.
     #[serde(rename = "GSI1PK")]
     gsi1pk: String,
-    /// Global order index (list.all): constant partition, `loginAt#sessionId` sort key.
+    /// Order indexes (list.all): the shard's partition `SESSIONS#<shard>`; ByLoginAt's sort
+    /// key is `loginAt#sessionId`, the others' `<value>\u{1}<sessionId>`.
     #[serde(rename = "GSI2PK")]
     gsi2pk: String,
     #[serde(rename = "GSI2SK")]
@@ -88,16 +97,20 @@ pub(super) struct SessionItem {
     #[serde(rename = "_user")]
     user: UserRef,
     token_hash: String,
+    /// The packed list row the order indexes project (store::session_row).
+    #[serde(rename = "r")]
+    row: String,
 }
 
 impl SessionItem {
-    fn new(session: &Session, token_hash: &str) -> Self {
+    /// The item of `session`, in its order-index shard of `order_shards`.
+    fn new(session: &Session, token_hash: &str, order_shards: u32) -> Self {
         let login_at = iso_millis(session.login_at);
         SessionItem {
             pk: keys::user(&session.user_id),
             sk: keys::session(&session.session_id),
             gsi1pk: keys::session(&session.session_id),
-            gsi2pk: keys::ALL_SESSIONS.into(),
+            gsi2pk: keys::order_shard(keys::order_shard_of(&session.session_id, order_shards)),
             gsi2sk: format!("{login_at}#{}", session.session_id),
             gsi3sk: ordered(&session.device.name, &session.session_id),
             gsi4sk: ordered(&session.device.os.name, &session.session_id),
@@ -118,6 +131,7 @@ impl SessionItem {
             geo: session.geo.clone(),
             user: session.user.clone(),
             token_hash: token_hash.into(),
+            row: super::session_row::pack(session),
         }
     }
 
@@ -163,8 +177,9 @@ impl DynamoStore {
     }
 }
 
-impl UserSessionReader for DynamoStore {
-    async fn user_sessions(&self, user_id: &str) -> Result<Vec<Session>, StoreError> {
+impl DynamoStore {
+    /// Every stored session item of the user, from a consistent Query of its partition.
+    async fn user_session_items(&self, user_id: &str) -> Result<Vec<SessionItem>, StoreError> {
         let mut sessions = Vec::new();
         let mut start = None;
         loop {
@@ -181,7 +196,7 @@ impl UserSessionReader for DynamoStore {
                 .await
                 .map_err(dynamo)?;
             for item in out.items.unwrap_or_default() {
-                sessions.push(from_item::<SessionItem>(item)?.into_session()?);
+                sessions.push(from_item::<SessionItem>(item)?);
             }
             // Follow LastEvaluatedKey whenever present, even if the next page is empty.
             match out.last_evaluated_key {
@@ -190,6 +205,12 @@ impl UserSessionReader for DynamoStore {
             }
         }
         Ok(sessions)
+    }
+}
+
+impl UserSessionReader for DynamoStore {
+    async fn user_sessions(&self, user_id: &str) -> Result<Vec<Session>, StoreError> {
+        self.user_session_items(user_id).await?.into_iter().map(SessionItem::into_session).collect()
     }
 
     async fn user_session(&self, user_id: &str, session_id: &str) -> Result<Option<Session>, StoreError> {
@@ -226,13 +247,57 @@ impl SessionEnder for DynamoStore {
         }
         self.end_keyed(&pk, &sk, &token_hash).await
     }
+
+    async fn end_sessions(&self, user_id: &str, except: Option<&str>, now: Millis) -> Result<usize, StoreError> {
+        // The Query returns each session's token hash: the sessions are ended straight from
+        // it, up to SESSIONS_PER_TRANSACTION per transaction, the transactions at once.
+        let targets: Vec<(String, String)> = self
+            .user_session_items(user_id)
+            .await?
+            .into_iter()
+            .filter(|i| i.expires_at.saturating_mul(1000) > now && Some(i.session_id.as_str()) != except)
+            .map(|i| (i.sk, i.token_hash))
+            .collect();
+        let pk = keys::user(user_id);
+        let batches = targets.chunks(SESSIONS_PER_TRANSACTION).map(|batch| self.end_batch(&pk, batch.to_vec()));
+        Ok(futures_util::future::try_join_all(batches).await?.into_iter().sum())
+    }
 }
 
+/// Sessions one transaction ends: two deletes each, and one counter update, of at most 100 items.
+const SESSIONS_PER_TRANSACTION: usize = 49;
+
 impl DynamoStore {
-    /// Ends the session at (pk, sk) whose token hash is `token_hash`, with its token and a
-    /// counter shard; `Ok(false)` when it is gone (or holds another token).
-    async fn end_keyed(&self, pk: &str, sk: &str, token_hash: &str) -> Result<bool, StoreError> {
-        let delete_session = Delete::builder()
+    /// Ends the sessions (sort key, token hash) under `pk` in one transaction with one counter
+    /// adjustment; those whose condition fails (ended meanwhile) are dropped and the rest
+    /// tried again. How many it ended.
+    async fn end_batch(&self, pk: &str, mut sessions: Vec<(String, String)>) -> Result<usize, StoreError> {
+        while !sessions.is_empty() {
+            let mut items = Vec::with_capacity(2 * sessions.len() + 1);
+            for (sk, token_hash) in &sessions {
+                let [session, token] = self.session_deletes(pk, sk, token_hash)?;
+                items.push(TransactWriteItem::builder().delete(session).build());
+                items.push(TransactWriteItem::builder().delete(token).build());
+            }
+            items.push(self.counter_update(-(sessions.len() as i64))?);
+            match self.transact(items).await? {
+                Tx::Written => return Ok(sessions.len()),
+                Tx::ConditionFailed(failed) if failed.iter().all(|i| i % 2 == 0 && i / 2 < sessions.len()) => {
+                    let gone: Vec<usize> = failed.iter().map(|i| i / 2).collect();
+                    sessions =
+                        sessions.into_iter().enumerate().filter(|(i, _)| !gone.contains(i)).map(|(_, s)| s).collect();
+                }
+                Tx::ConditionFailed(failed) => {
+                    return Err(StoreError::Dynamo(format!("unexpected failed conditions {failed:?}")));
+                }
+            }
+        }
+        Ok(0)
+    }
+
+    /// The deletes of a session (conditional on its token hash) and of its token.
+    fn session_deletes(&self, pk: &str, sk: &str, token_hash: &str) -> Result<[Delete; 2], StoreError> {
+        let session = Delete::builder()
             .table_name(&self.table)
             .key(keys::PK, s(pk))
             .key(keys::SK, s(sk))
@@ -240,12 +305,21 @@ impl DynamoStore {
             .expression_attribute_values(":h", s(token_hash))
             .build()
             .map_err(|e| StoreError::Dynamo(e.to_string()))?;
-        let delete_token = Delete::builder()
+        let token = Delete::builder()
             .table_name(&self.table)
             .key(keys::PK, s(keys::token(token_hash)))
             .key(keys::SK, s(keys::TOKEN))
             .build()
             .map_err(|e| StoreError::Dynamo(e.to_string()))?;
+        Ok([session, token])
+    }
+}
+
+impl DynamoStore {
+    /// Ends the session at (pk, sk) whose token hash is `token_hash`, with its token and a
+    /// counter shard; `Ok(false)` when it is gone (or holds another token).
+    async fn end_keyed(&self, pk: &str, sk: &str, token_hash: &str) -> Result<bool, StoreError> {
+        let [delete_session, delete_token] = self.session_deletes(pk, sk, token_hash)?;
         let outcome = self
             .transact(vec![
                 TransactWriteItem::builder().delete(delete_session).build(),
@@ -267,7 +341,7 @@ impl SessionCreator for DynamoStore {
         let token = TokenItem::new(session, token_hash);
         let outcome = self
             .transact(vec![
-                put(&self.table, to_item(&SessionItem::new(session, token_hash))?, true)?,
+                put(&self.table, to_item(&SessionItem::new(session, token_hash, self.order_shards))?, true)?,
                 put(&self.table, to_item(&token)?, true)?,
                 self.counter_update(1)?,
             ])
@@ -292,9 +366,10 @@ impl SessionBulkLoader for DynamoStore {
         use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
         let mut requests = Vec::with_capacity(sessions.len() * 2);
         for (session, token_hash) in sessions {
-            for item in
-                [to_item(&SessionItem::new(session, token_hash))?, to_item(&TokenItem::new(session, token_hash))?]
-            {
+            for item in [
+                to_item(&SessionItem::new(session, token_hash, self.order_shards))?,
+                to_item(&TokenItem::new(session, token_hash))?,
+            ] {
                 let put = PutRequest::builder()
                     .set_item(Some(item))
                     .build()

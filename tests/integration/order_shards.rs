@@ -1,0 +1,154 @@
+//! Sharded order indexes: a page is a k-way merge of the shards, and it must be exactly the
+//! slice of an in-memory sort at every offset, in every order, for one shard and for eight.
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use sessions_api::Endpoint::SessionsListAll;
+use sessions_api::clock::now_ms;
+use sessions_api::model::Session;
+use sessions_api::model::{Device, Os};
+use sessions_api::query::{Direction, Sort, SortKey};
+use sessions_api::store::UserStore;
+use sessions_api::store::{AllSessionsReader, UserSessionReader, keys};
+use sessions_cli::admin::{LoginSpec, issue_login};
+
+use crate::support::*;
+
+const USERS: [&str; 3] = [TEST_USER_ID, ROXIE_ID, "GonjPyg3gB3Z9ur9s"];
+
+/// Sessions with repeated device names, OS names and versions and login times (ties break
+/// on the session id), over several users, and some expired ones in the way.
+async fn add_sessions(env: &TestEnv) {
+    let now = now_ms();
+    let devices = ["Chrome", "Safari", "Firefox", "", "Chrome"];
+    let systems = [("Linux", "6.1"), ("Mac OS", "14"), ("Windows", "10"), ("Linux", "")];
+    for i in 0..60usize {
+        let user_id = USERS[i % USERS.len()];
+        let Some(user) = env.app.store.user(user_id).await.unwrap() else { continue };
+        let (os, version) = systems[i % systems.len()];
+        let expired = i % 11 == 0;
+        let spec = LoginSpec {
+            device: Device {
+                kind: "browser".into(),
+                name: devices[i % devices.len()].into(),
+                long_version: "1.0.0".into(),
+                os: Os { name: os.into(), version: version.into() },
+                version: "1.0".into(),
+            },
+            // Pairs of equal login times; expired ones a year back.
+            login_at: Some(if expired { now - 400 * 86_400_000 } else { now - 60_000 - (i / 2) as i64 * 1000 }),
+            ..Default::default()
+        };
+        issue_login(&env.app.store, &env.app.config, &user, spec).await.unwrap();
+    }
+}
+
+/// Every live session, from each user's own partition (not from the order indexes).
+async fn every_live_session(env: &TestEnv, now: i64) -> Vec<Session> {
+    let mut user_ids = std::collections::BTreeSet::new();
+    let mut start = None;
+    loop {
+        let out = env
+            .app
+            .store
+            .client()
+            .scan()
+            .table_name(env.app.store.table())
+            .filter_expression("begins_with(SK, :s)")
+            .expression_attribute_values(":s", AttributeValue::S(keys::SESSION_PREFIX.into()))
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .unwrap();
+        for item in out.items() {
+            let pk = item["PK"].as_s().unwrap();
+            user_ids.insert(pk.trim_start_matches("USER#").to_string());
+        }
+        match out.last_evaluated_key {
+            Some(k) if !k.is_empty() => start = Some(k),
+            _ => break,
+        }
+    }
+    let mut all = Vec::new();
+    for user_id in user_ids {
+        all.extend(env.app.store.user_sessions(&user_id).await.unwrap().into_iter().filter(|s| s.is_live(now)));
+    }
+    all
+}
+
+/// What a list row shows of a session (the order indexes hold no user agent, geo or client ids).
+fn row(s: &Session) -> (String, String, String, String, String, String, i64, Option<String>, String) {
+    (
+        s.session_id.clone(),
+        s.user_id.clone(),
+        serde_json::to_string(&s.device).unwrap(),
+        s.host.clone(),
+        s.ip.clone(),
+        s.user.username.clone(),
+        s.login_at,
+        s.user.name.clone(),
+        s.device.os.version.clone(),
+    )
+}
+
+#[tokio::test]
+async fn every_page_at_every_offset_matches_an_in_memory_sort_for_one_and_eight_shards() {
+    for shards in [1u32, 8] {
+        let env = TestEnv::seeded_with_order_shards(shards).await;
+        add_sessions(&env).await;
+        let now = now_ms();
+        let all = every_live_session(&env, now).await;
+        assert!(all.len() > 60, "{} live sessions", all.len());
+        for key in SortKey::ALL {
+            for direction in [Direction::Ascending, Direction::Descending] {
+                let mut expected = all.clone();
+                let sort = Sort(vec![(key, direction)]);
+                expected.sort_by(|a, b| sort.compare(a, b));
+                for count in [1usize, 7] {
+                    for offset in 0..=expected.len() {
+                        let page = env.app.store.sessions_page(key, direction, offset, count, now).await.unwrap();
+                        let want: Vec<_> = expected.iter().skip(offset).take(count).map(row).collect();
+                        let got: Vec<_> = page.iter().map(row).collect();
+                        assert_eq!(
+                            got,
+                            want,
+                            "{shards} shards, {} {direction:?}, offset {offset}, count {count}",
+                            key.name()
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn sessions_spread_over_the_shards_and_a_page_reads_a_few_items_per_shard() {
+    let env = TestEnv::seeded_with_order_shards(8).await;
+    add_sessions(&env).await;
+    // Each session's index partition is its shard's.
+    let out = env.app.store.client().scan().table_name(env.app.store.table()).send().await.unwrap();
+    let mut partitions = std::collections::BTreeSet::new();
+    for item in out.items().iter().filter(|i| i["SK"].as_s().is_ok_and(|s| s.starts_with(keys::SESSION_PREFIX))) {
+        let session_id = item["SK"].as_s().unwrap().trim_start_matches(keys::SESSION_PREFIX);
+        let partition = item["GSI2PK"].as_s().unwrap();
+        assert_eq!(partition, &keys::order_shard(keys::order_shard_of(session_id, 8)));
+        partitions.insert(partition.clone());
+    }
+    assert_eq!(partitions.len(), 8, "{partitions:?}");
+    // Through the handler: offset + count plus a few per shard (expired rows excepted).
+    let admin = Req::new().auth(&demo_auth(ROXIE_ID, ROXIE_SESSION)).code(&password_code(DEMO_PASSWORD));
+    for (offset, count) in [(0usize, 5usize), (0, 50), (20, 10)] {
+        let before = env.app.store.index_items_read();
+        let resp = env
+            .send(
+                SessionsListAll,
+                admin.clone().param("offset", &offset.to_string()).param("count", &count.to_string()),
+            )
+            .await;
+        assert_eq!(resp.status, 200, "{}", resp.body);
+        let read = (env.app.store.index_items_read() - before) as usize;
+        let per_shard = (offset + count).div_ceil(8);
+        let bound = offset + count + 8 * ((per_shard as f64).sqrt().ceil() as usize + 3) + 6;
+        assert!(read <= bound, "offset {offset} count {count}: {read} items read, bound {bound}");
+    }
+}
