@@ -194,11 +194,18 @@ fn valid_host(host: &str) -> bool {
         && host.len() <= 255
         && host.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._:[]".contains(&b))
         && host.parse::<http::uri::Authority>().is_ok()
+        // lambda_http builds its URL with the url crate and unwraps it (":" passes the above).
+        && url::Url::parse(&format!("https://{host}/")).is_ok_and(|u| u.host().is_some())
+}
+
+/// An `X-Forwarded-Proto` lambda_http can use as a URL scheme.
+fn valid_proto(proto: &str) -> bool {
+    proto.eq_ignore_ascii_case("http") || proto.eq_ignore_ascii_case("https")
 }
 
 /// Rewrites the parts of a raw Lambda event that would make lambda_http panic, without
 /// changing what they mean: URI characters in the query and path are percent-encoded (they
-/// decode to the same text), an invalid `Host` is dropped, undecodable base64 is kept as text.
+/// decode to the same text), an invalid `Host` or `X-Forwarded-Proto` is dropped, undecodable base64 is kept as text.
 pub fn sanitize_event(event: &mut Value) {
     let Some(obj) = event.as_object_mut() else { return };
     if let Some(Value::String(q)) = obj.get_mut("rawQueryString") {
@@ -212,12 +219,18 @@ pub fn sanitize_event(event: &mut Value) {
     for key in ["headers", "multiValueHeaders"] {
         if let Some(Value::Object(h)) = obj.get_mut(key) {
             h.retain(|name, value| {
-                !name.eq_ignore_ascii_case("host")
-                    || match value {
-                        Value::String(s) => valid_host(s),
-                        Value::Array(a) => a.iter().all(|v| v.as_str().is_some_and(valid_host)),
-                        _ => false,
-                    }
+                let valid: fn(&str) -> bool = if name.eq_ignore_ascii_case("host") {
+                    valid_host
+                } else if name.eq_ignore_ascii_case("x-forwarded-proto") {
+                    valid_proto
+                } else {
+                    return true;
+                };
+                match value {
+                    Value::String(s) => valid(s),
+                    Value::Array(a) => a.iter().all(|v| v.as_str().is_some_and(valid)),
+                    _ => false,
+                }
             });
         }
     }
@@ -273,6 +286,19 @@ mod tests {
         assert!(!valid_host("bad host"));
         assert!(!valid_host("a/b"));
         assert!(!valid_host(""));
+        // Found by the event-conversion property: an Authority, but no URL host.
+        assert!(!valid_host(":"));
+        assert!(valid_host("[::1]:9000"));
+    }
+
+    #[test]
+    fn a_scheme_lambda_http_cannot_use_is_dropped() {
+        let mut v = serde_json::json!({"headers": {"X-Forwarded-Proto": "a b", "host": ":"}});
+        sanitize_event(&mut v);
+        assert_eq!(v["headers"], serde_json::json!({}));
+        let mut v = serde_json::json!({"headers": {"x-forwarded-proto": "HTTPS"}});
+        sanitize_event(&mut v);
+        assert_eq!(v["headers"]["x-forwarded-proto"], "HTTPS");
     }
 
     #[test]

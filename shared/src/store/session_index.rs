@@ -86,9 +86,11 @@ impl DynamoStore {
     /// One page of live rows from one shard of an order index, read from the packed row
     /// the index projects; expired rows are filtered out by DynamoDB (they still count
     /// toward `limit` and `scanned`).
+    /// `sort_key` names the index's sort-key attribute to read with each row (a merge needs
+    /// it); `None` reads the packed rows alone.
     async fn index_page(
         &self,
-        (index, sort_key): (&str, &str),
+        (index, sort_key): (&str, Option<&str>),
         shard: u32,
         forward: bool,
         limit: usize,
@@ -102,9 +104,13 @@ impl DynamoStore {
             .index_name(index)
             .key_condition_expression("GSI2PK = :p")
             .filter_expression("expiresAt > :now")
-            .projection_expression("#r, #k")
-            .expression_attribute_names("#r", keys::ROW)
-            .expression_attribute_names("#k", sort_key)
+            .projection_expression(if sort_key.is_some() { "#r, #k" } else { "#r" })
+            .set_expression_attribute_names(Some(
+                [("#r".to_string(), keys::ROW.to_string())]
+                    .into_iter()
+                    .chain(sort_key.map(|k| ("#k".to_string(), k.to_string())))
+                    .collect(),
+            ))
             .expression_attribute_values(":p", s(keys::order_shard(shard)))
             .expression_attribute_values(":now", n(now.div_euclid(1000)))
             .scan_index_forward(forward)
@@ -119,11 +125,14 @@ impl DynamoStore {
         let mut rows = Vec::with_capacity(out.items.as_ref().map_or(0, Vec::len));
         for item in out.items.unwrap_or_default() {
             let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok());
-            let (Some(key), Some(session)) = (text(sort_key), text(keys::ROW).and_then(|r| session_row::unpack(r)))
-            else {
+            let key = match sort_key {
+                Some(k) => text(k).cloned(),
+                None => Some(String::new()),
+            };
+            let (Some(key), Some(session)) = (key, text(keys::ROW).and_then(|r| session_row::unpack(r))) else {
                 return Err(StoreError::Corrupt(format!("an entry of index {index} without its row")));
             };
-            rows.push((key.clone(), session));
+            rows.push((key, session));
         }
         // DynamoDB may return a LastEvaluatedKey before an empty page, or none when the
         // page ends exactly: both end a reader's loop correctly.
@@ -180,7 +189,8 @@ impl AllSessionsReader for DynamoStore {
         if count == 0 {
             return Ok(page);
         }
-        let index = keys::order_index(key);
+        let (index, sort_key) = keys::order_index(key);
+        let index = (index, Some(sort_key));
         let forward = direction == Direction::Ascending;
         let shards = self.order_shards as usize;
         let wanted = offset.saturating_add(count);
@@ -239,7 +249,8 @@ impl AllSessionsReader for DynamoStore {
         budget: ScanBudget,
         keep: impl Fn(&Session) -> bool + Send + Sync,
     ) -> Result<Scan, StoreError> {
-        let index = keys::order_index(SortKey::LoginAt);
+        // The packed rows alone: a full read needs no merge order.
+        let index = (keys::order_index(SortKey::LoginAt).0, None);
         let matched = AtomicUsize::new(0);
         // Every shard at once, each page after page; the row budget is shared.
         let shard_reads = (0..self.order_shards).map(|shard| {
