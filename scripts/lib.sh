@@ -74,6 +74,37 @@ ensure_dynamodb_local() {
   printf '%s\n' "${lib%/}"
 }
 
+# Debian's chromium, for the browser test of /docs (installed with apt-get when root).
+ensure_chromium() {
+  command -v chromium >/dev/null 2>&1 && return 0
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    log "chromium is missing: installing Debian's chromium for the browser test"
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >&2
+    command -v chromium >/dev/null 2>&1 && return 0
+  fi
+  log "the browser test needs Debian's chromium: apt-get install chromium"
+  return 1
+}
+
+# Swagger UI for the local docs page (/docs), from npm's swagger-ui-dist, into .tools/.
+# Prints the folder holding swagger-ui-bundle.js.
+SWAGGER_UI_VERSION=5.35.0
+ensure_swagger_ui() {
+  local prefix="$ROOT/.tools/swagger-ui" dir
+  dir="$prefix/node_modules/swagger-ui-dist"
+  if [ ! -f "$dir/swagger-ui-bundle.js" ] || [ "$(cat "$prefix/.version" 2>/dev/null)" != "$SWAGGER_UI_VERSION" ]; then
+    command -v npm >/dev/null 2>&1 || { log "the docs page needs npm (Debian: npm) for swagger-ui-dist"; return 1; }
+    log "installing Swagger UI (npm swagger-ui-dist@$SWAGGER_UI_VERSION) into .tools/"
+    rm -rf "$prefix"
+    mkdir -p "$prefix"
+    npm install --silent --no-audit --no-fund --no-save --ignore-scripts --prefix "$prefix" \
+      "swagger-ui-dist@$SWAGGER_UI_VERSION" >&2
+    [ -f "$dir/swagger-ui-bundle.js" ] || { log "swagger-ui-dist installed no swagger-ui-bundle.js"; return 1; }
+    echo "$SWAGGER_UI_VERSION" > "$prefix/.version"
+  fi
+  printf '%s\n' "$dir"
+}
+
 # Starts DynamoDB Local (in memory) on a free loopback port, waits until it answers,
 # and points the AWS SDK at it.
 start_dynamodb_local() {

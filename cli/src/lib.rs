@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod demo;
+pub mod docs;
 pub mod local_api;
 pub mod progress;
 pub mod runtime_api;

@@ -18,6 +18,8 @@ use hyper_util::rt::TokioIo;
 use lambda_http::RequestExt;
 use lambda_http::request::RequestContext;
 use sessions_api::dialects::json;
+
+use crate::docs::Docs;
 use sessions_api::endpoints::{App, dispatch};
 use sessions_api::request::escape_request_target;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, ReadBuf};
@@ -33,14 +35,35 @@ const MAX_REQUEST_LINE: usize = 16 * 1024;
 /// line is escaped first ([`escape_request_target`]), as API Gateway accepts what curl sends
 /// unencoded and hyper's stricter parser would refuse.
 pub async fn serve(app: Arc<App>, listener: TcpListener) -> std::io::Result<()> {
+    serve_with_docs(app, listener, None).await
+}
+
+/// [`serve`], and the docs page at `/docs` when `docs` is given.
+pub async fn serve_with_docs(app: Arc<App>, listener: TcpListener, docs: Option<Docs>) -> std::io::Result<()> {
+    let docs = Arc::new(docs);
     loop {
         let (stream, peer) = listener.accept().await?;
-        let app = Arc::clone(&app);
+        let (app, docs) = (Arc::clone(&app), Arc::clone(&docs));
         tokio::spawn(async move {
             let Ok(stream) = escape_request_line(stream).await else { return };
             let service = service_fn(move |req| {
-                let app = Arc::clone(&app);
-                async move { Ok::<_, Infallible>(answer(&app, peer, req).await) }
+                let (app, docs) = (Arc::clone(&app), Arc::clone(&docs));
+                async move {
+                    let host = req.headers().get("host").and_then(|h| h.to_str().ok()).map(str::to_string);
+                    let page = docs
+                        .as_ref()
+                        .as_ref()
+                        .and_then(|d| d.answer(req.method().as_str(), req.uri().path(), host.as_deref()));
+                    Ok::<_, Infallible>(match page {
+                        Some((status, content_type, body)) => hyper::Response::builder()
+                            .status(status)
+                            .header("content-type", content_type)
+                            .header("cache-control", "no-store")
+                            .body(Full::new(Bytes::from(body)))
+                            .unwrap_or_default(),
+                        None => answer(&app, peer, req).await,
+                    })
+                }
             });
             let _ = http1::Builder::new().keep_alive(false).serve_connection(TokioIo::new(stream), service).await;
         });

@@ -72,7 +72,7 @@ impl Default for Config {
             login_failures_per_user: 10,
             login_failures_per_ip: 50,
             login_block_ms: 5 * 60 * 1000,
-            counter_shards: 16,
+            counter_shards: 8,
             order_shards: 8,
             mailer: MailerKind::Outbox,
             mail_from: None,

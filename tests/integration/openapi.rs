@@ -162,3 +162,44 @@ fn component_schema_refs_and_nullable_resolve() {
     assert!(errors(&x, &json!({"n": null})).is_empty());
     assert_eq!(errors(&x, &json!({"n": "1"})).len(), 1);
 }
+
+/// Our own description (openapi.yaml) is the one list of routes: every route the code serves
+/// is in it with its methods, it has no other, and the README's endpoint table says the same.
+#[test]
+fn openapi_yaml_the_code_and_the_readme_list_the_same_routes() {
+    use std::collections::BTreeSet;
+    let text = std::fs::read_to_string(repo_root().join("openapi.yaml")).expect("openapi.yaml");
+    let spec: Value = serde_yaml_ng::from_str(&text).expect("openapi.yaml is YAML");
+    let mut described = BTreeSet::new();
+    for (path, item) in spec["paths"].as_object().expect("paths") {
+        for method in ["get", "post", "put", "delete", "patch"] {
+            if item.get(method).is_some() {
+                described.insert((method.to_uppercase(), path.clone()));
+            }
+        }
+    }
+    let served: BTreeSet<(String, String)> = sessions_api::Endpoint::ALL
+        .iter()
+        .flat_map(|e| e.methods().iter().map(|m| (m.to_string(), e.path().to_string())))
+        .collect();
+    assert_eq!(described, served, "openapi.yaml against endpoints.rs");
+
+    // README rows: "| GET or POST /api/v1/logout | logout | ..." and "| GET  /api/v1/sessions/list | ...".
+    let readme = std::fs::read_to_string(repo_root().join("README.md")).expect("README.md");
+    let section = readme.split("## Endpoints").nth(1).expect("an Endpoints section").split("\n## ").next().unwrap();
+    let mut listed = BTreeSet::new();
+    for line in section.lines().filter(|l| l.starts_with("| ") && !l.starts_with("| route")) {
+        let route = line.trim_start_matches("| ").split(" |").next().unwrap_or("").trim();
+        let Some((methods, path)) = route.rsplit_once(' ') else { continue };
+        for method in methods.split(" or ").map(str::trim).filter(|m| !m.is_empty()) {
+            listed.insert((method.to_string(), path.to_string()));
+        }
+    }
+    assert_eq!(listed, described, "README's endpoint table against openapi.yaml");
+    // Each described operation has an operationId, a summary and at least one response.
+    for (method, path) in &described {
+        let op = &spec["paths"][path][method.to_lowercase()];
+        assert!(op["operationId"].is_string() && op["summary"].is_string(), "{method} {path}");
+        assert!(op["responses"].as_object().is_some_and(|r| !r.is_empty()), "{method} {path}");
+    }
+}

@@ -4,7 +4,8 @@
 use std::sync::Arc;
 
 use sessions_api::App;
-use sessions_cli::local_api::serve;
+use sessions_cli::docs::Docs;
+use sessions_cli::local_api::serve_with_docs;
 
 #[tokio::main]
 async fn main() {
@@ -25,8 +26,17 @@ async fn main() {
         }
     };
     eprintln!("local-api: serving on http://{addr} (table {})", app.config.table_name);
+    // The docs page needs swagger-ui-dist on disk (scripts/run-local installs it).
+    let docs = std::env::var_os("LOCAL_API_DOCS_DIR").map(|dir| Docs {
+        ui_dir: dir.into(),
+        spec: std::env::var_os("OPENAPI_FILE").map_or_else(|| "openapi.yaml".into(), Into::into),
+    });
+    match &docs {
+        Some(_) => eprintln!("local-api: docs on http://{addr}/docs"),
+        None => eprintln!("local-api: no docs page (LOCAL_API_DOCS_DIR is not set)"),
+    }
     tokio::select! {
-        r = serve(app, listener) => if let Err(e) = r { eprintln!("local-api: {e}"); std::process::exit(1) },
+        r = serve_with_docs(app, listener, docs) => if let Err(e) = r { eprintln!("local-api: {e}"); std::process::exit(1) },
         _ = tokio::signal::ctrl_c() => eprintln!("local-api: stopped"),
     }
 }

@@ -72,14 +72,15 @@ struct IndexPage {
     next: Option<Item>,
 }
 
-/// Items a shard's first Query asks for beyond its even share of a page: a shard holds
-/// more than its share about as often as a binomial count passes its mean by this much.
+/// Items a shard's Query asks for: its even share of the rows still needed, plus about two
+/// standard deviations of a binomial share (a shard holds more than that in about 3 in 100
+/// pages, and is then read once more).
 fn shard_limit(wanted: usize, shards: usize) -> usize {
     if shards == 1 {
         return wanted;
     }
     let share = wanted.div_ceil(shards);
-    share + (share as f64).sqrt().ceil() as usize + 2
+    share + (share as f64).sqrt().ceil() as usize
 }
 
 impl DynamoStore {
