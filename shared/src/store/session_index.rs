@@ -260,6 +260,10 @@ impl AllSessionsReader for DynamoStore {
                 let mut rows = Vec::new();
                 let mut start = None;
                 loop {
+                    // Another shard may have run the budget out: stop before the next page.
+                    if matched.load(Relaxed) > budget.max_rows {
+                        return Ok(None);
+                    }
                     // Pages of at most MAX_PAGE items keep each response's parse small.
                     let batch = self.index_page(index, shard, false, MAX_PAGE, now, start).await?;
                     for (_, session) in batch.rows {

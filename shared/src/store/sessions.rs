@@ -97,8 +97,9 @@ pub(super) struct SessionItem {
     #[serde(rename = "_user")]
     user: UserRef,
     token_hash: String,
-    /// The packed list row the order indexes project (store::session_row).
-    #[serde(rename = "r")]
+    /// The packed list row the order indexes project (store::session_row). Items written
+    /// before it existed read as "" here (their index entries need a backfill; README).
+    #[serde(rename = "r", default)]
     row: String,
 }
 
