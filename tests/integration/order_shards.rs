@@ -1,7 +1,6 @@
 //! Sharded order indexes: a page is a k-way merge of the shards, and it must be exactly the
 //! slice of an in-memory sort at every offset, in every order, for one shard and for eight.
 
-use aws_sdk_dynamodb::types::AttributeValue;
 use sessions_api::Endpoint::SessionsListAll;
 use sessions_api::clock::now_ms;
 use sessions_api::model::Session;
@@ -44,30 +43,13 @@ async fn add_sessions(env: &TestEnv) {
 
 /// Every live session, from each user's own partition (not from the order indexes).
 async fn every_live_session(env: &TestEnv, now: i64) -> Vec<Session> {
-    let mut user_ids = std::collections::BTreeSet::new();
-    let mut start = None;
-    loop {
-        let out = env
-            .app
-            .store
-            .client()
-            .scan()
-            .table_name(env.app.store.table())
-            .filter_expression("begins_with(SK, :s)")
-            .expression_attribute_values(":s", AttributeValue::S(keys::SESSION_PREFIX.into()))
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .unwrap();
-        for item in out.items() {
-            let pk = item["PK"].as_s().unwrap();
-            user_ids.insert(pk.trim_start_matches("USER#").to_string());
-        }
-        match out.last_evaluated_key {
-            Some(k) if !k.is_empty() => start = Some(k),
-            _ => break,
-        }
-    }
+    let user_ids: std::collections::BTreeSet<String> = env
+        .items()
+        .await
+        .iter()
+        .filter(|i| i["SK"].as_s().is_ok_and(|s| s.starts_with(keys::SESSION_PREFIX)))
+        .map(|i| i["PK"].as_s().unwrap().trim_start_matches("USER#").to_string())
+        .collect();
     let mut all = Vec::new();
     for user_id in user_ids {
         all.extend(env.app.store.user_sessions(&user_id).await.unwrap().into_iter().filter(|s| s.is_live(now)));
@@ -126,9 +108,8 @@ async fn sessions_spread_over_the_shards_and_a_page_reads_a_few_items_per_shard(
     let env = TestEnv::seeded_with_order_shards(8).await;
     add_sessions(&env).await;
     // Each session's index partition is its shard's.
-    let out = env.app.store.client().scan().table_name(env.app.store.table()).send().await.unwrap();
     let mut partitions = std::collections::BTreeSet::new();
-    for item in out.items().iter().filter(|i| i["SK"].as_s().is_ok_and(|s| s.starts_with(keys::SESSION_PREFIX))) {
+    for item in env.items().await.iter().filter(|i| i["SK"].as_s().is_ok_and(|s| s.starts_with(keys::SESSION_PREFIX))) {
         let session_id = item["SK"].as_s().unwrap().trim_start_matches(keys::SESSION_PREFIX);
         let partition = item["GSI2PK"].as_s().unwrap();
         assert_eq!(partition, &keys::order_shard(keys::order_shard_of(session_id, 8)));

@@ -182,8 +182,8 @@ impl TestEnv {
         issue_login(&self.app.store, &self.app.config, &user, spec).await.expect("login")
     }
 
-    /// Every item in the table, in a stable order (to show a request changed nothing).
-    pub async fn snapshot(&self) -> Vec<String> {
+    /// Every item in the table, by a consistent Scan that follows every page.
+    pub async fn items(&self) -> Vec<std::collections::HashMap<String, AttributeValue>> {
         let mut items = Vec::new();
         let mut start = None;
         loop {
@@ -198,14 +198,18 @@ impl TestEnv {
                 .send()
                 .await
                 .expect("scan");
-            for item in out.items.unwrap_or_default() {
-                items.push(canonical_map(&item));
-            }
+            items.extend(out.items.unwrap_or_default());
             match out.last_evaluated_key {
                 Some(k) if !k.is_empty() => start = Some(k),
                 _ => break,
             }
         }
+        items
+    }
+
+    /// Every item in the table, in a stable order (to show a request changed nothing).
+    pub async fn snapshot(&self) -> Vec<String> {
+        let mut items: Vec<String> = self.items().await.iter().map(canonical_map).collect();
         items.sort();
         items
     }
