@@ -75,6 +75,74 @@ async fn admin_routes_take_few_sequential_round_trips() {
     assert_reply(&again, 404, not_found());
 }
 
+/// A list.all page takes at most one refill round of the order-index shards, whichever
+/// shard runs dry first and wherever the page starts: token, user and permission; the
+/// first round over every shard; at most one refill, which reads within twice offset +
+/// count. 240 live sessions over 8 shards, every
+/// sort key and direction, pages from the first to past the last.
+#[tokio::test]
+async fn list_all_pages_take_at_most_three_sequential_round_trips() {
+    use sessions_api::Endpoint::SessionsListAll;
+    use sessions_api::model::{Device, Os};
+    use sessions_api::query::SortKey;
+    use sessions_api::store::UserStore;
+    use sessions_cli::admin::{LoginSpec, issue_login};
+    let (meter, metered) = metered().await;
+    let (store, config) = (&metered.app.store, &metered.app.config);
+    let users = [TEST_USER_ID, ROXIE_ID, "GonjPyg3gB3Z9ur9s"];
+    let now = sessions_api::clock::now_ms();
+    let logins = (0..240usize).map(|i| async move {
+        let user = store.user(users[i % users.len()]).await.unwrap().unwrap();
+        let spec = LoginSpec {
+            device: Device {
+                kind: "browser".into(),
+                name: ["Chrome", "Safari", "Firefox", ""][i % 4].into(),
+                long_version: "1.0.0".into(),
+                os: Os { name: ["Linux", "Mac OS", "Windows"][i % 3].into(), version: (i % 7).to_string() },
+                version: "1.0".into(),
+            },
+            login_at: Some(now - 60_000 - (i as i64 * 7919 % 240) * 1000),
+            ..Default::default()
+        };
+        issue_login(store, config, &user, spec).await.unwrap();
+    });
+    futures::future::join_all(logins).await;
+    let roxie = demo_auth(ROXIE_ID, ROXIE_SESSION);
+    let step_up = Req::new().auth(&roxie).header("x-2fa-method", "password").code(&password_code(DEMO_PASSWORD));
+    assert_eq!(metered.send(SessionsListAll, step_up).await.status, 200);
+    let mut pages = 0;
+    for key in SortKey::ALL {
+        for direction in ["1", "-1"] {
+            for (offset, count) in [(0usize, 50usize), (0, 7), (13, 25), (100, 50), (180, 40), (230, 50), (0, 100)] {
+                meter.take();
+                let sort = format!("{{\"{}\":{direction}}}", key.name());
+                let req = Req::new()
+                    .auth(&roxie)
+                    .param("sort", &sort)
+                    .param("offset", &offset.to_string())
+                    .param("count", &count.to_string());
+                let resp = metered.send(SessionsListAll, req).await;
+                assert_eq!(resp.status, 200, "{sort} {offset} {count}: {}", resp.body);
+                let body = resp.json_body();
+                let (listed, total) = (body["sessions"].as_array().unwrap().len(), body["total"].as_u64().unwrap());
+                assert!(total >= 240, "{body}");
+                assert_eq!(listed, count.min((total as usize).saturating_sub(offset)), "{sort} {offset} {count}");
+                let calls = meter.take();
+                assert!(sequential_round_trips(&calls) <= 3, "{sort} offset {offset} count {count}: {calls:?}");
+                // The refill keeps the read near the page: within twice offset + count, plus two per shard.
+                let queried: u64 = calls.iter().filter(|c| c.operation == "Query").map(|c| c.items_read).sum();
+                let shards = metered.app.config.order_shards as usize;
+                assert!(
+                    queried as usize <= 2 * (offset + count) + 2 * shards,
+                    "{sort} {offset} {count}: {queried} items"
+                );
+                pages += 1;
+            }
+        }
+    }
+    assert_eq!(pages, SortKey::ALL.len() * 2 * 7);
+}
+
 /// The account-wide logouts end the sessions straight from the user's Query: token and
 /// user, then the Query, then one transaction per 49 sessions, all at once.
 #[tokio::test]

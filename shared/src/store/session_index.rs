@@ -159,6 +159,44 @@ impl Cursor {
     }
 }
 
+/// What a refill round knows of one shard: the sort keys in hand, in merge order, and
+/// whether the shard may hold more after them.
+struct Hand<'a> {
+    keys: Vec<&'a str>,
+    more: bool,
+}
+
+/// How many more rows to read from each shard so that the merge can take `remaining` more
+/// rows with no shard running dry again (when no expired rows are in the way, which the
+/// Limit counts).
+///
+/// Shard i runs dry only when its last row in hand, key L, is taken; by then its rows in
+/// hand and every other shard's rows in hand that come before L have been taken too. If
+/// those are `remaining` or more, the page is full first and shard i needs nothing;
+/// otherwise it needs the difference. A shard with nothing in hand needs `remaining`.
+fn refill_needs(hands: &[Hand], remaining: usize, forward: bool) -> Vec<usize> {
+    let before = |key: &str, last: &str| if forward { key < last } else { key > last };
+    hands
+        .iter()
+        .enumerate()
+        .map(|(i, hand)| {
+            if !hand.more {
+                return 0;
+            }
+            let Some(&last) = hand.keys.last() else {
+                return remaining;
+            };
+            let ahead: usize = hands
+                .iter()
+                .enumerate()
+                .filter(|&(j, _)| j != i)
+                .map(|(_, other)| other.keys.partition_point(|k| before(k, last)))
+                .sum();
+            remaining.saturating_sub(hand.keys.len() + ahead)
+        })
+        .collect()
+}
+
 impl DynamoStore {
     /// The by-session-id index entry of `session_id`: its keys, token hash and expiry. The
     /// index is eventually consistent, so callers confirm against the item itself.
@@ -199,18 +237,31 @@ impl AllSessionsReader for DynamoStore {
         let mut live_seen = 0usize;
         loop {
             // Every shard whose next row is unknown is read before a row is taken, all at
-            // once; each asks for its share of the rows still needed, widened by the expired
-            // rows it met, so the merge reads about offset + count plus a few per shard.
-            let dry: Vec<usize> = (0..shards).filter(|&i| cursors[i].dry()).collect();
-            if !dry.is_empty() {
-                let share = shard_limit(wanted - live_seen, shards);
-                let reads = dry.iter().map(|&i| {
+            // once. The first round asks each shard for its share of offset + count; a refill
+            // round asks every shard that could otherwise run dry before the page is full for
+            // enough rows that none can (refill_needs), so a page takes at most two rounds.
+            let remaining = wanted - live_seen;
+            let needs: Vec<usize> = if cursors.iter().all(|c| !c.started) {
+                vec![shard_limit(remaining, shards); shards]
+            } else if cursors.iter().any(Cursor::dry) {
+                let hands: Vec<Hand> = cursors
+                    .iter()
+                    .map(|c| Hand { keys: c.rows.iter().map(|(k, _)| k.as_str()).collect(), more: c.next.is_some() })
+                    .collect();
+                refill_needs(&hands, remaining, forward)
+            } else {
+                Vec::new()
+            };
+            let reads: Vec<usize> = (0..needs.len()).filter(|&i| needs[i] > 0).collect();
+            if !reads.is_empty() {
+                let queries = reads.iter().map(|&i| {
                     let cursor = &mut cursors[i];
-                    let (limit, start) = (share.saturating_add(cursor.expired), cursor.next.take());
+                    // Widened by the expired rows it met, which its Limit counts too.
+                    let (limit, start) = (needs[i].saturating_add(cursor.expired), cursor.next.take());
                     self.index_page(index, i as u32, forward, limit, now, start)
                 });
-                let fetched = futures_util::future::try_join_all(reads).await?;
-                for (i, batch) in dry.into_iter().zip(fetched) {
+                let fetched = futures_util::future::try_join_all(queries).await?;
+                for (i, batch) in reads.into_iter().zip(fetched) {
                     let cursor = &mut cursors[i];
                     cursor.started = true;
                     cursor.expired += batch.scanned.saturating_sub(batch.rows.len());
@@ -306,5 +357,38 @@ impl AllSessionsReader for DynamoStore {
             Some(item) => Ok(Some(from_item::<SessionItem>(item)?.into_session()?)),
             None => Ok(None),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Hand, refill_needs};
+
+    fn hand<'a>(keys: &[&'a str], more: bool) -> Hand<'a> {
+        Hand { keys: keys.to_vec(), more }
+    }
+
+    #[test]
+    fn a_dry_shard_needs_every_remaining_row_and_an_exhausted_one_nothing() {
+        let hands = [hand(&[], true), hand(&["b", "d"], false), hand(&[], false)];
+        assert_eq!(refill_needs(&hands, 5, true), vec![5, 0, 0]);
+    }
+
+    #[test]
+    fn rows_in_hand_and_the_rows_before_them_elsewhere_count_toward_the_page() {
+        // Ascending: shard 1's last key "e" comes after "a", "c" (shard 2) and its own 2
+        // rows: 4 taken before it can run dry, so it needs 6 - 4 more. Shard 2's last key
+        // "c" comes after "b" only: 3 taken, it needs 3.
+        let hands = [hand(&[], true), hand(&["b", "e"], true), hand(&["a", "c"], true)];
+        assert_eq!(refill_needs(&hands, 6, true), vec![6, 2, 3]);
+        // Enough ahead of it: nothing.
+        assert_eq!(refill_needs(&hands, 4, true), vec![4, 0, 1]);
+    }
+
+    #[test]
+    fn descending_merges_count_the_greater_keys_as_ahead() {
+        let hands = [hand(&[], true), hand(&["e", "b"], true), hand(&["d", "a"], true)];
+        // Shard 1 ends at "b": "d" is ahead of it; shard 2 ends at "a": "e", "b" are ahead.
+        assert_eq!(refill_needs(&hands, 5, false), vec![5, 2, 1]);
     }
 }
