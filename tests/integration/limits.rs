@@ -248,3 +248,59 @@ async fn limits_of_zero_block_nothing() {
     assert_eq!(env.send(Login, password_login("test.test", DEMO_PASSWORD)).await.status, 200);
     assert!(!env.snapshot().await.join("\n").contains("LOGINFAIL"));
 }
+
+/// The failure window of the address 198.51.100.23, if any.
+async fn window_item(
+    env: &TestEnv,
+) -> Option<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
+    env.items().await.into_iter().find(|i| i["PK"].as_s().is_ok_and(|p| p == "LOGINFAIL#IP#198.51.100.23"))
+}
+
+/// A window's tries under parallel reservations and releases: exactly `max` are granted,
+/// every release gives exactly one back, and the window's last try deletes the item, so a
+/// later reservation is one write on no item. Timed against DynamoDB Local's own clock: the
+/// window is far longer than the test.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn parallel_reservations_and_releases_count_every_try_once() {
+    use sessions_api::store::{LoginLimitKey, LoginLimitStore};
+    let env = TestEnv::seeded().await;
+    let key = LoginLimitKey::ip("198.51.100.23");
+    let (window, max) = (300_000, 10u32);
+    let now = now_ms();
+    let reserve_all = |n: usize| {
+        let calls: Vec<_> = (0..n)
+            .map(|_| {
+                let (store, key) = (env.app.store.clone(), key.clone());
+                async move { store.reserve_login_try(&key, now, window, max).await.unwrap() }
+            })
+            .collect();
+        in_parallel(calls)
+    };
+    let held: Vec<_> = reserve_all(25).await.into_iter().flatten().collect();
+    assert_eq!(held.len(), max as usize);
+    assert_eq!(window_item(&env).await.unwrap()["count"].as_n().unwrap(), "10");
+
+    // One given back of ten held: the count goes down, the item stays.
+    env.app.store.release_login_try(&key, held[0]).await.unwrap();
+    assert_eq!(window_item(&env).await.unwrap()["count"].as_n().unwrap(), "9");
+    // The other eight in parallel, then the last: none is left, and no item.
+    let calls: Vec<_> = held[1..9]
+        .iter()
+        .map(|h| {
+            let (store, key, h) = (env.app.store.clone(), key.clone(), *h);
+            async move { store.release_login_try(&key, h).await.unwrap() }
+        })
+        .collect();
+    in_parallel(calls).await;
+    assert_eq!(window_item(&env).await.unwrap()["count"].as_n().unwrap(), "1");
+    env.app.store.release_login_try(&key, held[9]).await.unwrap();
+    assert!(window_item(&env).await.is_none(), "the window's last try deletes it");
+    // A release of a try already given back changes nothing.
+    env.app.store.release_login_try(&key, held[9]).await.unwrap();
+    assert!(window_item(&env).await.is_none());
+
+    // A new window from no item: again exactly ten of many.
+    let again: Vec<_> = reserve_all(25).await.into_iter().flatten().collect();
+    assert_eq!(again.len(), max as usize);
+    assert!(again.iter().all(|r| r.window_start == now), "{again:?}");
+}

@@ -4,12 +4,17 @@
 //! An item `{windowStart, count, expiresAt}` counts tries in the window that began at
 //! `windowStart`. A try is *reserved* by one conditional write before the guarded secret is
 //! evaluated, so no number of parallel requests gets more than `max` evaluations per window:
-//! 1. `ADD count 1` if the window is current and `count < max`;
-//! 2. else start a new window (`count = 1`), only if there is none or it has passed, so two
-//!    parallel resets cannot both win;
+//! 1. if there is no item, create it with `count = 1` (the window starts now); if the window
+//!    is current and `count < max`, `ADD count 1` — one write either way;
+//! 2. else, if the window has passed, start a new one (`count = 1`), only if it still has
+//!    passed, so two parallel resets cannot both win;
 //! 3. if the reset lost, someone else just started the window: try step 1 once more, and
 //!    if that fails too the window is current and full, so the limit is reached.
+//!
+//! Giving back the window's last try deletes the item, so the next reservation is one
+//! write (step 1) however long after it comes.
 
+use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{ReturnValue, ReturnValuesOnConditionCheckFailure};
 
@@ -28,7 +33,7 @@ enum Added {
     Reserved(Millis),
     /// The window is current and full.
     Full,
-    /// No item, or its window has passed (or DynamoDB did not say which).
+    /// The window has passed (or DynamoDB did not say).
     NoCurrentWindow,
 }
 
@@ -56,7 +61,7 @@ impl DynamoStore {
         max: u32,
     ) -> Result<Option<Reservation>, StoreError> {
         let since = now - window_ms;
-        match self.add_try(&pk, sk, since, max).await? {
+        match self.add_try(&pk, sk, now, since, max, window_ms).await? {
             Added::Reserved(start) => return Ok(Some(Reservation { window_start: start })),
             Added::Full => return Ok(None),
             Added::NoCurrentWindow => {}
@@ -76,20 +81,30 @@ impl DynamoStore {
             return Ok(Some(Reservation { window_start: now }));
         }
         // Another request started the window between our two writes.
-        match self.add_try(&pk, sk, since, max).await? {
+        match self.add_try(&pk, sk, now, since, max, window_ms).await? {
             Added::Reserved(start) => Ok(Some(Reservation { window_start: start })),
             Added::Full | Added::NoCurrentWindow => Ok(None),
         }
     }
 
     /// Step 1: one more try in the current window, if it has room.
-    async fn add_try(&self, pk: &str, sk: &str, since: Millis, max: u32) -> Result<Added, StoreError> {
+    async fn add_try(
+        &self,
+        pk: &str,
+        sk: &str,
+        now: Millis,
+        since: Millis,
+        max: u32,
+        window_ms: i64,
+    ) -> Result<Added, StoreError> {
         let added = self
             .update_key(pk, sk)
-            .update_expression("ADD #c :one")
-            .condition_expression("windowStart > :since AND #c < :max")
+            .update_expression("SET windowStart = if_not_exists(windowStart, :now), expiresAt = if_not_exists(expiresAt, :exp) ADD #c :one")
+            .condition_expression("attribute_not_exists(PK) OR (windowStart > :since AND #c < :max)")
             .expression_attribute_names("#c", "count")
             .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":now", n(now))
+            .expression_attribute_values(":exp", n(ttl_secs(now, window_ms)))
             .expression_attribute_values(":since", n(since))
             .expression_attribute_values(":max", n(max))
             .return_values(ReturnValue::AllNew)
@@ -109,8 +124,34 @@ impl DynamoStore {
         }
     }
 
-    /// Gives a reserved try back, if its window is still the current one.
+    /// Gives a reserved try back, if its window is still the current one: the window's last
+    /// try deletes the item (one write); otherwise its count goes down (a second write).
     pub(super) async fn release_window_try(&self, pk: String, sk: &str, held: Reservation) -> Result<(), StoreError> {
+        let deleted = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .key(keys::PK, s(&pk))
+            .key(keys::SK, s(sk))
+            .condition_expression("windowStart = :start AND #c <= :one")
+            .expression_attribute_names("#c", "count")
+            .expression_attribute_values(":start", n(held.window_start))
+            .expression_attribute_values(":one", n(1))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        match deleted {
+            Ok(_) => return Ok(()),
+            Err(e) => match e.as_service_error() {
+                Some(DeleteItemError::ConditionalCheckFailedException(c)) => match c.item.as_ref() {
+                    // Other tries are held in the same window: count this one off.
+                    Some(old) if num(old, "windowStart") == held.window_start => {}
+                    // No item, or another window: nothing is left to give back.
+                    _ => return Ok(()),
+                },
+                _ => return Err(dynamo(e)),
+            },
+        }
         let r = self
             .update_key(pk, sk)
             .update_expression("ADD #c :minus")
