@@ -108,6 +108,12 @@ impl User {
     pub fn as_ref(&self) -> UserRef {
         UserRef { username: self.username.clone(), name: self.name.clone() }
     }
+
+    /// Whether signing in takes a second factor: TOTP, or email codes and an address to
+    /// send them to (two_factor::available_methods lists them).
+    pub fn has_second_factor(&self) -> bool {
+        self.two_factor.totp_secret.is_some() || (self.two_factor.email && !self.emails.is_empty())
+    }
 }
 
 /// What a login token resolves to. Looked up by the token's hash; the token itself is never stored.

@@ -222,6 +222,19 @@ mod tests {
     }
 
     #[test]
+    fn a_second_factor_is_what_lists_a_method() {
+        for (totp, email, emails) in
+            [(false, false, true), (true, false, true), (false, true, true), (false, true, false)]
+        {
+            let mut u = user(totp, email, true);
+            if !emails {
+                u.emails.clear();
+            }
+            assert_eq!(u.has_second_factor(), !available_methods(&u).is_empty(), "{totp} {email} {emails}");
+        }
+    }
+
+    #[test]
     fn method_selection() {
         assert_eq!(select_method(&user(true, true, true), None), Some(Method::Totp));
         assert_eq!(select_method(&user(true, true, true), Some("EMAIL")), Some(Method::Email));

@@ -1,5 +1,6 @@
 //! POST /api/v1/login and /api/v1/logout.
 
+use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::{Value, json};
 use sessions_api::Endpoint::{Login, Logout, SessionsList, UserSessionGet};
 use sessions_api::clock::now_ms;
@@ -372,4 +373,96 @@ async fn get_and_post_logout_both_end_the_calling_session() {
         assert_reply(&resp, 200, json!({"status": "success", "data": {"message": "You've been logged out!"}}));
         assert_reply(&env.send(SessionsList, Req::new().auth(&auth)).await, 401, unauthorized());
     }
+}
+
+/// Each of the user's links agrees with its profile on what login reads (the login copy).
+async fn assert_links_follow_the_profile(env: &TestEnv, user_id: &str) {
+    let items = env.items().await;
+    let profile = items
+        .iter()
+        .find(|i| i["PK"].as_s().is_ok_and(|p| p == &format!("USER#{user_id}")) && i["SK"].as_s().unwrap() == "PROFILE")
+        .expect("the profile");
+    let user = env.app.store.user(user_id).await.unwrap().unwrap();
+    let links: Vec<_> = items
+        .iter()
+        .filter(|i| i.get("userId").and_then(|v| v.as_s().ok()) == Some(&user_id.to_string()))
+        .filter(|i| i["PK"].as_s().is_ok_and(|p| p.starts_with("USERNAME#") || p.starts_with("EMAIL#")))
+        .collect();
+    assert_eq!(links.len(), 1 + user.emails.len());
+    for link in links {
+        for field in ["username", "roles", "active", "passwordBcrypt", "emails"] {
+            assert_eq!(link.get(field), profile.get(field), "{field} of {:?}", link["PK"]);
+        }
+        assert_eq!(link["secondFactor"].as_bool().unwrap(), &user.has_second_factor(), "{:?}", link["PK"]);
+        assert_eq!(link["loginCopy"].as_bool().unwrap(), &true);
+    }
+}
+
+/// Login reads a user without a second factor from its name's link alone (the login copy).
+/// Every change to what login checks reaches each link in the profile's own transaction,
+/// and a link written before the copy existed still signs in, from the profile.
+#[tokio::test]
+async fn the_login_copy_follows_every_change_and_old_links_still_sign_in() {
+    use sessions_cli::admin::{change_role, enable_totp, set_email_two_factor, set_user_active};
+    let env = TestEnv::seeded().await;
+    let store = &env.app.store;
+    let login = |user: &str| login_req(json!({"user": user, "password": DEMO_PASSWORD}));
+    let names = ["testroxie", "TestRoxie@example.com"];
+    for name in names {
+        assert_eq!(credentials(&env.send(Login, login(name)).await).0, ROXIE_ID);
+    }
+    assert_links_follow_the_profile(&env, ROXIE_ID).await;
+
+    set_email_two_factor(store, "testroxie", true).await.unwrap();
+    assert_links_follow_the_profile(&env, ROXIE_ID).await;
+    for name in names {
+        let resp = env.send(Login, login(name)).await;
+        assert_reply(
+            &resp,
+            400,
+            json!({"success": false, "error": "TOTP Required [totp-required]", "errorType": "totp-required",
+                   "details": {"method": "email", "codeGenerated": true, "availableMethods": ["email"]}}),
+        );
+    }
+    set_email_two_factor(store, "testroxie", false).await.unwrap();
+    for name in names {
+        assert_eq!(credentials(&env.send(Login, login(name)).await).0, ROXIE_ID);
+    }
+
+    set_user_active(store, "testroxie", false).await.unwrap();
+    assert_links_follow_the_profile(&env, ROXIE_ID).await;
+    for name in names {
+        assert_reply(&env.send(Login, login(name)).await, 401, login_failed());
+    }
+    set_user_active(store, "testroxie", true).await.unwrap();
+    change_role(store, "testroxie", "auditor", true).await.unwrap();
+    assert_links_follow_the_profile(&env, ROXIE_ID).await;
+    assert_eq!(credentials(&env.send(Login, login("testroxie")).await).0, ROXIE_ID);
+
+    enable_totp(store, "testroxie", None).await.unwrap();
+    assert_links_follow_the_profile(&env, ROXIE_ID).await;
+    assert_eq!(env.send(Login, login("testroxie")).await.json_body()["errorType"], "totp-required");
+
+    // A username link as written before the copy: the user's id and nothing else.
+    store
+        .client()
+        .put_item()
+        .table_name(store.table())
+        .item("PK", AttributeValue::S("USERNAME#test.test".into()))
+        .item("SK", AttributeValue::S("USERNAME".into()))
+        .item("entity", AttributeValue::S("username".into()))
+        .item("userId", AttributeValue::S(TEST_USER_ID.into()))
+        .send()
+        .await
+        .unwrap();
+    let resp = env.send(Login, login("test.test")).await;
+    assert_eq!(
+        resp.json_body()["data"]["me"],
+        json!({"_id": TEST_USER_ID, "username": "test.test", "name": "test test"})
+    );
+    assert_reply(
+        &env.send(Login, login_req(json!({"user": "test.test", "password": "wrong"}))).await,
+        401,
+        login_failed(),
+    );
 }

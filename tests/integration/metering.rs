@@ -75,6 +75,24 @@ async fn admin_routes_take_few_sequential_round_trips() {
     assert_reply(&again, 404, not_found());
 }
 
+/// A password login of a user without a second factor takes three sequential round trips:
+/// the name's link (which carries the login copy) beside both try reservations; the
+/// session's transaction beside the tries' release; the cap's Query. By username and by
+/// email alike.
+#[tokio::test]
+async fn a_login_takes_three_sequential_round_trips() {
+    let (meter, metered) = metered().await;
+    for name in ["testroxie", "TestRoxie@example.com"] {
+        meter.take();
+        let resp = metered.send(Login, Req::new().json(json!({"user": name, "password": DEMO_PASSWORD}))).await;
+        assert_eq!(resp.status, 200, "{}", resp.body);
+        let calls = meter.take();
+        let ops: Vec<&str> = calls.iter().map(|c| c.operation.as_str()).collect();
+        assert_eq!(sequential_round_trips(&calls), 3, "{name}: {ops:?}");
+        assert_eq!(ops.iter().filter(|o| **o == "GetItem").count(), 1, "{name}: one read of the user: {ops:?}");
+    }
+}
+
 /// A list.all page takes at most one refill round of the order-index shards, whichever
 /// shard runs dry first and wherever the page starts: token, user and permission; the
 /// first round over every shard; at most one refill, which reads within twice offset +

@@ -265,9 +265,8 @@ pub async fn login<S: LoginStore, M: Mailer>(
     let ip_key = LoginLimitKey::ip(&req.source_ip());
     // The login as typed (lowercased): unknown names count too, and no name is confirmed.
     let user_key = LoginLimitKey::user(&creds.user);
-    let lookup = async {
-        if creds.by_email { store.user_by_email(&creds.user).await } else { store.user_by_username(&creds.user).await }
-    };
+    // One read when the name's link carries the login copy (store::users).
+    let lookup = store.user_for_login(&creds.user, creds.by_email);
     let (ip, by_user, found) = tokio::join!(
         Limit::reserve(store, ip_key, config.login_failures_per_ip, config, now, Blocked::Ip),
         Limit::reserve(store, user_key, config.login_failures_per_user, config, now, Blocked::User),
@@ -330,7 +329,8 @@ pub async fn login<S: LoginStore, M: Mailer>(
     // Written first, capped after: see `enforce_cap`. A create that fails wrote nothing,
     // unless every retry lost the answer to a committed try: that session's token was
     // never shown, and the user's next login caps it (or TTL removes it).
-    // Without 2FA the tries are given back in the same round trip as the write.
+    // Without 2FA the tries are given back in the same round trip as the write; the cap
+    // waits for both, so a login that fails there ends nothing.
     let token_hash = hash_token(&token);
     let created = store.create_session(&session, &token_hash);
     let released = match release {

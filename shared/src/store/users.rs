@@ -1,11 +1,15 @@
-//! Users: the profile item, and the username and email links that find it.
+//! Users: the profile item, and the username and email links that find it. Each link also
+//! carries a copy of what a password login reads (the login copy), written with the profile
+//! in one transaction by every change to those fields, so a login reads one item.
 
 use std::future::Future;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde::{Deserialize, Serialize};
 
-use super::{DynamoStore, StoreError, Tx, conditional, from_item, keys, n, put, s, to_item};
+use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
+
+use super::{DynamoStore, Item, StoreError, Tx, from_item, keys, n, put, s, to_item};
 use crate::model::{TwoFactor, User};
 
 /// User accounts.
@@ -14,6 +18,15 @@ pub trait UserStore {
     fn user(&self, user_id: &str) -> impl Future<Output = Result<Option<User>, StoreError>> + Send;
     fn user_by_username(&self, username: &str) -> impl Future<Output = Result<Option<User>, StoreError>> + Send;
     fn user_by_email(&self, email: &str) -> impl Future<Output = Result<Option<User>, StoreError>> + Send;
+    /// The user a password login names, by username or by email, in one read when the link's
+    /// login copy serves: then it has no second factor, and its `two_factor` is left empty
+    /// (no TOTP step or backup codes). A user with a second factor, or a link written before
+    /// the copy existed, is read from the profile as well.
+    fn user_for_login(
+        &self,
+        login: &str,
+        by_email: bool,
+    ) -> impl Future<Output = Result<Option<User>, StoreError>> + Send;
 }
 
 /// Changes to existing users (admin tool).
@@ -78,7 +91,8 @@ impl From<UserItem> for User {
     }
 }
 
-/// A lookup key pointing at a user: `USERNAME#<lower>` or `EMAIL#<lower>`.
+/// A lookup key pointing at a user: `USERNAME#<lower>` or `EMAIL#<lower>`, with the login
+/// copy (absent from links written before it existed).
 #[derive(Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct LinkItem {
@@ -88,6 +102,121 @@ struct LinkItem {
     sk: String,
     entity: String,
     user_id: String,
+    /// Set when the link was written with the whole copy; updates keep it in step.
+    #[serde(default)]
+    login_copy: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    username: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    name: Option<String>,
+    #[serde(default)]
+    emails: Vec<String>,
+    #[serde(default)]
+    roles: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    password_bcrypt: Option<String>,
+    #[serde(default)]
+    active: bool,
+    /// `User::has_second_factor`: login then reads the profile for its 2FA state.
+    #[serde(default)]
+    second_factor: bool,
+}
+
+impl LinkItem {
+    fn new(pk: String, sk: &str, entity: &str, user: &User) -> Self {
+        LinkItem {
+            pk,
+            sk: sk.into(),
+            entity: entity.into(),
+            user_id: user.user_id.clone(),
+            login_copy: true,
+            username: Some(user.username.clone()),
+            name: user.name.clone(),
+            emails: user.emails.clone(),
+            roles: user.roles.clone(),
+            password_bcrypt: user.password_bcrypt.clone(),
+            active: user.active,
+            second_factor: user.has_second_factor(),
+        }
+    }
+
+    /// The user as login needs it, when the copy serves (see `user_for_login`).
+    fn login_user(self) -> Option<User> {
+        if !self.login_copy || self.second_factor {
+            return None;
+        }
+        Some(User {
+            user_id: self.user_id,
+            username: self.username?,
+            name: self.name,
+            emails: self.emails,
+            roles: self.roles,
+            password_bcrypt: self.password_bcrypt,
+            active: self.active,
+            two_factor: TwoFactor::default(),
+        })
+    }
+}
+
+/// The keys of a user's links: its username's and each email's.
+fn link_keys(user: &User) -> Vec<(String, &'static str)> {
+    std::iter::once((keys::username(&user.username), keys::USERNAME))
+        .chain(user.emails.iter().map(|e| (keys::email(e), keys::EMAIL)))
+        .collect()
+}
+
+/// One SET/REMOVE of a user's attributes, the same on the profile and the links: its
+/// expression, names (for reserved words) and values.
+#[derive(Default)]
+struct Change<'a> {
+    expression: &'a str,
+    names: Vec<(&'a str, &'a str)>,
+    values: Vec<(&'a str, AttributeValue)>,
+}
+
+impl DynamoStore {
+    async fn existing_user(&self, user_id: &str) -> Result<User, StoreError> {
+        self.user(user_id).await?.ok_or_else(|| StoreError::Corrupt(format!("no user {user_id}")))
+    }
+
+    async fn link(&self, pk: String, sk: &str) -> Result<Option<LinkItem>, StoreError> {
+        self.get(pk, sk).await?.map(from_item).transpose()
+    }
+
+    /// Applies `profile` to the user's profile and `links` to each of its links, in one
+    /// transaction: the login copy never disagrees with the profile. Usernames and emails
+    /// never change, so the links read first are the links written.
+    async fn change_user(&self, user: &User, profile: Change<'_>, links: Change<'_>) -> Result<(), StoreError> {
+        let user_id = user.user_id.as_str();
+        let update = |pk: String, sk: &str, change: &Change, condition: &str, extra: Option<(&str, AttributeValue)>| {
+            let values: Item = change.values.iter().cloned().chain(extra).map(|(k, v)| (k.to_string(), v)).collect();
+            let update = Update::builder()
+                .table_name(&self.table)
+                .key(keys::PK, s(pk))
+                .key(keys::SK, s(sk))
+                .update_expression(change.expression)
+                .set_expression_attribute_names(
+                    (!change.names.is_empty())
+                        .then(|| change.names.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()),
+                )
+                .condition_expression(condition)
+                .set_expression_attribute_values((!values.is_empty()).then_some(values))
+                .build()
+                .map_err(|e| StoreError::Dynamo(e.to_string()))?;
+            Ok::<_, StoreError>(TransactWriteItem::builder().update(update).build())
+        };
+        let mut items = vec![update(keys::user(user_id), keys::PROFILE, &profile, "attribute_exists(PK)", None)?];
+        for (pk, sk) in link_keys(user) {
+            items.push(update(pk, sk, &links, "userId = :uid", Some((":uid", s(user_id))))?);
+        }
+        match self.transact(items).await? {
+            Tx::Written => Ok(()),
+            Tx::ConditionFailed(failed) if failed.contains(&0) => {
+                Err(StoreError::Corrupt(format!("no user {user_id}")))
+            }
+            Tx::ConditionFailed(_) => Err(StoreError::Corrupt(format!("a link of user {user_id} is missing or moved"))),
+        }
+    }
 }
 
 impl UserStore for DynamoStore {
@@ -108,21 +237,10 @@ impl UserStore for DynamoStore {
             backup_codes: user.two_factor.backup_codes.iter().map(|h| (h.clone(), true)).collect(),
             email_two_factor: user.two_factor.email,
         };
-        let username = LinkItem {
-            pk: keys::username(&user.username),
-            sk: keys::USERNAME.into(),
-            entity: "username".into(),
-            user_id: user.user_id.clone(),
-        };
-        let mut items = vec![put(&self.table, to_item(&profile)?, true)?, put(&self.table, to_item(&username)?, true)?];
-        for email in &user.emails {
-            let link = LinkItem {
-                pk: keys::email(email),
-                sk: keys::EMAIL.into(),
-                entity: "email".into(),
-                user_id: user.user_id.clone(),
-            };
-            items.push(put(&self.table, to_item(&link)?, true)?);
+        let mut items = vec![put(&self.table, to_item(&profile)?, true)?];
+        for (pk, sk) in link_keys(user) {
+            let entity = if sk == keys::USERNAME { "username" } else { "email" };
+            items.push(put(&self.table, to_item(&LinkItem::new(pk, sk, entity, user))?, true)?);
         }
         let written = self.transact(items).await? == Tx::Written;
         if written {
@@ -140,66 +258,77 @@ impl UserStore for DynamoStore {
     }
 
     async fn user_by_username(&self, username: &str) -> Result<Option<User>, StoreError> {
-        let Some(item) = self.get(keys::username(username), keys::USERNAME).await? else {
-            return Ok(None);
-        };
-        let link: LinkItem = from_item(item)?;
-        self.user(&link.user_id).await
+        match self.link(keys::username(username), keys::USERNAME).await? {
+            Some(link) => self.user(&link.user_id).await,
+            None => Ok(None),
+        }
     }
 
     async fn user_by_email(&self, email: &str) -> Result<Option<User>, StoreError> {
-        let Some(item) = self.get(keys::email(email), keys::EMAIL).await? else {
+        match self.link(keys::email(email), keys::EMAIL).await? {
+            Some(link) => self.user(&link.user_id).await,
+            None => Ok(None),
+        }
+    }
+
+    async fn user_for_login(&self, login: &str, by_email: bool) -> Result<Option<User>, StoreError> {
+        let link = if by_email {
+            self.link(keys::email(login), keys::EMAIL).await?
+        } else {
+            self.link(keys::username(login), keys::USERNAME).await?
+        };
+        let Some(link) = link else {
             return Ok(None);
         };
-        let link: LinkItem = from_item(item)?;
-        self.user(&link.user_id).await
+        let user_id = link.user_id.clone();
+        match link.login_user() {
+            Some(user) => Ok(Some(user)),
+            None => self.user(&user_id).await,
+        }
     }
 }
 
 impl UserAdmin for DynamoStore {
     async fn set_roles(&self, user_id: &str, roles: &[String]) -> Result<(), StoreError> {
-        let r = self
-            .update_key(keys::user(user_id), keys::PROFILE)
-            .update_expression("SET #r = :r")
-            .condition_expression("attribute_exists(PK)")
-            .expression_attribute_names("#r", "roles")
-            .expression_attribute_values(":r", AttributeValue::L(roles.iter().map(s).collect()))
-            .send()
-            .await;
-        if conditional(r)? { Ok(()) } else { Err(StoreError::Corrupt(format!("no user {user_id}"))) }
+        let roles = AttributeValue::L(roles.iter().map(s).collect());
+        let change =
+            || Change { expression: "SET #r = :r", names: vec![("#r", "roles")], values: vec![(":r", roles.clone())] };
+        self.change_user(&self.existing_user(user_id).await?, change(), change()).await
     }
 
     async fn set_active(&self, user_id: &str, active: bool) -> Result<(), StoreError> {
-        let r = self
-            .update_key(keys::user(user_id), keys::PROFILE)
-            .update_expression("SET active = :a")
-            .condition_expression("attribute_exists(PK)")
-            .expression_attribute_values(":a", AttributeValue::Bool(active))
-            .send()
-            .await;
-        if conditional(r)? { Ok(()) } else { Err(StoreError::Corrupt(format!("no user {user_id}"))) }
+        let change = || Change {
+            expression: "SET active = :a",
+            values: vec![(":a", AttributeValue::Bool(active))],
+            ..Change::default()
+        };
+        self.change_user(&self.existing_user(user_id).await?, change(), change()).await
     }
 
     async fn set_two_factor(&self, user_id: &str, tf: &TwoFactor) -> Result<(), StoreError> {
-        let mut update = self
-            .update_key(keys::user(user_id), keys::PROFILE)
-            .condition_expression("attribute_exists(PK)")
-            .expression_attribute_values(":step", n(tf.totp_last_step))
-            .expression_attribute_values(":email", AttributeValue::Bool(tf.email))
-            .expression_attribute_values(
+        let user = self.existing_user(user_id).await?;
+        let mut values = vec![
+            (":step", n(tf.totp_last_step)),
+            (":email", AttributeValue::Bool(tf.email)),
+            (
                 ":codes",
                 AttributeValue::M(tf.backup_codes.iter().map(|h| (h.clone(), AttributeValue::Bool(true))).collect()),
-            );
-        update = match &tf.totp_secret {
-            Some(secret) => update
-                .update_expression(
-                    "SET totpSecret = :secret, totpLastStep = :step, emailTwoFactor = :email, backupCodes = :codes",
-                )
-                .expression_attribute_values(":secret", s(secret)),
-            None => update.update_expression(
-                "SET totpLastStep = :step, emailTwoFactor = :email, backupCodes = :codes REMOVE totpSecret",
             ),
+        ];
+        let expression = match &tf.totp_secret {
+            Some(secret) => {
+                values.push((":secret", s(secret)));
+                "SET totpSecret = :secret, totpLastStep = :step, emailTwoFactor = :email, backupCodes = :codes"
+            }
+            None => "SET totpLastStep = :step, emailTwoFactor = :email, backupCodes = :codes REMOVE totpSecret",
         };
-        if conditional(update.send().await)? { Ok(()) } else { Err(StoreError::Corrupt(format!("no user {user_id}"))) }
+        // Emails never change, so the flag computed from them now stays right.
+        let second_factor = User { two_factor: tf.clone(), ..user.clone() }.has_second_factor();
+        let links = Change {
+            expression: "SET secondFactor = :f",
+            values: vec![(":f", AttributeValue::Bool(second_factor))],
+            ..Change::default()
+        };
+        self.change_user(&user, Change { expression, values, ..Change::default() }, links).await
     }
 }
