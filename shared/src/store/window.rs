@@ -1,31 +1,35 @@
 //! Fixed-window try counters with atomic reservations, shared by the 2FA wrong-code
 //! limit and the failed-login limits.
 //!
-//! An item `{windowStart, count, expiresAt}` counts tries in the window that began at
-//! `windowStart`. A try is *reserved* by one conditional write before the guarded secret is
-//! evaluated, so no number of parallel requests gets more than `max` evaluations per window:
-//! 1. if there is no item, create it with `count = 1` (the window starts now); if the window
-//!    is current and `count < max`, `ADD count 1` — one write either way;
-//! 2. else, if the window has passed, start a new one (`count = 1`), only if it still has
-//!    passed, so two parallel resets cannot both win;
+//! An item `{windowStart, tries, expiresAt}` holds the tries of the window that began at
+//! `windowStart`, each by a random id in the string set `tries`. A try is *reserved* by one
+//! conditional write before the guarded secret is evaluated, so no number of parallel
+//! requests gets more than `max` evaluations per window:
+//! 1. if there is no item, create it with this try (the window starts now); if the window
+//!    is current and holds fewer than `max`, add this try — one write either way;
+//! 2. else, if the window has passed, start a new one with this try alone, only if it still
+//!    has passed, so two parallel resets cannot both win;
 //! 3. if the reset lost, someone else just started the window: try step 1 once more, and
 //!    if that fails too the window is current and full, so the limit is reached.
 //!
-//! Giving back the window's last try deletes the item, so the next reservation is one
-//! write (step 1) however long after it comes.
+//! Giving a try back removes its own id, so a retried or late release never gives back
+//! another's; the window's last try deletes the item, so the next reservation is one write
+//! (step 1) however long after it comes.
 
 use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
-use aws_sdk_dynamodb::types::{ReturnValue, ReturnValuesOnConditionCheckFailure};
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
 
-use super::{DynamoStore, StoreError, conditional, dynamo, keys, n, num, s};
+use super::{DynamoStore, Item, StoreError, conditional, dynamo, keys, n, num, s};
 use crate::clock::Millis;
 
 /// A try held in a window; give it back with [`DynamoStore::release_window_try`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Reservation {
     /// Start of the window the try was counted in.
     pub window_start: Millis,
+    /// The try's own id in the window's `tries`.
+    id: String,
 }
 
 /// Step 1's outcome.
@@ -35,6 +39,11 @@ enum Added {
     Full,
     /// The window has passed (or DynamoDB did not say).
     NoCurrentWindow,
+}
+
+/// How many tries an item holds.
+fn tries(item: &Item) -> usize {
+    item.get("tries").and_then(|v| v.as_ss().ok()).map_or(0, Vec::len)
 }
 
 impl DynamoStore {
@@ -47,7 +56,7 @@ impl DynamoStore {
         window_ms: i64,
     ) -> Result<u32, StoreError> {
         let Some(item) = self.get(pk, sk).await? else { return Ok(0) };
-        if num(&item, "windowStart") + window_ms <= now { Ok(0) } else { Ok(num(&item, "count").max(0) as u32) }
+        if num(&item, "windowStart") + window_ms <= now { Ok(0) } else { Ok(tries(&item) as u32) }
     }
 
     /// Reserves one of `max` tries in the window of `window_ms` current at `now`;
@@ -61,48 +70,55 @@ impl DynamoStore {
         max: u32,
     ) -> Result<Option<Reservation>, StoreError> {
         let since = now - window_ms;
-        match self.add_try(&pk, sk, now, since, max, window_ms).await? {
-            Added::Reserved(start) => return Ok(Some(Reservation { window_start: start })),
+        let id = crate::ids::new_id();
+        let held = |window_start| Some(Reservation { window_start, id: id.clone() });
+        match self.add_try(&pk, sk, &id, now, window_ms, max).await? {
+            Added::Reserved(start) => return Ok(held(start)),
             Added::Full => return Ok(None),
             Added::NoCurrentWindow => {}
         }
         let reset = self
             .update_key(pk.clone(), sk)
-            .update_expression("SET windowStart = :now, #c = :one, expiresAt = :exp")
+            .update_expression("SET windowStart = :now, tries = :id, expiresAt = :exp")
             .condition_expression("attribute_not_exists(PK) OR windowStart <= :since")
-            .expression_attribute_names("#c", "count")
             .expression_attribute_values(":now", n(now))
-            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":id", AttributeValue::Ss(vec![id.clone()]))
             .expression_attribute_values(":since", n(since))
             .expression_attribute_values(":exp", n(ttl_secs(now, window_ms)))
             .send()
             .await;
         if conditional(reset)? {
-            return Ok(Some(Reservation { window_start: now }));
+            return Ok(held(now));
         }
         // Another request started the window between our two writes.
-        match self.add_try(&pk, sk, now, since, max, window_ms).await? {
-            Added::Reserved(start) => Ok(Some(Reservation { window_start: start })),
+        match self.add_try(&pk, sk, &id, now, window_ms, max).await? {
+            Added::Reserved(start) => Ok(held(start)),
             Added::Full | Added::NoCurrentWindow => Ok(None),
         }
     }
 
-    /// Step 1: one more try in the current window, if it has room.
+    /// Step 1: one more try in the current window, if it has room; the window itself if
+    /// there is no item.
     async fn add_try(
         &self,
         pk: &str,
         sk: &str,
+        id: &str,
         now: Millis,
-        since: Millis,
-        max: u32,
         window_ms: i64,
+        max: u32,
     ) -> Result<Added, StoreError> {
+        let since = now - window_ms;
         let added = self
             .update_key(pk, sk)
-            .update_expression("SET windowStart = if_not_exists(windowStart, :now), expiresAt = if_not_exists(expiresAt, :exp) ADD #c :one")
-            .condition_expression("attribute_not_exists(PK) OR (windowStart > :since AND #c < :max)")
-            .expression_attribute_names("#c", "count")
-            .expression_attribute_values(":one", n(1))
+            .update_expression(
+                "SET windowStart = if_not_exists(windowStart, :now), expiresAt = if_not_exists(expiresAt, :exp) \
+                 ADD tries :id",
+            )
+            .condition_expression(
+                "attribute_not_exists(PK) OR (windowStart > :since AND (attribute_not_exists(tries) OR size(tries) < :max))",
+            )
+            .expression_attribute_values(":id", AttributeValue::Ss(vec![id.to_string()]))
             .expression_attribute_values(":now", n(now))
             .expression_attribute_values(":exp", n(ttl_secs(now, window_ms)))
             .expression_attribute_values(":since", n(since))
@@ -124,8 +140,9 @@ impl DynamoStore {
         }
     }
 
-    /// Gives a reserved try back, if its window is still the current one: the window's last
-    /// try deletes the item (one write); otherwise its count goes down (a second write).
+    /// Gives a reserved try back, if its window still holds it: the window's last try
+    /// deletes the item (one write); otherwise the try's id is removed (a second write).
+    /// Either is a no-op once done, so a retry after a lost answer gives back nothing more.
     pub(super) async fn release_window_try(&self, pk: String, sk: &str, held: Reservation) -> Result<(), StoreError> {
         let deleted = self
             .client
@@ -133,9 +150,8 @@ impl DynamoStore {
             .table_name(&self.table)
             .key(keys::PK, s(&pk))
             .key(keys::SK, s(sk))
-            .condition_expression("windowStart = :start AND #c <= :one")
-            .expression_attribute_names("#c", "count")
-            .expression_attribute_values(":start", n(held.window_start))
+            .condition_expression("contains(tries, :id) AND size(tries) = :one")
+            .expression_attribute_values(":id", s(&held.id))
             .expression_attribute_values(":one", n(1))
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
@@ -143,26 +159,26 @@ impl DynamoStore {
         match deleted {
             Ok(_) => return Ok(()),
             Err(e) => match e.as_service_error() {
-                Some(DeleteItemError::ConditionalCheckFailedException(c)) => match c.item.as_ref() {
-                    // Other tries are held in the same window: count this one off.
-                    Some(old) if num(old, "windowStart") == held.window_start => {}
-                    // No item, or another window: nothing is left to give back.
-                    _ => return Ok(()),
-                },
+                Some(DeleteItemError::ConditionalCheckFailedException(c)) => {
+                    let holds = c.item.as_ref().and_then(|old| old.get("tries")).and_then(|v| v.as_ss().ok());
+                    // No item, or the try is not in it (the window passed or was cleared):
+                    // nothing is left to give back.
+                    if !holds.is_some_and(|ids| ids.contains(&held.id)) {
+                        return Ok(());
+                    }
+                }
                 _ => return Err(dynamo(e)),
             },
         }
+        // Other tries are held in the same window: take this one out.
         let r = self
             .update_key(pk, sk)
-            .update_expression("ADD #c :minus")
-            .condition_expression("windowStart = :start AND #c > :zero")
-            .expression_attribute_names("#c", "count")
-            .expression_attribute_values(":minus", n(-1))
-            .expression_attribute_values(":start", n(held.window_start))
-            .expression_attribute_values(":zero", n(0))
+            .update_expression("DELETE tries :ids")
+            .condition_expression("contains(tries, :id)")
+            .expression_attribute_values(":ids", AttributeValue::Ss(vec![held.id.clone()]))
+            .expression_attribute_values(":id", s(&held.id))
             .send()
             .await;
-        // A failed condition: the window passed or was cleared, so nothing is left to give back.
         conditional(r).map(|_| ())
     }
 
