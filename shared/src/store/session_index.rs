@@ -72,6 +72,15 @@ struct IndexPage {
     next: Option<Item>,
 }
 
+/// One Query of one shard: at most `limit` items, after `start`, and (when `until` is set)
+/// none whose sort key lies past it in the read's direction, so that the read ends there as
+/// if the shard held no more (a page whose last row is at most `until` needs none of them).
+struct ShardRead<'a> {
+    limit: usize,
+    start: Option<Item>,
+    until: Option<&'a str>,
+}
+
 /// Items a shard's Query asks for: its even share of the rows still needed, plus about two
 /// standard deviations of a binomial share (a shard holds more than that in about 3 in 100
 /// pages, and is then read once more).
@@ -94,16 +103,20 @@ impl DynamoStore {
         (index, sort_key): (&str, Option<&str>),
         shard: u32,
         forward: bool,
-        limit: usize,
         now: Millis,
-        start: Option<Item>,
+        read: ShardRead<'_>,
     ) -> Result<IndexPage, StoreError> {
-        let out = self
+        let key_condition = match (read.until, forward) {
+            (None, _) => "GSI2PK = :p",
+            (Some(_), true) => "GSI2PK = :p AND #k <= :until",
+            (Some(_), false) => "GSI2PK = :p AND #k >= :until",
+        };
+        let mut query = self
             .client
             .query()
             .table_name(&self.table)
             .index_name(index)
-            .key_condition_expression("GSI2PK = :p")
+            .key_condition_expression(key_condition)
             .filter_expression("expiresAt > :now")
             .projection_expression(if sort_key.is_some() { "#r, #k" } else { "#r" })
             .set_expression_attribute_names(Some(
@@ -115,11 +128,12 @@ impl DynamoStore {
             .expression_attribute_values(":p", s(keys::order_shard(shard)))
             .expression_attribute_values(":now", n(now.div_euclid(1000)))
             .scan_index_forward(forward)
-            .limit(limit.clamp(1, MAX_PAGE) as i32)
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .map_err(dynamo)?;
+            .limit(read.limit.clamp(1, MAX_PAGE) as i32)
+            .set_exclusive_start_key(read.start);
+        if let Some(until) = read.until {
+            query = query.expression_attribute_values(":until", s(until));
+        }
+        let out = query.send().await.map_err(dynamo)?;
         let scanned = out.scanned_count.max(0) as usize;
         self.index_items_read.fetch_add(scanned as u64, Relaxed);
         self.index_queries.fetch_add(1, Relaxed);
@@ -197,6 +211,18 @@ fn refill_needs(hands: &[Hand], remaining: usize, forward: bool) -> Vec<usize> {
         .collect()
 }
 
+/// The last sort key a refill round needs to read to, when the rows in hand already reach
+/// it: the `remaining`-th of them in merge order. At least `remaining` live rows lie at or
+/// before it, so the page ends there or earlier, and no shard's rows past it are needed.
+fn refill_bound(hands: &[Hand], remaining: usize, forward: bool) -> Option<String> {
+    let mut known: Vec<&str> = hands.iter().flat_map(|h| h.keys.iter().copied()).collect();
+    if remaining == 0 || known.len() < remaining {
+        return None;
+    }
+    let (_, nth, _) = known.select_nth_unstable_by(remaining - 1, |a, b| if forward { a.cmp(b) } else { b.cmp(a) });
+    Some(nth.to_string())
+}
+
 impl DynamoStore {
     /// The by-session-id index entry of `session_id`: its keys, token hash and expiry. The
     /// index is eventually consistent, so callers confirm against the item itself.
@@ -239,26 +265,43 @@ impl AllSessionsReader for DynamoStore {
             // Every shard whose next row is unknown is read before a row is taken, all at
             // once. The first round asks each shard for its share of offset + count; a refill
             // round asks every shard that could otherwise run dry before the page is full for
-            // enough rows that none can (refill_needs), so a page takes at most two rounds.
+            // enough rows that none can (refill_needs), so a page takes at most two rounds
+            // unless expired rows are in the way or a need passes MAX_PAGE.
             let remaining = wanted - live_seen;
-            let needs: Vec<usize> = if cursors.iter().all(|c| !c.started) {
-                vec![shard_limit(remaining, shards); shards]
+            let (needs, until): (Vec<usize>, Option<String>) = if cursors.iter().all(|c| !c.started) {
+                (vec![shard_limit(remaining, shards); shards], None)
             } else if cursors.iter().any(Cursor::dry) {
                 let hands: Vec<Hand> = cursors
                     .iter()
                     .map(|c| Hand { keys: c.rows.iter().map(|(k, _)| k.as_str()).collect(), more: c.next.is_some() })
                     .collect();
-                refill_needs(&hands, remaining, forward)
+                (refill_needs(&hands, remaining, forward), refill_bound(&hands, remaining, forward))
             } else {
-                Vec::new()
+                (Vec::new(), None)
             };
-            let reads: Vec<usize> = (0..needs.len()).filter(|&i| needs[i] > 0).collect();
+            let mut reads: Vec<usize> = (0..needs.len()).filter(|&i| needs[i] > 0).collect();
+            if let Some(until) = until.as_deref() {
+                // A shard whose reading already went past the bound (through expired rows)
+                // holds nothing more this page needs: done with it.
+                reads.retain(|&i| {
+                    let at = cursors[i].next.as_ref().and_then(|k| k.get(sort_key)).and_then(|v| v.as_s().ok());
+                    let past = at.is_some_and(|k| if forward { k.as_str() >= until } else { k.as_str() <= until });
+                    if past {
+                        cursors[i].next = None;
+                    }
+                    !past
+                });
+            }
             if !reads.is_empty() {
                 let queries = reads.iter().map(|&i| {
                     let cursor = &mut cursors[i];
                     // Widened by the expired rows it met, which its Limit counts too.
-                    let (limit, start) = (needs[i].saturating_add(cursor.expired), cursor.next.take());
-                    self.index_page(index, i as u32, forward, limit, now, start)
+                    let read = ShardRead {
+                        limit: needs[i].saturating_add(cursor.expired),
+                        start: cursor.next.take(),
+                        until: until.as_deref(),
+                    };
+                    self.index_page(index, i as u32, forward, now, read)
                 });
                 let fetched = futures_util::future::try_join_all(queries).await?;
                 for (i, batch) in reads.into_iter().zip(fetched) {
@@ -316,7 +359,8 @@ impl AllSessionsReader for DynamoStore {
                         return Ok(None);
                     }
                     // Pages of at most MAX_PAGE items keep each response's parse small.
-                    let batch = self.index_page(index, shard, false, MAX_PAGE, now, start).await?;
+                    let read = ShardRead { limit: MAX_PAGE, start, until: None };
+                    let batch = self.index_page(index, shard, false, now, read).await?;
                     for (_, session) in batch.rows {
                         if session.is_live(now) && keep(&session) {
                             if matched.fetch_add(1, Relaxed) >= budget.max_rows {
@@ -362,7 +406,7 @@ impl AllSessionsReader for DynamoStore {
 
 #[cfg(test)]
 mod tests {
-    use super::{Hand, refill_needs};
+    use super::{Hand, refill_bound, refill_needs};
 
     fn hand<'a>(keys: &[&'a str], more: bool) -> Hand<'a> {
         Hand { keys: keys.to_vec(), more }
@@ -383,6 +427,16 @@ mod tests {
         assert_eq!(refill_needs(&hands, 6, true), vec![6, 2, 3]);
         // Enough ahead of it: nothing.
         assert_eq!(refill_needs(&hands, 4, true), vec![4, 0, 1]);
+    }
+
+    #[test]
+    fn the_bound_is_the_remaining_th_key_in_hand_in_merge_order() {
+        let hands = [hand(&[], true), hand(&["b", "e"], true), hand(&["a", "c"], true)];
+        assert_eq!(refill_bound(&hands, 3, true).as_deref(), Some("c"));
+        assert_eq!(refill_bound(&hands, 4, true).as_deref(), Some("e"));
+        assert_eq!(refill_bound(&hands, 5, true), None, "fewer rows in hand than the page needs");
+        let hands = [hand(&[], true), hand(&["e", "b"], true), hand(&["c", "a"], true)];
+        assert_eq!(refill_bound(&hands, 2, false).as_deref(), Some("c"));
     }
 
     #[test]
