@@ -159,6 +159,17 @@ async fn list_all_pages_take_at_most_three_sequential_round_trips() {
         }
     }
     assert_eq!(pages, SortKey::ALL.len() * 2 * 7);
+
+    // A filter reads every shard's rows: each shard's first and last key, then every range
+    // of every shard at once.
+    for (filter, at_least) in [("Chrome", 60u64), (".", 240)] {
+        meter.take();
+        let resp = metered.send(SessionsListAll, Req::new().auth(&roxie).param("filter", filter)).await;
+        assert_eq!(resp.status, 200, "{filter}: {}", resp.body);
+        assert!(resp.json_body()["total"].as_u64().unwrap() >= at_least, "{filter}: {}", resp.body);
+        let calls = meter.take();
+        assert!(sequential_round_trips(&calls) <= 3, "filter {filter}: {calls:?}");
+    }
 }
 
 /// The account-wide logouts end the sessions straight from the user's Query: token and

@@ -72,13 +72,56 @@ struct IndexPage {
     next: Option<Item>,
 }
 
-/// One Query of one shard: at most `limit` items, after `start`, and (when `until` is set)
-/// none whose sort key lies past it in the read's direction, so that the read ends there as
-/// if the shard held no more (a page whose last row is at most `until` needs none of them).
+/// A span of an index's sort key, ends included.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum KeyRange<'a> {
+    All,
+    AtMost(&'a str),
+    AtLeast(&'a str),
+    Between(&'a str, &'a str),
+}
+
+/// One Query of one shard: at most `limit` items, after `start`, within `range`; a read
+/// that reaches the range's end ends as if the shard held no more.
 struct ShardRead<'a> {
     limit: usize,
     start: Option<Item>,
-    until: Option<&'a str>,
+    range: KeyRange<'a>,
+}
+
+/// Ranges each shard's span of login times is cut into for a full read.
+const FILTER_SEGMENTS: usize = 8;
+
+/// Limit of one Query of a full read: packed rows are about 200 bytes, so a page stays well
+/// under DynamoDB's 1 MB answer.
+const FILTER_PAGE: usize = 2500;
+
+/// A range of sort keys as (from, to), ends included; `None` is open.
+type Segment = (Option<String>, Option<String>);
+
+/// Cuts the span of ByLoginAt keys `first..=last` (`<loginAt ms>#<sessionId>`) into up to
+/// `parts` ranges, evenly by login time, that together hold every key exactly once: the
+/// cuts are bare times, which no key equals (each has a `#`), so a key lies strictly
+/// between two cuts. Keys whose time does not parse make one range of everything.
+fn segments(first: &str, last: &str, parts: usize) -> Vec<Segment> {
+    let time = |key: &str| key.split('#').next().and_then(|t| t.parse::<i64>().ok());
+    let (Some(lo), Some(hi)) = (time(first), time(last)) else {
+        return vec![(None, None)];
+    };
+    let digits = first.split('#').next().map_or(0, str::len);
+    let mut cuts: Vec<String> = (1..parts as i64)
+        .map(|j| lo + (hi - lo) * j / parts as i64)
+        .filter(|&t| t > lo && t <= hi)
+        .map(|t| format!("{t:0digits$}"))
+        .collect();
+    cuts.dedup();
+    if cuts.is_empty() {
+        return vec![(None, None)];
+    }
+    let mut ranges = vec![(None, Some(cuts[0].clone()))];
+    ranges.extend(cuts.windows(2).map(|w| (Some(w[0].clone()), Some(w[1].clone()))));
+    ranges.push((cuts.last().cloned(), None));
+    ranges
 }
 
 /// Items a shard's Query asks for: its even share of the rows still needed, plus about two
@@ -95,22 +138,24 @@ fn shard_limit(wanted: usize, shards: usize) -> usize {
 impl DynamoStore {
     /// One page of live rows from one shard of an order index, read from the packed row
     /// the index projects; expired rows are filtered out by DynamoDB (they still count
-    /// toward `limit` and `scanned`).
-    /// `sort_key` names the index's sort-key attribute to read with each row (a merge needs
-    /// it); `None` reads the packed rows alone.
+    /// toward `limit` and `scanned`). `sort_key` names the index's sort-key attribute;
+    /// `with_keys` reads it with each row (a merge needs it), else rows come with "".
     async fn index_page(
         &self,
-        (index, sort_key): (&str, Option<&str>),
+        (index, sort_key): (&str, &str),
+        with_keys: bool,
         shard: u32,
         forward: bool,
         now: Millis,
         read: ShardRead<'_>,
     ) -> Result<IndexPage, StoreError> {
-        let key_condition = match (read.until, forward) {
-            (None, _) => "GSI2PK = :p",
-            (Some(_), true) => "GSI2PK = :p AND #k <= :until",
-            (Some(_), false) => "GSI2PK = :p AND #k >= :until",
+        let (key_condition, bounds) = match read.range {
+            KeyRange::All => ("GSI2PK = :p", [None, None]),
+            KeyRange::AtMost(a) => ("GSI2PK = :p AND #k <= :a", [Some(a), None]),
+            KeyRange::AtLeast(a) => ("GSI2PK = :p AND #k >= :a", [Some(a), None]),
+            KeyRange::Between(a, b) => ("GSI2PK = :p AND #k BETWEEN :a AND :b", [Some(a), Some(b)]),
         };
+        let names_key = with_keys || read.range != KeyRange::All;
         let mut query = self
             .client
             .query()
@@ -118,20 +163,22 @@ impl DynamoStore {
             .index_name(index)
             .key_condition_expression(key_condition)
             .filter_expression("expiresAt > :now")
-            .projection_expression(if sort_key.is_some() { "#r, #k" } else { "#r" })
+            .projection_expression(if with_keys { "#r, #k" } else { "#r" })
             .set_expression_attribute_names(Some(
                 [("#r".to_string(), keys::ROW.to_string())]
                     .into_iter()
-                    .chain(sort_key.map(|k| ("#k".to_string(), k.to_string())))
+                    .chain(names_key.then(|| ("#k".to_string(), sort_key.to_string())))
                     .collect(),
             ))
             .expression_attribute_values(":p", s(keys::order_shard(shard)))
             .expression_attribute_values(":now", n(now.div_euclid(1000)))
             .scan_index_forward(forward)
-            .limit(read.limit.clamp(1, MAX_PAGE) as i32)
+            .limit(read.limit.max(1) as i32)
             .set_exclusive_start_key(read.start);
-        if let Some(until) = read.until {
-            query = query.expression_attribute_values(":until", s(until));
+        for (name, bound) in [":a", ":b"].into_iter().zip(bounds) {
+            if let Some(bound) = bound {
+                query = query.expression_attribute_values(name, s(bound));
+            }
         }
         let out = query.send().await.map_err(dynamo)?;
         let scanned = out.scanned_count.max(0) as usize;
@@ -140,10 +187,7 @@ impl DynamoStore {
         let mut rows = Vec::with_capacity(out.items.as_ref().map_or(0, Vec::len));
         for item in out.items.unwrap_or_default() {
             let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok());
-            let key = match sort_key {
-                Some(k) => text(k).cloned(),
-                None => Some(String::new()),
-            };
+            let key = if with_keys { text(sort_key).cloned() } else { Some(String::new()) };
             let (Some(key), Some(session)) = (key, text(keys::ROW).and_then(|r| session_row::unpack(r))) else {
                 return Err(StoreError::Corrupt(format!("an entry of index {index} without its row")));
             };
@@ -224,6 +268,37 @@ fn refill_bound(hands: &[Hand], remaining: usize, forward: bool) -> Option<Strin
 }
 
 impl DynamoStore {
+    /// The first and last sort key of one shard of an order index (expired entries
+    /// included), both read at once; `None` when the shard is empty.
+    async fn key_span(
+        &self,
+        (index, sort_key): (&str, &str),
+        shard: u32,
+    ) -> Result<Option<(String, String)>, StoreError> {
+        let end = |forward: bool| async move {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(index)
+                .key_condition_expression("GSI2PK = :p")
+                .projection_expression("#k")
+                .expression_attribute_names("#k", sort_key)
+                .expression_attribute_values(":p", s(keys::order_shard(shard)))
+                .scan_index_forward(forward)
+                .limit(1)
+                .send()
+                .await
+                .map_err(dynamo)?;
+            self.index_items_read.fetch_add(out.scanned_count.max(0) as u64, Relaxed);
+            self.index_queries.fetch_add(1, Relaxed);
+            let key = out.items.unwrap_or_default().into_iter().next().and_then(|item| item.get(sort_key).cloned());
+            Ok::<_, StoreError>(key.and_then(|k| k.as_s().ok().cloned()))
+        };
+        let (first, last) = tokio::try_join!(end(true), end(false))?;
+        Ok(first.zip(last))
+    }
+
     /// The by-session-id index entry of `session_id`: its keys, token hash and expiry. The
     /// index is eventually consistent, so callers confirm against the item itself.
     pub(super) async fn session_index_entry(&self, session_id: &str) -> Result<Option<Item>, StoreError> {
@@ -254,8 +329,8 @@ impl AllSessionsReader for DynamoStore {
         if count == 0 {
             return Ok(page);
         }
-        let (index, sort_key) = keys::order_index(key);
-        let index = (index, Some(sort_key));
+        let index = keys::order_index(key);
+        let sort_key = index.1;
         let forward = direction == Direction::Ascending;
         let shards = self.order_shards as usize;
         let wanted = offset.saturating_add(count);
@@ -296,12 +371,14 @@ impl AllSessionsReader for DynamoStore {
                 let queries = reads.iter().map(|&i| {
                     let cursor = &mut cursors[i];
                     // Widened by the expired rows it met, which its Limit counts too.
-                    let read = ShardRead {
-                        limit: needs[i].saturating_add(cursor.expired),
-                        start: cursor.next.take(),
-                        until: until.as_deref(),
+                    let range = match until.as_deref() {
+                        None => KeyRange::All,
+                        Some(until) if forward => KeyRange::AtMost(until),
+                        Some(until) => KeyRange::AtLeast(until),
                     };
-                    self.index_page(index, i as u32, forward, now, read)
+                    let limit = needs[i].saturating_add(cursor.expired).min(MAX_PAGE);
+                    let read = ShardRead { limit, start: cursor.next.take(), range };
+                    self.index_page(index, true, i as u32, forward, now, read)
                 });
                 let fetched = futures_util::future::try_join_all(queries).await?;
                 for (i, batch) in reads.into_iter().zip(fetched) {
@@ -344,23 +421,40 @@ impl AllSessionsReader for DynamoStore {
         budget: ScanBudget,
         keep: impl Fn(&Session) -> bool + Send + Sync,
     ) -> Result<Scan, StoreError> {
-        // The packed rows alone: a full read needs no merge order.
-        let index = (keys::order_index(SortKey::LoginAt).0, None);
+        // The packed rows alone, from the loginAt index: a full read needs no merge order,
+        // and that index's keys begin with the login time, which spreads them evenly.
+        let index = keys::order_index(SortKey::LoginAt);
+        // One round for each shard's first and last key; then each shard's span is cut into
+        // FILTER_SEGMENTS ranges, and every range of every shard is read at once, so the
+        // pages a range needs (one, up to FILTER_PAGE rows each) are the only sequential ones.
+        let spans = futures_util::future::try_join_all((0..self.order_shards).map(|shard| self.key_span(index, shard)));
+        let mut ranges: Vec<(u32, Segment)> = Vec::new();
+        for (shard, span) in (0..self.order_shards).zip(spans.await?) {
+            if let Some((first, last)) = span {
+                ranges.extend(segments(&first, &last, FILTER_SEGMENTS).into_iter().map(|r| (shard, r)));
+            }
+        }
         let matched = AtomicUsize::new(0);
-        // Every shard at once, each page after page; the row budget is shared.
-        let shard_reads = (0..self.order_shards).map(|shard| {
+        // The row budget is shared by every range.
+        let range_reads = ranges.iter().map(|(shard, (lo, hi))| {
             let (keep, matched) = (&keep, &matched);
+            let range = match (lo.as_deref(), hi.as_deref()) {
+                (None, None) => KeyRange::All,
+                (None, Some(hi)) => KeyRange::AtMost(hi),
+                (Some(lo), None) => KeyRange::AtLeast(lo),
+                (Some(lo), Some(hi)) => KeyRange::Between(lo, hi),
+            };
             async move {
                 let mut rows = Vec::new();
                 let mut start = None;
                 loop {
-                    // Another shard may have run the budget out: stop before the next page.
-                    if matched.load(Relaxed) > budget.max_rows {
+                    // Another range may have run the budget out, or the time may be up: stop
+                    // before the next page.
+                    if matched.load(Relaxed) > budget.max_rows || Instant::now() >= budget.deadline {
                         return Ok(None);
                     }
-                    // Pages of at most MAX_PAGE items keep each response's parse small.
-                    let read = ShardRead { limit: MAX_PAGE, start, until: None };
-                    let batch = self.index_page(index, shard, false, now, read).await?;
+                    let read = ShardRead { limit: FILTER_PAGE, start, range };
+                    let batch = self.index_page(index, false, *shard, false, now, read).await?;
                     for (_, session) in batch.rows {
                         if session.is_live(now) && keep(&session) {
                             if matched.fetch_add(1, Relaxed) >= budget.max_rows {
@@ -370,7 +464,6 @@ impl AllSessionsReader for DynamoStore {
                         }
                     }
                     match batch.next {
-                        Some(_) if Instant::now() >= budget.deadline => return Ok(None),
                         Some(k) => start = Some(k),
                         None => return Ok::<_, StoreError>(Some(rows)),
                     }
@@ -378,7 +471,7 @@ impl AllSessionsReader for DynamoStore {
             }
         });
         let mut all = Vec::new();
-        for rows in futures_util::future::try_join_all(shard_reads).await? {
+        for rows in futures_util::future::try_join_all(range_reads).await? {
             let Some(rows) = rows else {
                 return Ok(Scan::OverBudget);
             };
@@ -406,7 +499,7 @@ impl AllSessionsReader for DynamoStore {
 
 #[cfg(test)]
 mod tests {
-    use super::{Hand, refill_bound, refill_needs};
+    use super::{Hand, refill_bound, refill_needs, segments};
 
     fn hand<'a>(keys: &[&'a str], more: bool) -> Hand<'a> {
         Hand { keys: keys.to_vec(), more }
@@ -427,6 +520,37 @@ mod tests {
         assert_eq!(refill_needs(&hands, 6, true), vec![6, 2, 3]);
         // Enough ahead of it: nothing.
         assert_eq!(refill_needs(&hands, 4, true), vec![4, 0, 1]);
+    }
+
+    #[test]
+    fn segments_hold_every_key_exactly_once() {
+        let keys: Vec<String> =
+            (0..500).map(|i| format!("{}#{:05}", 1_764_000_000_000i64 + i * 7_919_333 % 86_400_000, i)).collect();
+        let (first, last) = (keys.iter().min().unwrap(), keys.iter().max().unwrap());
+        let ranges = segments(first, last, 8);
+        assert_eq!(ranges.len(), 8);
+        for key in &keys {
+            let holding = ranges
+                .iter()
+                .filter(|(lo, hi)| {
+                    lo.as_deref().is_none_or(|lo| key.as_str() >= lo)
+                        && hi.as_deref().is_none_or(|hi| key.as_str() <= hi)
+                })
+                .count();
+            assert_eq!(holding, 1, "{key}");
+        }
+        // Evenly by time: no range holds more than twice its share here.
+        for (lo, hi) in &ranges {
+            let n = keys
+                .iter()
+                .filter(|k| {
+                    lo.as_deref().is_none_or(|lo| k.as_str() >= lo) && hi.as_deref().is_none_or(|hi| k.as_str() <= hi)
+                })
+                .count();
+            assert!(n <= 2 * 500 / 8, "{lo:?}..{hi:?}: {n}");
+        }
+        assert_eq!(segments("1764000000000#a", "1764000000000#b", 8), vec![(None, None)], "one time: one range");
+        assert_eq!(segments("x#a", "1764000000000#b", 8), vec![(None, None)]);
     }
 
     #[test]
