@@ -16,7 +16,7 @@ use crate::clock::Millis;
 use crate::model::Session;
 use crate::query::{Direction, SortKey};
 
-/// Largest Limit of one index Query.
+/// Largest Limit of one order-index Query of a page (a full read's is FILTER_PAGE).
 const MAX_PAGE: usize = 1000;
 
 /// How much a full read may take before it gives up rather than run out of memory or time.
@@ -99,20 +99,20 @@ const FILTER_PAGE: usize = 2500;
 /// A range of sort keys as (from, to), ends included; `None` is open.
 type Segment = (Option<String>, Option<String>);
 
-/// Cuts the span of ByLoginAt keys `first..=last` (`<loginAt ms>#<sessionId>`) into up to
-/// `parts` ranges, evenly by login time, that together hold every key exactly once: the
-/// cuts are bare times, which no key equals (each has a `#`), so a key lies strictly
-/// between two cuts. Keys whose time does not parse make one range of everything.
+/// Cuts the span of ByLoginAt keys `first..=last` (keys::by_login_at) into up to `parts`
+/// ranges, evenly by login time, that together hold every key exactly once: each cut is a
+/// bare time in the keys' own fixed-width form, which no key equals (each has a `#` after
+/// it), so a key lies strictly between two cuts. Keys whose time does not parse make one
+/// range of everything.
 fn segments(first: &str, last: &str, parts: usize) -> Vec<Segment> {
-    let time = |key: &str| key.split('#').next().and_then(|t| t.parse::<i64>().ok());
+    let time = |key: &str| key.split('#').next().and_then(crate::clock::parse_iso);
     let (Some(lo), Some(hi)) = (time(first), time(last)) else {
         return vec![(None, None)];
     };
-    let digits = first.split('#').next().map_or(0, str::len);
     let mut cuts: Vec<String> = (1..parts as i64)
         .map(|j| lo + (hi - lo) * j / parts as i64)
         .filter(|&t| t > lo && t <= hi)
-        .map(|t| format!("{t:0digits$}"))
+        .map(crate::clock::iso_millis)
         .collect();
     cuts.dedup();
     if cuts.is_empty() {
@@ -524,8 +524,11 @@ mod tests {
 
     #[test]
     fn segments_hold_every_key_exactly_once() {
-        let keys: Vec<String> =
-            (0..500).map(|i| format!("{}#{:05}", 1_764_000_000_000i64 + i * 7_919_333 % 86_400_000, i)).collect();
+        let keys: Vec<String> = (0..500)
+            .map(|i| {
+                crate::store::keys::by_login_at(1_764_000_000_000 + i * 7_919_333 % 86_400_000, &format!("{i:05}"))
+            })
+            .collect();
         let (first, last) = (keys.iter().min().unwrap(), keys.iter().max().unwrap());
         let ranges = segments(first, last, 8);
         assert_eq!(ranges.len(), 8);
@@ -549,8 +552,9 @@ mod tests {
                 .count();
             assert!(n <= 2 * 500 / 8, "{lo:?}..{hi:?}: {n}");
         }
-        assert_eq!(segments("1764000000000#a", "1764000000000#b", 8), vec![(None, None)], "one time: one range");
-        assert_eq!(segments("x#a", "1764000000000#b", 8), vec![(None, None)]);
+        let same = crate::store::keys::by_login_at(1_764_000_000_000, "a");
+        assert_eq!(segments(&same, &same.replace("#a", "#b"), 8), vec![(None, None)], "one time: one range");
+        assert_eq!(segments("x#a", &same, 8), vec![(None, None)]);
     }
 
     #[test]

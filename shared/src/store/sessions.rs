@@ -112,7 +112,7 @@ impl SessionItem {
             sk: keys::session(&session.session_id),
             gsi1pk: keys::session(&session.session_id),
             gsi2pk: keys::order_shard(keys::order_shard_of(&session.session_id, order_shards)),
-            gsi2sk: format!("{login_at}#{}", session.session_id),
+            gsi2sk: keys::by_login_at(session.login_at, &session.session_id),
             gsi3sk: ordered(&session.device.name, &session.session_id),
             gsi4sk: ordered(&session.device.os.name, &session.session_id),
             gsi5sk: ordered(&session.device.os.version, &session.session_id),

@@ -14,7 +14,9 @@
 //!
 //! Giving a try back removes its own id, so a retried or late release never gives back
 //! another's; the window's last try deletes the item, so the next reservation is one write
-//! (step 1) however long after it comes.
+//! (step 1) however long after it comes (two last releases at once both remove their ids
+//! instead, and the item stays with no tries, which counts as none). A retried reservation
+//! finds its own id already held and holds it once.
 
 use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
@@ -116,9 +118,12 @@ impl DynamoStore {
                  ADD tries :id",
             )
             .condition_expression(
-                "attribute_not_exists(PK) OR (windowStart > :since AND (attribute_not_exists(tries) OR size(tries) < :max))",
+                "attribute_not_exists(PK) OR contains(tries, :one_id) \
+                 OR (windowStart > :since AND (attribute_not_exists(tries) OR size(tries) < :max))",
             )
             .expression_attribute_values(":id", AttributeValue::Ss(vec![id.to_string()]))
+            // Already held: an SDK retry of a write whose answer was lost.
+            .expression_attribute_values(":one_id", s(id))
             .expression_attribute_values(":now", n(now))
             .expression_attribute_values(":exp", n(ttl_secs(now, window_ms)))
             .expression_attribute_values(":since", n(since))
