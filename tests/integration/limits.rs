@@ -307,3 +307,37 @@ async fn parallel_reservations_and_releases_count_every_try_once() {
     assert_eq!(again.len(), max as usize);
     assert!(again.iter().all(|r| r.window_start == now), "{again:?}");
 }
+
+/// How many tries the window of 198.51.100.23 holds, if it has an item.
+async fn held_tries(env: &TestEnv) -> Option<usize> {
+    window_item(env).await.map(|i| i["tries"].as_ss().map_or(0, Vec::len))
+}
+
+/// A write applied whose answer is lost is sent again by the SDK: a reservation finds its own
+/// try held and holds it once (with room for one, it is not refused), and a release finds its
+/// try gone and gives back nothing more.
+#[tokio::test]
+async fn retried_reservations_and_releases_count_each_try_once() {
+    use sessions_api::store::faults::{Fault, Faults};
+    use sessions_api::store::{LoginLimitKey, LoginLimitStore};
+    let faults = Faults::new();
+    let env = TestEnv::seeded_with_faults(&faults).await;
+    let store = &env.app.store;
+    let key = LoginLimitKey::ip("198.51.100.23");
+    let (window, now) = (300_000, now_ms());
+    // Room for one: the first attempt takes it, the retry finds its own id.
+    faults.fail_times("UpdateItem", Fault::AnswerLost, 1);
+    let held = store.reserve_login_try(&key, now, window, 1).await.unwrap().expect("the retry holds its own try");
+    assert_eq!(faults.requests("UpdateItem"), 2, "sent twice");
+    assert_eq!(held_tries(&env).await, Some(1));
+    assert_eq!(store.reserve_login_try(&key, now, window, 1).await.unwrap(), None, "and the window is full");
+    // Two held, one given back with a lost answer: one try fewer, not two.
+    let other = store.reserve_login_try(&key, now, window, 2).await.unwrap().expect("room for two");
+    faults.fail_times("UpdateItem", Fault::AnswerLost, 1);
+    store.release_login_try(&key, held).await.unwrap();
+    assert_eq!(held_tries(&env).await, Some(1));
+    // The last one, its delete's answer lost: the item is gone, and the retry is no error.
+    faults.fail_times("DeleteItem", Fault::AnswerLost, 1);
+    store.release_login_try(&key, other).await.unwrap();
+    assert_eq!(held_tries(&env).await, None);
+}

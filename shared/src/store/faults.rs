@@ -42,6 +42,9 @@ pub enum Fault {
     InternalServerError,
     /// No answer: a connector error of the timeout kind.
     Timeout,
+    /// The request reaches DynamoDB and is applied, but its answer is lost: a 500
+    /// `InternalServerError` comes back instead, as when a connection drops after the write.
+    AnswerLost,
 }
 
 /// Shared switchboard of faults and request counts; clones share state.
@@ -198,6 +201,14 @@ impl HttpConnector for FaultConnector {
             Some(Fault::Timeout) => HttpConnectorFuture::ready(Err(ConnectorError::timeout(
                 format!("injected timeout on {operation}").into(),
             ))),
+            Some(Fault::AnswerLost) => {
+                let lost = error_response(Fault::AnswerLost, &operation, &request);
+                let sent = self.inner.call(request);
+                HttpConnectorFuture::new(async move {
+                    sent.await?;
+                    Ok(lost)
+                })
+            }
             Some(fault) => HttpConnectorFuture::ready(Ok(error_response(fault, &operation, &request))),
         }
     }
@@ -271,7 +282,9 @@ fn error_response(fault: Fault, operation: &str, request: &HttpRequest) -> HttpR
             (400, "TransactionCanceledException", "Transaction cancelled, please refer cancellation reasons")
         }
         Fault::TransactionConflict => (400, "TransactionConflictException", "Transaction is ongoing for the item"),
-        Fault::InternalServerError | Fault::Timeout => (500, "InternalServerError", "Internal server error"),
+        Fault::InternalServerError | Fault::Timeout | Fault::AnswerLost => {
+            (500, "InternalServerError", "Internal server error")
+        }
     };
     let kind = format!("com.amazonaws.dynamodb.v20120810#{code}");
     let body = if code == "TransactionCanceledException" {
