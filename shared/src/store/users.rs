@@ -41,15 +41,12 @@ pub trait UserAdmin {
     fn set_active(&self, user_id: &str, active: bool) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
-#[derive(Serialize, Deserialize)]
+/// What a password login reads of a user: on the profile, and copied onto each of its links
+/// under the same attribute names, so one update expression changes both.
+#[derive(Serialize, Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
-struct UserItem {
-    #[serde(rename = "PK")]
-    pk: String,
-    #[serde(rename = "SK")]
-    sk: String,
-    entity: String,
-    user_id: String,
+struct LoginFields {
+    #[serde(default)]
     username: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     name: Option<String>,
@@ -59,7 +56,47 @@ struct UserItem {
     roles: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     password_bcrypt: Option<String>,
+    #[serde(default)]
     active: bool,
+}
+
+impl LoginFields {
+    fn of(user: &User) -> Self {
+        LoginFields {
+            username: user.username.clone(),
+            name: user.name.clone(),
+            emails: user.emails.clone(),
+            roles: user.roles.clone(),
+            password_bcrypt: user.password_bcrypt.clone(),
+            active: user.active,
+        }
+    }
+
+    fn into_user(self, user_id: String, two_factor: TwoFactor) -> User {
+        User {
+            user_id,
+            username: self.username,
+            name: self.name,
+            emails: self.emails,
+            roles: self.roles,
+            password_bcrypt: self.password_bcrypt,
+            active: self.active,
+            two_factor,
+        }
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct UserItem {
+    #[serde(rename = "PK")]
+    pk: String,
+    #[serde(rename = "SK")]
+    sk: String,
+    entity: String,
+    user_id: String,
+    #[serde(flatten)]
+    login: LoginFields,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     totp_secret: Option<String>,
     #[serde(default)]
@@ -73,21 +110,13 @@ struct UserItem {
 
 impl From<UserItem> for User {
     fn from(i: UserItem) -> Self {
-        User {
-            two_factor: TwoFactor {
-                totp_secret: i.totp_secret,
-                totp_last_step: i.totp_last_step,
-                backup_codes: i.backup_codes.into_keys().collect(),
-                email: i.email_two_factor,
-            },
-            user_id: i.user_id,
-            username: i.username,
-            name: i.name,
-            emails: i.emails,
-            roles: i.roles,
-            password_bcrypt: i.password_bcrypt,
-            active: i.active,
-        }
+        let two_factor = TwoFactor {
+            totp_secret: i.totp_secret,
+            totp_last_step: i.totp_last_step,
+            backup_codes: i.backup_codes.into_keys().collect(),
+            email: i.email_two_factor,
+        };
+        i.login.into_user(i.user_id, two_factor)
     }
 }
 
@@ -105,18 +134,8 @@ struct LinkItem {
     /// Set when the link was written with the whole copy; updates keep it in step.
     #[serde(default)]
     login_copy: bool,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    username: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    name: Option<String>,
-    #[serde(default)]
-    emails: Vec<String>,
-    #[serde(default)]
-    roles: Vec<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    password_bcrypt: Option<String>,
-    #[serde(default)]
-    active: bool,
+    #[serde(flatten)]
+    login: LoginFields,
     /// `User::has_second_factor`: login then reads the profile for its 2FA state.
     #[serde(default)]
     second_factor: bool,
@@ -130,31 +149,14 @@ impl LinkItem {
             entity: entity.into(),
             user_id: user.user_id.clone(),
             login_copy: true,
-            username: Some(user.username.clone()),
-            name: user.name.clone(),
-            emails: user.emails.clone(),
-            roles: user.roles.clone(),
-            password_bcrypt: user.password_bcrypt.clone(),
-            active: user.active,
+            login: LoginFields::of(user),
             second_factor: user.has_second_factor(),
         }
     }
 
     /// The user as login needs it, when the copy serves (see `user_for_login`).
     fn login_user(self) -> Option<User> {
-        if !self.login_copy || self.second_factor {
-            return None;
-        }
-        Some(User {
-            user_id: self.user_id,
-            username: self.username?,
-            name: self.name,
-            emails: self.emails,
-            roles: self.roles,
-            password_bcrypt: self.password_bcrypt,
-            active: self.active,
-            two_factor: TwoFactor::default(),
-        })
+        (self.login_copy && !self.second_factor).then(|| self.login.into_user(self.user_id, TwoFactor::default()))
     }
 }
 
@@ -226,12 +228,7 @@ impl UserStore for DynamoStore {
             sk: keys::PROFILE.into(),
             entity: "user".into(),
             user_id: user.user_id.clone(),
-            username: user.username.clone(),
-            name: user.name.clone(),
-            emails: user.emails.clone(),
-            roles: user.roles.clone(),
-            password_bcrypt: user.password_bcrypt.clone(),
-            active: user.active,
+            login: LoginFields::of(user),
             totp_secret: user.two_factor.totp_secret.clone(),
             totp_last_step: user.two_factor.totp_last_step,
             backup_codes: user.two_factor.backup_codes.iter().map(|h| (h.clone(), true)).collect(),
@@ -272,12 +269,9 @@ impl UserStore for DynamoStore {
     }
 
     async fn user_for_login(&self, login: &str, by_email: bool) -> Result<Option<User>, StoreError> {
-        let link = if by_email {
-            self.link(keys::email(login), keys::EMAIL).await?
-        } else {
-            self.link(keys::username(login), keys::USERNAME).await?
-        };
-        let Some(link) = link else {
+        let (pk, sk) =
+            if by_email { (keys::email(login), keys::EMAIL) } else { (keys::username(login), keys::USERNAME) };
+        let Some(link) = self.link(pk, sk).await? else {
             return Ok(None);
         };
         let user_id = link.user_id.clone();
@@ -330,5 +324,61 @@ impl UserAdmin for DynamoStore {
             ..Change::default()
         };
         self.change_user(&user, Change { expression, values, ..Change::default() }, links).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn user() -> User {
+        User {
+            user_id: "u1".into(),
+            username: "ann".into(),
+            name: Some("Ann".into()),
+            emails: vec!["ann@example.com".into()],
+            roles: vec!["user".into()],
+            password_bcrypt: Some("$2b$hash".into()),
+            active: true,
+            two_factor: TwoFactor {
+                totp_secret: Some("GEZDGNBVGY3TQOJQ".into()),
+                totp_last_step: 58_801_234,
+                backup_codes: vec!["a1".into(), "b2".into()],
+                email: true,
+            },
+        }
+    }
+
+    #[test]
+    fn the_profile_and_the_link_keep_the_login_fields_under_the_same_names() {
+        let u = user();
+        let profile = UserItem {
+            pk: keys::user(&u.user_id),
+            sk: keys::PROFILE.into(),
+            entity: "user".into(),
+            user_id: u.user_id.clone(),
+            login: LoginFields::of(&u),
+            totp_secret: u.two_factor.totp_secret.clone(),
+            totp_last_step: u.two_factor.totp_last_step,
+            backup_codes: u.two_factor.backup_codes.iter().map(|h| (h.clone(), true)).collect(),
+            email_two_factor: u.two_factor.email,
+        };
+        let item = to_item(&profile).unwrap();
+        assert!(item["totpLastStep"].as_n().is_ok() && item["roles"].as_l().is_ok());
+        assert!(u == User::from(from_item::<UserItem>(item.clone()).unwrap()), "the profile round-trips");
+        let link = to_item(&LinkItem::new(keys::username("ann"), keys::USERNAME, "username", &u)).unwrap();
+        for name in ["username", "name", "emails", "roles", "passwordBcrypt", "active"] {
+            assert_eq!(link.get(name), item.get(name), "{name}");
+        }
+        // A second factor: the copy does not serve. Without one it gives the user, 2FA empty.
+        assert!(from_item::<LinkItem>(link).unwrap().login_user().is_none());
+        let plain = User { two_factor: TwoFactor::default(), ..u };
+        let link = to_item(&LinkItem::new(keys::username("ann"), keys::USERNAME, "username", &plain)).unwrap();
+        assert!(from_item::<LinkItem>(link).unwrap().login_user() == Some(plain));
+        // A link from before the copy: its id and nothing else.
+        let old =
+            to_item(&serde_json::json!({"PK": "USERNAME#ann", "SK": "USERNAME", "entity": "username", "userId": "u1"}))
+                .unwrap();
+        assert!(from_item::<LinkItem>(old).unwrap().login_user().is_none());
     }
 }
