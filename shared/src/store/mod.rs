@@ -290,6 +290,8 @@ pub struct DynamoStore {
     counter_shards: u32,
     /// Shards of the order indexes' partition (`ORDER_INDEX_SHARDS`).
     order_shards: u32,
+    /// Rows a full read aims to fetch per range Query (session_index::FILTER_RANGE_ROWS).
+    filter_range_rows: usize,
     /// Items DynamoDB read for index queries (its ScannedCount), for tests and benchmarks.
     index_items_read: std::sync::Arc<std::sync::atomic::AtomicU64>,
     /// Query requests made on the order indexes, for the same.
@@ -304,6 +306,7 @@ impl DynamoStore {
             table: table.into(),
             counter_shards: defaults.counter_shards,
             order_shards: defaults.order_shards,
+            filter_range_rows: session_index::FILTER_RANGE_ROWS,
             index_items_read: Default::default(),
             index_queries: Default::default(),
         }
@@ -319,6 +322,13 @@ impl DynamoStore {
     /// ever raise it: readers query every shard below it, and old entries stay where they are.
     pub fn with_order_shards(mut self, shards: u32) -> Self {
         self.order_shards = shards.clamp(1, 64);
+        self
+    }
+
+    /// The same store with full reads cut into ranges of about `rows` sessions each
+    /// (1..=2 500); smaller ranges mean more Queries at once and fewer pages after each other.
+    pub fn with_filter_range_rows(mut self, rows: usize) -> Self {
+        self.filter_range_rows = rows.clamp(1, session_index::FILTER_PAGE);
         self
     }
 

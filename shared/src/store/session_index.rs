@@ -89,12 +89,24 @@ struct ShardRead<'a> {
     range: KeyRange<'a>,
 }
 
-/// Ranges each shard's span of login times is cut into for a full read.
-const FILTER_SEGMENTS: usize = 8;
+/// Sessions a full read aims to fetch per range Query by default. DynamoDB ends a Query
+/// page at 1 MB of index items (about 900 of ours), so a range of about 600 fits one page
+/// with room for an uneven spread of login times.
+pub(super) const FILTER_RANGE_ROWS: usize = 600;
+
+/// Most ranges one shard's span is cut into: 32 × 8 shards × 600 rows covers the default
+/// LIST_SCAN_MAX_ROWS (150 000) in one page per range.
+const MAX_FILTER_SEGMENTS: usize = 32;
 
 /// Limit of one Query of a full read: packed rows are about 200 bytes, so a page stays well
 /// under DynamoDB's 1 MB answer.
-const FILTER_PAGE: usize = 2500;
+pub(super) const FILTER_PAGE: usize = 2500;
+
+/// Ranges each shard's span is cut into so that each holds about `range_rows` of the
+/// `sessions` spread over `shards` (from 1 to MAX_FILTER_SEGMENTS).
+fn filter_segments(sessions: usize, shards: usize, range_rows: usize) -> usize {
+    sessions.div_ceil(shards.max(1)).div_ceil(range_rows.max(1)).clamp(1, MAX_FILTER_SEGMENTS)
+}
 
 /// A range of sort keys as (from, to), ends included; `None` is open.
 type Segment = (Option<String>, Option<String>);
@@ -424,14 +436,17 @@ impl AllSessionsReader for DynamoStore {
         // The packed rows alone, from the loginAt index: a full read needs no merge order,
         // and that index's keys begin with the login time, which spreads them evenly.
         let index = keys::order_index(SortKey::LoginAt);
-        // One round for each shard's first and last key; then each shard's span is cut into
-        // FILTER_SEGMENTS ranges, and every range of every shard is read at once, so the
-        // pages a range needs (one, up to FILTER_PAGE rows each) are the only sequential ones.
+        // One round for each shard's first and last key and the session counter; then each
+        // shard's span is cut into ranges of about filter_range_rows sessions, and every range
+        // of every shard is read at once, so the pages a range needs (one while its rows fit
+        // DynamoDB's 1 MB answer) are the only sequential ones.
         let spans = futures_util::future::try_join_all((0..self.order_shards).map(|shard| self.key_span(index, shard)));
+        let (spans, sessions) = tokio::try_join!(spans, self.active_session_count())?;
+        let parts = filter_segments(sessions, self.order_shards as usize, self.filter_range_rows);
         let mut ranges: Vec<(u32, Segment)> = Vec::new();
-        for (shard, span) in (0..self.order_shards).zip(spans.await?) {
+        for (shard, span) in (0..self.order_shards).zip(spans) {
             if let Some((first, last)) = span {
-                ranges.extend(segments(&first, &last, FILTER_SEGMENTS).into_iter().map(|r| (shard, r)));
+                ranges.extend(segments(&first, &last, parts).into_iter().map(|r| (shard, r)));
             }
         }
         let matched = AtomicUsize::new(0);
@@ -499,7 +514,7 @@ impl AllSessionsReader for DynamoStore {
 
 #[cfg(test)]
 mod tests {
-    use super::{Hand, refill_bound, refill_needs, segments};
+    use super::{Hand, MAX_FILTER_SEGMENTS, filter_segments, refill_bound, refill_needs, segments};
 
     fn hand<'a>(keys: &[&'a str], more: bool) -> Hand<'a> {
         Hand { keys: keys.to_vec(), more }
@@ -555,6 +570,18 @@ mod tests {
         let same = crate::store::keys::by_login_at(1_764_000_000_000, "a");
         assert_eq!(segments(&same, &same.replace("#a", "#b"), 8), vec![(None, None)], "one time: one range");
         assert_eq!(segments("x#a", &same, 8), vec![(None, None)]);
+    }
+
+    #[test]
+    fn a_full_read_cuts_each_shard_into_ranges_of_about_the_rows_asked() {
+        assert_eq!(filter_segments(0, 8, 600), 1);
+        assert_eq!(filter_segments(1_000, 8, 600), 1);
+        assert_eq!(filter_segments(10_000, 8, 600), 3);
+        assert_eq!(filter_segments(100_000, 8, 600), 21);
+        assert_eq!(filter_segments(150_000, 8, 600), 32);
+        assert_eq!(filter_segments(10_000_000, 8, 600), MAX_FILTER_SEGMENTS, "capped");
+        assert_eq!(filter_segments(100, 1, 10), 10);
+        assert_eq!(filter_segments(100, 0, 0), MAX_FILTER_SEGMENTS, "no zero division");
     }
 
     #[test]
