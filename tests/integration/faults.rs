@@ -312,3 +312,25 @@ async fn a_login_whose_eviction_fails_leaves_no_session() {
     let after: Vec<String> = live_sessions(&env, GUESTER_ID).await.into_iter().map(|s| s.session_id).collect();
     assert_eq!(after, before);
 }
+
+/// A filtered list.all reads the session counter only to size its ranges: with the counter
+/// failing it cuts a default number of ranges and answers the same sessions.
+#[tokio::test]
+async fn a_filtered_list_all_whose_counter_fails_answers_the_same() {
+    let faults = Faults::new();
+    let env = TestEnv::seeded_with_faults(&faults).await;
+    let roxie = env.login(ROXIE_ID, "Safari", "macOS", now_ms()).await;
+    let request = || as_roxie(&roxie).param("filter", "Linux").param("count", "100").event(SessionsListAll);
+    let clean = invoke(&env.app, SessionsListAll, request()).await;
+    assert_eq!(clean.status, 200, "{}", clean.body);
+    assert!(clean.json_body()["total"].as_u64().unwrap() > 0, "{}", clean.body);
+    for fault in FAULTS {
+        faults.reset_counts();
+        faults.fail("BatchGetItem", fault);
+        let resp = invoke(&env.app, SessionsListAll, request()).await;
+        faults.clear();
+        assert!(faults.injected("BatchGetItem") > 0, "{fault:?}: the counter was not read");
+        assert_eq!(resp.status, 200, "{fault:?}: {}", resp.body);
+        assert_eq!(resp.json_body(), clean.json_body(), "{fault:?}");
+    }
+}

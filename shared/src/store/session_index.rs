@@ -89,18 +89,23 @@ struct ShardRead<'a> {
     range: KeyRange<'a>,
 }
 
-/// Sessions a full read aims to fetch per range Query by default. DynamoDB ends a Query
-/// page at 1 MB of index items (about 900 of ours), so a range of about 600 fits one page
-/// with room for an uneven spread of login times.
+/// Sessions a full read aims to fetch per range Query by default. A Query page ends at
+/// 1 MB (about 900 of our index entries in DynamoDB Local), so a range of about 600 fits
+/// one page with room for an uneven spread of login times.
 pub(super) const FILTER_RANGE_ROWS: usize = 600;
 
-/// Most ranges one shard's span is cut into: 32 × 8 shards × 600 rows covers the default
-/// LIST_SCAN_MAX_ROWS (150 000) in one page per range.
+/// Most ranges one shard's span is cut into, which bounds the Queries in flight at once
+/// (32 per shard). With 8 shards and 600 rows a range, tables past about 150 000 sessions
+/// get bigger ranges, which take more than one page.
 const MAX_FILTER_SEGMENTS: usize = 32;
 
-/// Limit of one Query of a full read: packed rows are about 200 bytes, so a page stays well
-/// under DynamoDB's 1 MB answer.
+/// Limit of one range Query of a full read; in practice DynamoDB's 1 MB ends a page first.
 pub(super) const FILTER_PAGE: usize = 2500;
+
+/// Sessions assumed when the counter cannot be read: 8 ranges per shard.
+fn fallback_sessions(shards: usize, range_rows: usize) -> usize {
+    8 * shards * range_rows
+}
 
 /// Ranges each shard's span is cut into so that each holds about `range_rows` of the
 /// `sessions` spread over `shards` (from 1 to MAX_FILTER_SEGMENTS).
@@ -439,10 +444,18 @@ impl AllSessionsReader for DynamoStore {
         // One round for each shard's first and last key and the session counter; then each
         // shard's span is cut into ranges of about filter_range_rows sessions, and every range
         // of every shard is read at once, so the pages a range needs (one while its rows fit
-        // DynamoDB's 1 MB answer) are the only sequential ones.
+        // a 1 MB answer) are the only sequential ones.
         let spans = futures_util::future::try_join_all((0..self.order_shards).map(|shard| self.key_span(index, shard)));
-        let (spans, sessions) = tokio::try_join!(spans, self.active_session_count())?;
-        let parts = filter_segments(sessions, self.order_shards as usize, self.filter_range_rows);
+        let (spans, counted) = tokio::join!(spans, self.active_session_count());
+        let shards = self.order_shards as usize;
+        // The count only sizes the ranges: without it the read is cut as if for a mid-sized
+        // table, and the answer is the same.
+        let sessions = counted.unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "session counter unread; a full read cuts 8 ranges per shard");
+            fallback_sessions(shards, self.filter_range_rows)
+        });
+        let parts = filter_segments(sessions, shards, self.filter_range_rows);
+        let spans = spans?;
         let mut ranges: Vec<(u32, Segment)> = Vec::new();
         for (shard, span) in (0..self.order_shards).zip(spans) {
             if let Some((first, last)) = span {
@@ -514,7 +527,7 @@ impl AllSessionsReader for DynamoStore {
 
 #[cfg(test)]
 mod tests {
-    use super::{Hand, MAX_FILTER_SEGMENTS, filter_segments, refill_bound, refill_needs, segments};
+    use super::{Hand, MAX_FILTER_SEGMENTS, fallback_sessions, filter_segments, refill_bound, refill_needs, segments};
 
     fn hand<'a>(keys: &[&'a str], more: bool) -> Hand<'a> {
         Hand { keys: keys.to_vec(), more }
@@ -582,6 +595,7 @@ mod tests {
         assert_eq!(filter_segments(10_000_000, 8, 600), MAX_FILTER_SEGMENTS, "capped");
         assert_eq!(filter_segments(100, 1, 10), 10);
         assert_eq!(filter_segments(100, 0, 0), MAX_FILTER_SEGMENTS, "no zero division");
+        assert_eq!(filter_segments(fallback_sessions(8, 600), 8, 600), 8, "an unread counter: 8 ranges");
     }
 
     #[test]
