@@ -466,3 +466,45 @@ async fn the_login_copy_follows_every_change_and_old_links_still_sign_in() {
         login_failed(),
     );
 }
+
+/// A link that is gone or names another user is left out of an admin change, so it never
+/// blocks one (a deactivation above all); the links still there follow the profile.
+#[tokio::test]
+async fn a_broken_link_does_not_block_a_deactivation() {
+    use sessions_api::store::keys;
+    use sessions_cli::admin::{change_role, set_user_active};
+    let env = TestEnv::seeded().await;
+    let store = &env.app.store;
+    let login = |user: &str| login_req(json!({"user": user, "password": DEMO_PASSWORD}));
+    let email = keys::email("TestRoxie@example.com");
+    let delete = store.client().delete_item().table_name(store.table());
+    delete
+        .key("PK", AttributeValue::S(email.clone()))
+        .key("SK", AttributeValue::S(keys::EMAIL.into()))
+        .send()
+        .await
+        .unwrap();
+
+    set_user_active(store, "testroxie", false).await.unwrap();
+    assert!(!store.user(ROXIE_ID).await.unwrap().unwrap().active, "the profile is deactivated");
+    assert_reply(&env.send(Login, login("testroxie")).await, 401, login_failed());
+    set_user_active(store, "testroxie", true).await.unwrap();
+    assert_eq!(credentials(&env.send(Login, login("testroxie")).await).0, ROXIE_ID);
+    assert_reply(&env.send(Login, login("TestRoxie@example.com")).await, 401, login_failed());
+    let gone = store.client().get_item().table_name(store.table()).key("PK", AttributeValue::S(email.clone()));
+    let gone = gone.key("SK", AttributeValue::S(keys::EMAIL.into())).consistent_read(true).send().await.unwrap();
+    assert!(gone.item.is_none(), "a missing link is not written back");
+
+    // The email now names another user: roxie's change leaves it as it is.
+    let moved = store.client().put_item().table_name(store.table()).item("PK", AttributeValue::S(email.clone()));
+    let moved =
+        moved.item("SK", AttributeValue::S(keys::EMAIL.into())).item("entity", AttributeValue::S("email".into()));
+    moved.item("userId", AttributeValue::S(TEST_USER_ID.into())).send().await.unwrap();
+    change_role(store, "testroxie", "auditor", true).await.unwrap();
+    assert!(store.user(ROXIE_ID).await.unwrap().unwrap().roles.contains(&"auditor".to_string()));
+    let link = store.client().get_item().table_name(store.table()).key("PK", AttributeValue::S(email));
+    let link = link.key("SK", AttributeValue::S(keys::EMAIL.into())).consistent_read(true).send().await.unwrap();
+    let link = link.item.unwrap();
+    assert_eq!(link.get("userId"), Some(&AttributeValue::S(TEST_USER_ID.into())));
+    assert_eq!(link.get("roles"), None, "another user's link gets no copy of roxie's");
+}

@@ -187,7 +187,9 @@ impl DynamoStore {
 
     /// Applies `profile` to the user's profile and `links` to each of its links, in one
     /// transaction: the login copy never disagrees with the profile. Usernames and emails
-    /// never change, so the links read first are the links written.
+    /// never change, so the links read first are the links written. A link that is gone or
+    /// names another user signs nobody in as this user, so it is left out and the change
+    /// written without it: a broken link never blocks a deactivation.
     async fn change_user(&self, user: &User, profile: Change<'_>, links: Change<'_>) -> Result<(), StoreError> {
         let user_id = user.user_id.as_str();
         let update = |pk: String, sk: &str, change: &Change, condition: &str, extra: Option<(&str, AttributeValue)>| {
@@ -211,12 +213,21 @@ impl DynamoStore {
         for (pk, sk) in link_keys(user) {
             items.push(update(pk, sk, &links, "userId = :uid", Some((":uid", s(user_id))))?);
         }
-        match self.transact(items).await? {
+        let failed = match self.transact(items.clone()).await? {
+            Tx::Written => return Ok(()),
+            Tx::ConditionFailed(failed) if failed.contains(&0) => {
+                return Err(StoreError::Corrupt(format!("no user {user_id}")));
+            }
+            Tx::ConditionFailed(failed) => failed,
+        };
+        tracing::warn!(user_id, links = failed.len(), "user changed without its missing or moved links");
+        let kept = items.into_iter().enumerate().filter(|(i, _)| !failed.contains(i)).map(|(_, item)| item);
+        match self.transact(kept.collect()).await? {
             Tx::Written => Ok(()),
             Tx::ConditionFailed(failed) if failed.contains(&0) => {
                 Err(StoreError::Corrupt(format!("no user {user_id}")))
             }
-            Tx::ConditionFailed(_) => Err(StoreError::Corrupt(format!("a link of user {user_id} is missing or moved"))),
+            Tx::ConditionFailed(_) => Err(StoreError::Corrupt(format!("links of user {user_id} changed meanwhile"))),
         }
     }
 }
