@@ -507,4 +507,17 @@ async fn a_broken_link_does_not_block_a_deactivation() {
     let link = link.item.unwrap();
     assert_eq!(link.get("userId"), Some(&AttributeValue::S(TEST_USER_ID.into())));
     assert_eq!(link.get("roles"), None, "another user's link gets no copy of roxie's");
+    let username = keys::username("testroxie");
+    let link = store.client().get_item().table_name(store.table()).key("PK", AttributeValue::S(username.clone()));
+    let link = link.key("SK", AttributeValue::S(keys::USERNAME.into())).consistent_read(true).send().await.unwrap();
+    let roles = link.item.unwrap().get("roles").cloned();
+    let auditor = AttributeValue::S("auditor".into());
+    let has_auditor = roles.as_ref().and_then(|r| r.as_l().ok()).is_some_and(|l| l.contains(&auditor));
+    assert!(has_auditor, "the link still there follows the profile: {roles:?}");
+
+    // Both links broken at once (the username's gone, the email's another user's).
+    let delete = store.client().delete_item().table_name(store.table()).key("PK", AttributeValue::S(username));
+    delete.key("SK", AttributeValue::S(keys::USERNAME.into())).send().await.unwrap();
+    set_user_active(store, ROXIE_ID, false).await.unwrap();
+    assert!(!store.user(ROXIE_ID).await.unwrap().unwrap().active, "deactivated with no link left");
 }

@@ -213,21 +213,23 @@ impl DynamoStore {
         for (pk, sk) in link_keys(user) {
             items.push(update(pk, sk, &links, "userId = :uid", Some((":uid", s(user_id))))?);
         }
-        let failed = match self.transact(items.clone()).await? {
-            Tx::Written => return Ok(()),
-            Tx::ConditionFailed(failed) if failed.contains(&0) => {
-                return Err(StoreError::Corrupt(format!("no user {user_id}")));
+        // Each pass leaves out the links that failed; the profile (item 0) is never left out,
+        // so this ends within one pass per link.
+        loop {
+            match self.transact(items.clone()).await? {
+                Tx::Written => return Ok(()),
+                Tx::ConditionFailed(failed) if failed.contains(&0) => {
+                    return Err(StoreError::Corrupt(format!("no user {user_id}")));
+                }
+                Tx::ConditionFailed(failed) if failed.is_empty() => {
+                    return Err(StoreError::Corrupt(format!("a change of user {user_id} failed a condition")));
+                }
+                Tx::ConditionFailed(failed) => {
+                    tracing::warn!(user_id, links = failed.len(), "user changed without its missing or moved links");
+                    items =
+                        items.into_iter().enumerate().filter(|(i, _)| !failed.contains(i)).map(|(_, x)| x).collect();
+                }
             }
-            Tx::ConditionFailed(failed) => failed,
-        };
-        tracing::warn!(user_id, links = failed.len(), "user changed without its missing or moved links");
-        let kept = items.into_iter().enumerate().filter(|(i, _)| !failed.contains(i)).map(|(_, item)| item);
-        match self.transact(kept.collect()).await? {
-            Tx::Written => Ok(()),
-            Tx::ConditionFailed(failed) if failed.contains(&0) => {
-                Err(StoreError::Corrupt(format!("no user {user_id}")))
-            }
-            Tx::ConditionFailed(_) => Err(StoreError::Corrupt(format!("links of user {user_id} changed meanwhile"))),
         }
     }
 }
