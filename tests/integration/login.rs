@@ -477,13 +477,7 @@ async fn a_broken_link_does_not_block_a_deactivation() {
     let store = &env.app.store;
     let login = |user: &str| login_req(json!({"user": user, "password": DEMO_PASSWORD}));
     let email = keys::email("TestRoxie@example.com");
-    let delete = store.client().delete_item().table_name(store.table());
-    delete
-        .key("PK", AttributeValue::S(email.clone()))
-        .key("SK", AttributeValue::S(keys::EMAIL.into()))
-        .send()
-        .await
-        .unwrap();
+    env.delete_item(&email, keys::EMAIL).await;
 
     set_user_active(store, "testroxie", false).await.unwrap();
     assert!(!store.user(ROXIE_ID).await.unwrap().unwrap().active, "the profile is deactivated");
@@ -491,9 +485,7 @@ async fn a_broken_link_does_not_block_a_deactivation() {
     set_user_active(store, "testroxie", true).await.unwrap();
     assert_eq!(credentials(&env.send(Login, login("testroxie")).await).0, ROXIE_ID);
     assert_reply(&env.send(Login, login("TestRoxie@example.com")).await, 401, login_failed());
-    let gone = store.client().get_item().table_name(store.table()).key("PK", AttributeValue::S(email.clone()));
-    let gone = gone.key("SK", AttributeValue::S(keys::EMAIL.into())).consistent_read(true).send().await.unwrap();
-    assert!(gone.item.is_none(), "a missing link is not written back");
+    assert!(env.item(&email, keys::EMAIL).await.is_none(), "a missing link is not written back");
 
     // The email now names another user: roxie's change leaves it as it is.
     let moved = store.client().put_item().table_name(store.table()).item("PK", AttributeValue::S(email.clone()));
@@ -502,22 +494,17 @@ async fn a_broken_link_does_not_block_a_deactivation() {
     moved.item("userId", AttributeValue::S(TEST_USER_ID.into())).send().await.unwrap();
     change_role(store, "testroxie", "auditor", true).await.unwrap();
     assert!(store.user(ROXIE_ID).await.unwrap().unwrap().roles.contains(&"auditor".to_string()));
-    let link = store.client().get_item().table_name(store.table()).key("PK", AttributeValue::S(email));
-    let link = link.key("SK", AttributeValue::S(keys::EMAIL.into())).consistent_read(true).send().await.unwrap();
-    let link = link.item.unwrap();
+    let link = env.item(&email, keys::EMAIL).await.unwrap();
     assert_eq!(link.get("userId"), Some(&AttributeValue::S(TEST_USER_ID.into())));
     assert_eq!(link.get("roles"), None, "another user's link gets no copy of roxie's");
     let username = keys::username("testroxie");
-    let link = store.client().get_item().table_name(store.table()).key("PK", AttributeValue::S(username.clone()));
-    let link = link.key("SK", AttributeValue::S(keys::USERNAME.into())).consistent_read(true).send().await.unwrap();
-    let roles = link.item.unwrap().get("roles").cloned();
+    let roles = env.item(&username, keys::USERNAME).await.unwrap().get("roles").cloned();
     let auditor = AttributeValue::S("auditor".into());
     let has_auditor = roles.as_ref().and_then(|r| r.as_l().ok()).is_some_and(|l| l.contains(&auditor));
     assert!(has_auditor, "the link still there follows the profile: {roles:?}");
 
     // Both links broken at once (the username's gone, the email's another user's).
-    let delete = store.client().delete_item().table_name(store.table()).key("PK", AttributeValue::S(username));
-    delete.key("SK", AttributeValue::S(keys::USERNAME.into())).send().await.unwrap();
+    env.delete_item(&username, keys::USERNAME).await;
     set_user_active(store, ROXIE_ID, false).await.unwrap();
     assert!(!store.user(ROXIE_ID).await.unwrap().unwrap().active, "deactivated with no link left");
 }

@@ -182,6 +182,22 @@ impl TestEnv {
         issue_login(&self.app.store, &self.app.config, &user, spec).await.expect("login")
     }
 
+    /// One item by its keys, read consistently.
+    pub async fn item(&self, pk: &str, sk: &str) -> Option<std::collections::HashMap<String, AttributeValue>> {
+        let store = &self.app.store;
+        let get = store.client().get_item().table_name(store.table()).consistent_read(true);
+        let get = get.key("PK", AttributeValue::S(pk.into())).key("SK", AttributeValue::S(sk.into()));
+        get.send().await.expect("get item").item
+    }
+
+    /// Deletes one item by its keys, as hand edits of the table would.
+    pub async fn delete_item(&self, pk: &str, sk: &str) {
+        let store = &self.app.store;
+        let delete = store.client().delete_item().table_name(store.table());
+        let delete = delete.key("PK", AttributeValue::S(pk.into())).key("SK", AttributeValue::S(sk.into()));
+        delete.send().await.expect("delete item");
+    }
+
     /// Every item in the table, by a consistent Scan that follows every page.
     pub async fn items(&self) -> Vec<std::collections::HashMap<String, AttributeValue>> {
         let mut items = Vec::new();

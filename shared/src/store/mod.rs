@@ -59,12 +59,12 @@ pub mod keys {
     pub const SESSION_PREFIX: &str = "SESSION#";
     /// Prefix of the order indexes' partitions: one per shard, `SESSIONS#<shard>`.
     pub const ALL_SESSIONS: &str = "SESSIONS";
-    /// Partition of one shard of the order indexes.
     /// ByLoginAt's sort key: the login time as ISO 8601 with milliseconds (fixed width, so
     /// text order is time order), then the session id.
     pub fn by_login_at(login_at: crate::clock::Millis, session_id: &str) -> String {
         format!("{}#{session_id}", crate::clock::iso_millis(login_at))
     }
+    /// Partition of one shard of the order indexes.
     pub fn order_shard(shard: u32) -> String {
         format!("{ALL_SESSIONS}#{shard}")
     }

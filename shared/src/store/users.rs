@@ -108,6 +108,22 @@ struct UserItem {
     email_two_factor: bool,
 }
 
+impl UserItem {
+    fn of(user: &User) -> Self {
+        UserItem {
+            pk: keys::user(&user.user_id),
+            sk: keys::PROFILE.into(),
+            entity: "user".into(),
+            user_id: user.user_id.clone(),
+            login: LoginFields::of(user),
+            totp_secret: user.two_factor.totp_secret.clone(),
+            totp_last_step: user.two_factor.totp_last_step,
+            backup_codes: user.two_factor.backup_codes.iter().map(|h| (h.clone(), true)).collect(),
+            email_two_factor: user.two_factor.email,
+        }
+    }
+}
+
 impl From<UserItem> for User {
     fn from(i: UserItem) -> Self {
         let two_factor = TwoFactor {
@@ -160,11 +176,14 @@ impl LinkItem {
     }
 }
 
+/// The key of the link a login names: its username's, or its email's.
+fn link_key(login: &str, by_email: bool) -> (String, &'static str) {
+    if by_email { (keys::email(login), keys::EMAIL) } else { (keys::username(login), keys::USERNAME) }
+}
+
 /// The keys of a user's links: its username's and each email's.
 fn link_keys(user: &User) -> Vec<(String, &'static str)> {
-    std::iter::once((keys::username(&user.username), keys::USERNAME))
-        .chain(user.emails.iter().map(|e| (keys::email(e), keys::EMAIL)))
-        .collect()
+    std::iter::once(link_key(&user.username, false)).chain(user.emails.iter().map(|e| link_key(e, true))).collect()
 }
 
 /// One SET/REMOVE of a user's attributes, the same on the profile and the links: its
@@ -181,8 +200,16 @@ impl DynamoStore {
         self.user(user_id).await?.ok_or_else(|| StoreError::Corrupt(format!("no user {user_id}")))
     }
 
-    async fn link(&self, pk: String, sk: &str) -> Result<Option<LinkItem>, StoreError> {
+    async fn link(&self, (pk, sk): (String, &str)) -> Result<Option<LinkItem>, StoreError> {
         self.get(pk, sk).await?.map(from_item).transpose()
+    }
+
+    /// The profile a link points at.
+    async fn linked_user(&self, key: (String, &str)) -> Result<Option<User>, StoreError> {
+        match self.link(key).await? {
+            Some(link) => self.user(&link.user_id).await,
+            None => Ok(None),
+        }
     }
 
     /// Applies `profile` to the user's profile and `links` to each of its links, in one
@@ -236,17 +263,7 @@ impl DynamoStore {
 
 impl UserStore for DynamoStore {
     async fn create_user(&self, user: &User) -> Result<(), StoreError> {
-        let profile = UserItem {
-            pk: keys::user(&user.user_id),
-            sk: keys::PROFILE.into(),
-            entity: "user".into(),
-            user_id: user.user_id.clone(),
-            login: LoginFields::of(user),
-            totp_secret: user.two_factor.totp_secret.clone(),
-            totp_last_step: user.two_factor.totp_last_step,
-            backup_codes: user.two_factor.backup_codes.iter().map(|h| (h.clone(), true)).collect(),
-            email_two_factor: user.two_factor.email,
-        };
+        let profile = UserItem::of(user);
         let mut items = vec![put(&self.table, to_item(&profile)?, true)?];
         for (pk, sk) in link_keys(user) {
             let entity = if sk == keys::USERNAME { "username" } else { "email" };
@@ -268,23 +285,15 @@ impl UserStore for DynamoStore {
     }
 
     async fn user_by_username(&self, username: &str) -> Result<Option<User>, StoreError> {
-        match self.link(keys::username(username), keys::USERNAME).await? {
-            Some(link) => self.user(&link.user_id).await,
-            None => Ok(None),
-        }
+        self.linked_user(link_key(username, false)).await
     }
 
     async fn user_by_email(&self, email: &str) -> Result<Option<User>, StoreError> {
-        match self.link(keys::email(email), keys::EMAIL).await? {
-            Some(link) => self.user(&link.user_id).await,
-            None => Ok(None),
-        }
+        self.linked_user(link_key(email, true)).await
     }
 
     async fn user_for_login(&self, login: &str, by_email: bool) -> Result<Option<User>, StoreError> {
-        let (pk, sk) =
-            if by_email { (keys::email(login), keys::EMAIL) } else { (keys::username(login), keys::USERNAME) };
-        let Some(link) = self.link(pk, sk).await? else {
+        let Some(link) = self.link(link_key(login, by_email)).await? else {
             return Ok(None);
         };
         let user_id = link.user_id.clone();
@@ -365,18 +374,7 @@ mod tests {
     #[test]
     fn the_profile_and_the_link_keep_the_login_fields_under_the_same_names() {
         let u = user();
-        let profile = UserItem {
-            pk: keys::user(&u.user_id),
-            sk: keys::PROFILE.into(),
-            entity: "user".into(),
-            user_id: u.user_id.clone(),
-            login: LoginFields::of(&u),
-            totp_secret: u.two_factor.totp_secret.clone(),
-            totp_last_step: u.two_factor.totp_last_step,
-            backup_codes: u.two_factor.backup_codes.iter().map(|h| (h.clone(), true)).collect(),
-            email_two_factor: u.two_factor.email,
-        };
-        let item = to_item(&profile).unwrap();
+        let item = to_item(&UserItem::of(&u)).unwrap();
         assert!(item["totpLastStep"].as_n().is_ok() && item["roles"].as_l().is_ok());
         assert!(u == User::from(from_item::<UserItem>(item.clone()).unwrap()), "the profile round-trips");
         let link = to_item(&LinkItem::new(keys::username("ann"), keys::USERNAME, "username", &u)).unwrap();
