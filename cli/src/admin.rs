@@ -1,13 +1,13 @@
 //! Admin operations: create users, issue login tokens. The binary is a thin clap layer.
 
 use sessions_api::Config;
-use sessions_api::clock::{Millis, now_ms};
-use sessions_api::ids::{hash_token, new_id, new_token, sha256_hex};
-use sessions_api::model::{ApiKey, Device, Geo, Session, TwoFactor, User};
+use sessions_api::core::clock::{Millis, now_ms};
+use sessions_api::core::ids::{hash_token, new_id, new_token, sha256_hex};
+use sessions_api::core::model::{ApiKey, Device, Geo, Session, TwoFactor, User};
+use sessions_api::core::{permissions, totp};
 use sessions_api::store::{
     ApiKeyStore, OutboxMessage, OutboxStore, PermissionStore, SessionCreator, UserAdmin, UserStore,
 };
-use sessions_api::{permissions, totp};
 
 use crate::CliError;
 
@@ -224,7 +224,7 @@ pub async fn set_email_two_factor<S: UserStore + UserAdmin>(
 pub async fn current_totp_code(
     store: &impl UserStore,
     who: &str,
-    now: sessions_api::clock::Millis,
+    now: sessions_api::core::clock::Millis,
 ) -> Result<String, CliError> {
     let user = find_user(store, who).await?;
     user.two_factor
@@ -257,17 +257,17 @@ pub async fn create_api_key(
     store: &impl ApiKeyStore,
     name: &str,
     key: Option<&str>,
-    now: sessions_api::clock::Millis,
+    now: sessions_api::core::clock::Millis,
 ) -> Result<(ApiKey, String), CliError> {
     if name.trim().is_empty() || name.len() > 128 {
         return Err(CliError::Usage("an API key needs a name of 1-128 characters".into()));
     }
-    let key = key.map(str::to_string).unwrap_or_else(|| format!("sk_{}", sessions_api::ids::new_token()));
+    let key = key.map(str::to_string).unwrap_or_else(|| format!("sk_{}", sessions_api::core::ids::new_token()));
     let record = ApiKey {
         key_hash: sha256_hex(&key),
-        key_id: sessions_api::ids::new_id(),
+        key_id: sessions_api::core::ids::new_id(),
         name: name.trim().to_string(),
-        created_at: sessions_api::clock::iso_millis(now),
+        created_at: sessions_api::core::clock::iso_millis(now),
         disabled: false,
     };
     store.create_api_key(&record).await?;

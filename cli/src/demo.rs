@@ -6,8 +6,8 @@
 
 use base64::Engine;
 use sessions_api::Config;
-use sessions_api::clock::{Millis, parse_iso};
-use sessions_api::model::{Device, Geo, Os};
+use sessions_api::core::clock::{Millis, parse_iso};
+use sessions_api::core::model::{Device, Geo, Os};
 use sessions_api::store::{SessionCreator, UserStore};
 
 use crate::CliError;
@@ -303,7 +303,7 @@ mod tests {
     #[test]
     fn demo_tokens_look_like_real_ones() {
         let t = demo_token("QoYYFw2t9oKks2niG");
-        assert_eq!(t.len(), sessions_api::ids::TOKEN_LEN);
+        assert_eq!(t.len(), sessions_api::core::ids::TOKEN_LEN);
         assert_ne!(t, demo_token("WJ2giBwm4B9mcojFi"));
     }
 

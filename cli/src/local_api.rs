@@ -1,5 +1,5 @@
 //! Serves every route on one local port with the same `http` service the functions run
-//! ([`sessions_api::endpoints::dispatch`]): each hyper request becomes the `http::Request`
+//! ([`sessions_api::routes::dispatch`]): each hyper request becomes the `http::Request`
 //! lambda_http would build, with API Gateway's request context (client address, request id).
 
 use std::convert::Infallible;
@@ -17,11 +17,12 @@ use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use lambda_http::RequestExt;
 use lambda_http::request::RequestContext;
-use sessions_api::dialects::json;
+use sessions_api::response::json;
 
 use crate::docs::Docs;
-use sessions_api::endpoints::{App, dispatch};
+use sessions_api::App;
 use sessions_api::request::escape_request_target;
+use sessions_api::routes::dispatch;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -149,7 +150,7 @@ async fn to_request(peer: SocketAddr, req: hyper::Request<Incoming>) -> Result<l
     context.http.method = parts.method.clone();
     context.http.path = Some(parts.uri.path().to_string());
     context.http.source_ip = Some(peer.ip().to_string());
-    context.request_id = Some(sessions_api::ids::new_id());
+    context.request_id = Some(sessions_api::core::ids::new_id());
     context.stage = Some("$default".into());
     context.domain_name = Some("localhost".into());
     let raw_path = parts.uri.path().to_string();

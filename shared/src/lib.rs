@@ -1,32 +1,26 @@
 //! Sessions API: the library every Lambda function links.
 //!
-//! A reader finds each rule in one module: [`request`] (the `http::Request` lambda_http
-//! builds, and the guard before it), [`auth`] (who is calling), [`query`]
-//! (offset/count/filter/sort), [`store`] (DynamoDB, a file per aggregate), [`errors`]
-//! (why a request failed), [`handlers`] (what each endpoint does), [`dialects`]
-//! (Rocket.Chat and MonoCloud wire shapes), [`endpoints`] (the route table) and
-//! [`runner`] (the Lambda entry point every `main.rs` calls).
+//! One core, two wire formats over it (docs/architecture.md):
+//! - [`core`]: model, list order and filter, permissions, configuration, clock, ids;
+//! - [`store`]: DynamoDB, a file per aggregate; depends on the core only;
+//! - [`rocketchat`] and [`monocloud`]: each wire format with the same parts (`query`,
+//!   `auth`, `errors`, `handlers`, `wire`);
+//! - [`routes`]: the one route table; [`app`]: what a function builds at init;
+//!   [`request`] and [`response`]: the HTTP request and response both dialects share;
+//!   [`runner`]: the Lambda entry point every `main.rs` calls; [`mailer`] and [`expiry`].
 
-pub mod auth;
-pub mod clock;
-pub mod config;
-pub mod device;
-pub mod dialects;
-pub mod endpoints;
-pub mod errors;
+pub mod app;
+pub mod core;
 pub mod expiry;
-pub mod handlers;
-pub mod ids;
 pub mod mailer;
-pub mod model;
-pub mod permissions;
-pub mod query;
-pub mod redact;
+pub mod monocloud;
 pub mod request;
+pub mod response;
+pub mod rocketchat;
+pub mod routes;
 pub mod runner;
 pub mod store;
-pub mod totp;
-pub mod two_factor;
 
-pub use config::Config;
-pub use endpoints::{App, Endpoint};
+pub use app::App;
+pub use core::config::Config;
+pub use routes::Endpoint;

@@ -3,7 +3,7 @@
 
 use std::future::Future;
 
-use crate::clock::{Millis, iso_millis};
+use crate::core::clock::{Millis, iso_millis};
 use crate::store::{DynamoStore, OutboxMessage, OutboxStore, StoreError};
 
 /// Delivers a message to one address.

@@ -8,8 +8,9 @@ use lambda_http::{Adapter, Service};
 use lambda_runtime::{Context, LambdaEvent, service_fn};
 use serde_json::{Value, json};
 
-use crate::endpoints::{App, Endpoint, Serve, handle_with};
+use crate::app::App;
 use crate::request::sanitize_event;
+use crate::routes::{Endpoint, Serve, handle_with};
 
 /// Logs as JSON lines to CloudWatch; level from `RUST_LOG` (default `info`).
 pub fn init_tracing() {
@@ -26,7 +27,7 @@ pub fn init_tracing() {
 }
 
 /// Builds the configuration and DynamoDB client once, then serves `endpoint` with `serve`
-/// (its own function from [`crate::endpoints::serve`], so the binary links only that
+/// (its own function from [`crate::routes::serve`], so the binary links only that
 /// handler) for the life of the execution environment.
 pub async fn run(endpoint: Endpoint, serve: Serve) -> Result<(), lambda_runtime::Error> {
     init_tracing();

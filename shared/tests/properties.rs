@@ -12,15 +12,16 @@ use proptest::test_runner::{Config as RunConfig, TestRunner};
 use serde_json::{Value, json};
 use sessions_api::Config;
 use sessions_api::Endpoint;
-use sessions_api::device::parse_user_agent;
-use sessions_api::dialects::{monocloud, rocketchat};
-use sessions_api::errors::ApiError;
-use sessions_api::handlers::login::{LoginRequest, parse_login};
-use sessions_api::handlers::monocloud::{McError, parse_list_params};
-use sessions_api::ids::sha256_hex;
-use sessions_api::model::{Device, Os, Session, UserRef};
-use sessions_api::query::{Direction, SortKey, parse_list_query};
+use sessions_api::core::device::parse_user_agent;
+use sessions_api::core::ids::sha256_hex;
+use sessions_api::core::model::{Device, Os, Session, UserRef};
+use sessions_api::core::order::{Direction, SortKey};
+use sessions_api::monocloud::errors::{McError, problem};
+use sessions_api::monocloud::query::parse_list_params;
 use sessions_api::request::{ApiRequest, parse_query, sanitize_event};
+use sessions_api::rocketchat::errors::{ApiError, error_body};
+use sessions_api::rocketchat::handlers::login::{LoginRequest, parse_login};
+use sessions_api::rocketchat::query::parse_list_query;
 use sessions_api::store::session_row;
 
 fn cases() -> u32 {
@@ -54,7 +55,7 @@ fn names(known: &'static [&'static str], other: &'static str) -> impl Strategy<V
 }
 
 fn rocketchat_400(e: &ApiError) -> Result<(), TestCaseError> {
-    let (status, body) = rocketchat::error_body(e);
+    let (status, body) = error_body(e);
     prop_assert_eq!(status, 400);
     prop_assert_eq!(&body["success"], &json!(false));
     prop_assert!(body["error"].is_string(), "{}", body);
@@ -114,7 +115,7 @@ fn monocloud_query_never_panics_and_rejects_with_a_problem() {
     check("MonoCloud query: arbitrary parameters", pairs, |pairs| {
         if let Err(e) = parse_list_params(&pairs) {
             prop_assert!(matches!(e, McError::BadRequest(_) | McError::Validation(_)), "{e:?}");
-            let (status, body) = monocloud::problem(&e, "trace");
+            let (status, body) = problem(&e, "trace");
             prop_assert!(status == 400 || status == 422, "{status}");
             prop_assert_eq!(&body["status"], &json!(status));
             prop_assert!(body["title"].is_string() && body["type"].is_string(), "{}", body);

@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 use sessions_api::Endpoint::{SessionsList, UsersLogout, UsersLogoutOtherClients, UsersRemoveOtherTokens};
-use sessions_api::permissions::LOGOUT_OTHER_USER;
+use sessions_api::core::permissions::LOGOUT_OTHER_USER;
 use sessions_api::store::PermissionStore;
 
 use crate::support::*;
@@ -136,7 +136,7 @@ async fn users_logout_rejects_a_malformed_body() {
 async fn logout_other_clients_ends_many_sessions_once_under_parallel_calls() {
     use sessions_api::store::AllSessionsReader;
     let env = TestEnv::seeded().await;
-    let t = sessions_api::clock::now_ms() - 60_000;
+    let t = sessions_api::core::clock::now_ms() - 60_000;
     let mut extra = Vec::new();
     for i in 0..60 {
         extra.push(env.login(TEST_USER_ID, "Chrome", "Linux", t + i).await);

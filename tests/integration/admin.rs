@@ -2,8 +2,8 @@
 
 use serde_json::{Value, json};
 use sessions_api::Endpoint::{SessionsInfoAdmin, SessionsList, SessionsListAll, SessionsLogout};
-use sessions_api::clock::now_ms;
-use sessions_api::permissions::VIEW_DEVICE_MANAGEMENT;
+use sessions_api::core::clock::now_ms;
+use sessions_api::core::permissions::VIEW_DEVICE_MANAGEMENT;
 use sessions_api::store::{PermissionStore, UserAdmin};
 
 use crate::support::*;

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use serde_json::{Value, json};
 use sessions_api::Endpoint::{Login, SessionsList, UserSessionGet};
-use sessions_api::dialects::ApiResponse;
+use sessions_api::response::ApiResponse;
 use sessions_api::runner;
 
 use crate::support::*;

@@ -7,9 +7,9 @@
 use aws_lambda_events::apigw::ApiGatewayV2httpRequest;
 use serde_json::{Value, json};
 use sessions_api::Endpoint::{self, *};
-use sessions_api::clock::now_ms;
-use sessions_api::dialects::ApiResponse;
-use sessions_api::model::Session;
+use sessions_api::core::clock::now_ms;
+use sessions_api::core::model::Session;
+use sessions_api::response::ApiResponse;
 use sessions_api::store::UserSessionReader;
 use sessions_api::store::faults::{Fault, Faults};
 use sessions_cli::demo::DEMO_API_KEY;

@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::json;
 use serde_yaml_ng::Value;
 use sessions_api::Endpoint::{self, *};
-use sessions_api::clock::now_ms;
+use sessions_api::core::clock::now_ms;
 use sessions_api::store::faults::{Access, Faults};
 use sessions_cli::demo::DEMO_PASSWORD;
 

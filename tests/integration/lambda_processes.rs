@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use sessions_api::Endpoint;
-use sessions_api::dialects::ApiResponse;
+use sessions_api::response::ApiResponse;
 use sessions_cli::runtime_api::{FunctionProcess, Outcome, RuntimeApi};
 
 use crate::support::*;

@@ -5,10 +5,10 @@ use std::future::Future;
 
 use serde_json::{Value, json};
 use sessions_api::Endpoint::{Login, SessionsListAll};
-use sessions_api::clock::{Millis, now_ms};
-use sessions_api::dialects::ApiResponse;
-use sessions_api::errors::{ApiError, Blocked};
-use sessions_api::handlers::{admin, login};
+use sessions_api::core::clock::{Millis, now_ms};
+use sessions_api::response::ApiResponse;
+use sessions_api::rocketchat::errors::{ApiError, Blocked};
+use sessions_api::rocketchat::handlers::{admin, login};
 
 use crate::support::*;
 

@@ -3,9 +3,9 @@
 
 use serde_json::json;
 use sessions_api::Endpoint::{SessionsList, SessionsListAll};
-use sessions_api::clock::now_ms;
-use sessions_api::handlers::admin::TOO_MANY_TO_SORT;
-use sessions_api::model::{Device, Os};
+use sessions_api::core::clock::now_ms;
+use sessions_api::core::model::{Device, Os};
+use sessions_api::rocketchat::handlers::admin::TOO_MANY_TO_SORT;
 use sessions_api::store::UserStore;
 use sessions_cli::admin::{LoginSpec, issue_login};
 use tokio::task::JoinSet;

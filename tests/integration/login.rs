@@ -3,9 +3,9 @@
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::{Value, json};
 use sessions_api::Endpoint::{Login, Logout, SessionsList, UserSessionGet};
-use sessions_api::clock::now_ms;
-use sessions_api::ids::sha256_hex;
-use sessions_api::model::User;
+use sessions_api::core::clock::now_ms;
+use sessions_api::core::ids::sha256_hex;
+use sessions_api::core::model::User;
 use sessions_api::store::UserStore;
 use sessions_cli::demo::DEMO_API_KEY;
 
@@ -15,7 +15,7 @@ fn login_req(body: Value) -> Req {
     Req::new().json(body)
 }
 
-fn credentials(resp: &sessions_api::dialects::ApiResponse) -> (String, String) {
+fn credentials(resp: &sessions_api::response::ApiResponse) -> (String, String) {
     assert_eq!(resp.status, 200, "{}", resp.body);
     let data = &resp.json_body()["data"];
     (data["userId"].as_str().unwrap().to_string(), data["authToken"].as_str().unwrap().to_string())
@@ -270,7 +270,7 @@ async fn users_with_totp_need_a_code_at_login() {
     let later = now + 30_000;
     let req = http_request(&login_req(creds()).code(&admin_totp(later)).event(Login));
     let (store, mailer, config) = (&env.app.store, &env.app.mailer, &env.app.config);
-    assert!(sessions_api::handlers::login::login(store, mailer, config, &req, later).await.is_ok());
+    assert!(sessions_api::rocketchat::handlers::login::login(store, mailer, config, &req, later).await.is_ok());
 }
 
 #[tokio::test]

@@ -101,14 +101,14 @@ async fn a_login_takes_three_sequential_round_trips() {
 #[tokio::test]
 async fn list_all_pages_take_at_most_three_sequential_round_trips() {
     use sessions_api::Endpoint::SessionsListAll;
-    use sessions_api::model::{Device, Os};
-    use sessions_api::query::SortKey;
+    use sessions_api::core::model::{Device, Os};
+    use sessions_api::core::order::SortKey;
     use sessions_api::store::UserStore;
     use sessions_cli::admin::{LoginSpec, issue_login};
     let (meter, mut metered) = metered().await;
     let (store, config) = (&metered.app.store.clone(), &metered.app.config.clone());
     let users = [TEST_USER_ID, ROXIE_ID, "GonjPyg3gB3Z9ur9s"];
-    let now = sessions_api::clock::now_ms();
+    let now = sessions_api::core::clock::now_ms();
     let logins = (0..240usize).map(|i| async move {
         let user = store.user(users[i % users.len()]).await.unwrap().unwrap();
         let spec = LoginSpec {

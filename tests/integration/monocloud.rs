@@ -4,7 +4,7 @@ use serde_json::{Value, json};
 use sessions_api::Endpoint::{
     self, SessionsList, UserSessionGet, UserSessionRevoke, UserSessionsList, UserSessionsRevokeAll,
 };
-use sessions_api::dialects::ApiResponse;
+use sessions_api::response::ApiResponse;
 use sessions_api::store::ApiKeyStore;
 use sessions_cli::demo::{DEMO_API_KEY, SEED_CLIENT_ID};
 

@@ -2,10 +2,10 @@
 //! slice of an in-memory sort at every offset, in every order, for one shard and for eight.
 
 use sessions_api::Endpoint::SessionsListAll;
-use sessions_api::clock::now_ms;
-use sessions_api::model::Session;
-use sessions_api::model::{Device, Os};
-use sessions_api::query::{Direction, Sort, SortKey};
+use sessions_api::core::clock::now_ms;
+use sessions_api::core::model::Session;
+use sessions_api::core::model::{Device, Os};
+use sessions_api::core::order::{Direction, Sort, SortKey};
 use sessions_api::store::UserStore;
 use sessions_api::store::{AllSessionsReader, UserSessionReader, keys};
 use sessions_cli::admin::{LoginSpec, issue_login};

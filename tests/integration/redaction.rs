@@ -1,10 +1,10 @@
 //! No type that holds a secret prints it with `{:?}`.
 
-use sessions_api::auth::Caller;
-use sessions_api::handlers::Reply;
-use sessions_api::handlers::login::{Credentials, LoggedIn, ResumeToken};
-use sessions_api::model::{ApiKey, Session, TokenRecord, TwoFactor, User};
+use sessions_api::core::model::{ApiKey, Session, TokenRecord, TwoFactor, User};
 use sessions_api::request::ApiRequest;
+use sessions_api::rocketchat::auth::Caller;
+use sessions_api::rocketchat::handlers::Reply;
+use sessions_api::rocketchat::handlers::login::{Credentials, LoggedIn, ResumeToken};
 use sessions_api::store::EmailCode;
 use sessions_cli::admin::{IssuedLogin, LoginSpec, NewUser};
 

@@ -7,10 +7,10 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::json;
+use sessions_api::App;
 use sessions_api::Endpoint::{self, *};
-use sessions_api::clock::now_ms;
-use sessions_api::dialects::ApiResponse;
-use sessions_api::endpoints::App;
+use sessions_api::core::clock::now_ms;
+use sessions_api::response::ApiResponse;
 use sessions_api::store::UserSessionReader;
 use sessions_cli::admin::{IssuedLogin, LoginSpec, NewUser, create_user, issue_login};
 use sessions_cli::demo::DEMO_API_KEY;

@@ -9,15 +9,15 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::{Value, json};
 use sessions_api::Config;
-use sessions_api::clock::{Millis, now_ms};
-use sessions_api::dialects::ApiResponse;
-use sessions_api::endpoints::{App, Endpoint};
-use sessions_api::ids::new_id;
-use sessions_api::model::{Device, Os};
+use sessions_api::core::clock::{Millis, now_ms};
+use sessions_api::core::ids::new_id;
+use sessions_api::core::model::{Device, Os};
 use sessions_api::request::{ApiRequest, RequestView};
+use sessions_api::response::ApiResponse;
 use sessions_api::runner;
 use sessions_api::store::faults::Faults;
 use sessions_api::store::{DynamoStore, UserStore};
+use sessions_api::{App, Endpoint};
 use sessions_cli::admin::{IssuedLogin, LoginSpec, issue_login};
 use sessions_cli::demo;
 use sessions_cli::progress::ProgressBar;
@@ -32,12 +32,12 @@ pub const ADMIN_SESSION: &str = "hM6bYJqLoXZ3rDe4C";
 
 /// The demo admin's TOTP code at `now_ms`.
 pub fn admin_totp(now_ms: Millis) -> String {
-    sessions_api::totp::code_at(DEMO_ADMIN_TOTP_SECRET, now_ms / 1000).unwrap()
+    sessions_api::core::totp::code_at(DEMO_ADMIN_TOTP_SECRET, now_ms / 1000).unwrap()
 }
 
 /// The password-method code: SHA-256 hex of the password.
 pub fn password_code(password: &str) -> String {
-    sessions_api::ids::sha256_hex(password)
+    sessions_api::core::ids::sha256_hex(password)
 }
 
 pub fn repo_root() -> PathBuf {

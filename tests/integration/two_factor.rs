@@ -3,8 +3,8 @@
 
 use serde_json::{Value, json};
 use sessions_api::Endpoint::{SessionsInfoAdmin, SessionsListAll};
-use sessions_api::clock::now_ms;
-use sessions_api::handlers::admin;
+use sessions_api::core::clock::now_ms;
+use sessions_api::rocketchat::handlers::admin;
 use sessions_api::store::OutboxStore;
 
 use crate::support::*;
@@ -83,7 +83,10 @@ async fn the_remember_window_ends() {
     assert!(admin::list_all(store, mailer, config, &req(None), within).await.is_ok());
     let after = now + config.two_factor_remember_secs * 1000 + 1000;
     let err = admin::list_all(store, mailer, config, &req(None), after).await.unwrap_err();
-    assert!(matches!(err, sessions_api::handlers::ApiError::TotpRequired { method: "totp", .. }), "{err:?}");
+    assert!(
+        matches!(err, sessions_api::rocketchat::handlers::ApiError::TotpRequired { method: "totp", .. }),
+        "{err:?}"
+    );
 }
 
 #[tokio::test]
@@ -152,7 +155,10 @@ async fn five_wrong_codes_lock_until_the_window_passes() {
         http_request(&if let Some(c) = code { r.code(c) } else { r }.event(SessionsListAll))
     };
     let err = admin::list_all(store, mailer, config, &req(None), later).await.unwrap_err();
-    assert!(matches!(err, sessions_api::handlers::ApiError::TotpRequired { code_generated: true, .. }), "{err:?}");
+    assert!(
+        matches!(err, sessions_api::rocketchat::handlers::ApiError::TotpRequired { code_generated: true, .. }),
+        "{err:?}"
+    );
     let fresh = latest_email_code(&env).await;
     assert!(admin::list_all(store, mailer, config, &req(Some(&fresh)), later).await.is_ok());
 }

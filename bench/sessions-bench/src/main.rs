@@ -35,8 +35,9 @@ struct Args {
     /// Calls of each read-everything path (the baseline, and our filtered list.all).
     #[arg(long, default_value_t = 5)]
     full_read_calls: usize,
-    /// Where benchmark.md and benchmark.svg go.
-    #[arg(long, default_value = "docs")]
+    /// Where benchmark.md and benchmark.svg go (scripts/bench puts them into docs/, below
+    /// the page's hand-written text).
+    #[arg(long, default_value = "target/bench")]
     out: PathBuf,
 }
 
@@ -153,7 +154,7 @@ impl Bench {
         let store = &self.app.store;
         let mut rows: Vec<(String, String)> = Vec::new();
         let mut start = None;
-        let now_s = sessions_api::clock::now_ms() / 1000;
+        let now_s = sessions_api::core::clock::now_ms() / 1000;
         let mut sessions_read = 0u64;
         loop {
             let out = store
@@ -215,7 +216,7 @@ const SORT_KEYS: [&str; 6] =
 
 async fn run_size(args: &Args, base: &aws_sdk_dynamodb::Client, size: usize, rows: &mut Vec<Row>) {
     let meter = Meter::new();
-    let table = format!("bench-{size}-{}", sessions_api::ids::new_id());
+    let table = format!("bench-{size}-{}", sessions_api::core::ids::new_id());
     let def = TableDefinition::from_template(&PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../template.yaml"))
         .expect("template table");
     create_table(base, &table, &def).await.expect("create table");
@@ -236,7 +237,7 @@ async fn run_size(args: &Args, base: &aws_sdk_dynamodb::Client, size: usize, row
     let user = [("x-user-id", fixture.user_id.as_str()), ("x-auth-token", fixture.user_token.as_str())];
     let admin = [("x-user-id", fixture.admin_id.as_str()), ("x-auth-token", fixture.admin_token.as_str())];
     // Step-up once; the rest of the admin calls come from the same token, agent and address.
-    let code = sessions_api::ids::sha256_hex(seed::PASSWORD);
+    let code = sessions_api::core::ids::sha256_hex(seed::PASSWORD);
     let mut step_up = admin.to_vec();
     step_up.extend([("x-2fa-method", "password"), ("x-2fa-code", code.as_str())]);
     let (status, body, _) = bench
@@ -352,7 +353,7 @@ async fn write_costs(args: &Args, base: &aws_sdk_dynamodb::Client, rows: &mut Ve
         [("order indexes project the packed row", false), ("order indexes project ALL (before)", true)]
     {
         let meter = Meter::new();
-        let table = format!("bench-writes-{}", sessions_api::ids::new_id());
+        let table = format!("bench-writes-{}", sessions_api::core::ids::new_id());
         let mut def =
             TableDefinition::from_template(&PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../template.yaml"))
                 .expect("template table");

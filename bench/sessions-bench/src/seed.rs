@@ -6,10 +6,10 @@ use std::sync::Arc;
 
 use indicatif::{ProgressBar, ProgressStyle};
 use sessions_api::App;
-use sessions_api::clock::now_ms;
-use sessions_api::device::parse_user_agent;
-use sessions_api::ids::{hash_token, new_id, new_token};
-use sessions_api::model::{Geo, Session, User};
+use sessions_api::core::clock::now_ms;
+use sessions_api::core::device::parse_user_agent;
+use sessions_api::core::ids::{hash_token, new_id, new_token};
+use sessions_api::core::model::{Geo, Session, User};
 use sessions_api::store::SessionBulkLoader;
 use sessions_cli::admin::{LoginSpec, NewUser, create_api_key, create_user, init_permissions, issue_login};
 

@@ -12,9 +12,9 @@ use std::time::{Duration, Instant};
 use clap::Parser;
 use indicatif::ProgressBar;
 use serde_json::Value;
-use sessions_api::endpoints::{App, Endpoint};
 use sessions_api::store::DynamoStore;
-use sessions_api::{Config, clock::now_ms};
+use sessions_api::{App, Endpoint};
+use sessions_api::{Config, core::clock::now_ms};
 use sessions_cli::runtime_api::{FunctionProcess, RuntimeApi};
 use sessions_cli::table::{TableDefinition, create_table};
 
@@ -32,8 +32,9 @@ struct Args {
     /// The arm64 hello-lambda bootstrap (cargo lambda build --release --arm64 -p hello-lambda).
     #[arg(long, default_value = "target/lambda/hello-lambda/bootstrap")]
     hello_bootstrap: PathBuf,
-    /// Where the markdown table goes.
-    #[arg(long, default_value = "docs/cold-start.md")]
+    /// Where the markdown table goes (scripts/bench-cold-start puts it into
+    /// docs/cold-start.md, below the page's hand-written text).
+    #[arg(long, default_value = "target/cold-start.md")]
     out: PathBuf,
 }
 
@@ -91,7 +92,7 @@ async fn main() {
     std::env::var("AWS_ENDPOINT_URL")
         .expect("AWS_ENDPOINT_URL must point at DynamoDB Local (scripts/bench-cold-start)");
     let client = DynamoStore::client_from_env().await;
-    let table = format!("coldstart-{}", sessions_api::ids::new_id());
+    let table = format!("coldstart-{}", sessions_api::core::ids::new_id());
     let def = TableDefinition::from_template(&root.join("template.yaml")).expect("template");
     create_table(&client, &table, &def).await.expect("table");
     let config = Config { table_name: table.clone(), bcrypt_cost: 4, ..Config::default() };

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use serde_json::json;
-use sessions_api::model::{Device, Os};
+use sessions_api::core::model::{Device, Os};
 use sessions_api::store::{ApiKeyStore, DynamoStore};
 use sessions_api::{App, Config};
 use sessions_cli::admin::{
@@ -191,7 +191,7 @@ async fn run(command: Command) -> Result<(), CliError> {
         Command::SeedDemo => {
             demo::local_endpoint(|name| std::env::var(name).ok())?;
             let progress = progress::bar("seeding");
-            let seeded = demo::seed(store, config, sessions_api::clock::now_ms(), &progress).await;
+            let seeded = demo::seed(store, config, sessions_api::core::clock::now_ms(), &progress).await;
             progress.finish_and_clear();
             let n = seeded?;
             println!("seeded {} users and {n} sessions into {}", demo::USERS.len(), store.table());
@@ -223,14 +223,14 @@ async fn run(command: Command) -> Result<(), CliError> {
             }
         }
         Command::TotpCode { user } => {
-            println!("{}", current_totp_code(store, &user, sessions_api::clock::now_ms()).await?);
+            println!("{}", current_totp_code(store, &user, sessions_api::core::clock::now_ms()).await?);
         }
         Command::EnableEmail2fa { user } => {
             set_email_two_factor(store, &user, true).await?;
             println!("email 2FA enabled for {user}");
         }
         Command::CreateApiKey { name } => {
-            let (key, secret) = create_api_key(store, &name, None, sessions_api::clock::now_ms()).await?;
+            let (key, secret) = create_api_key(store, &name, None, sessions_api::core::clock::now_ms()).await?;
             println!("{}", json!({"id": key.key_id, "name": key.name, "apiKey": secret}));
             eprintln!("Keep the key now: only its SHA-256 is stored.");
         }

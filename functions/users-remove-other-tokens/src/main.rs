@@ -1,6 +1,6 @@
 //! Lambda function for `users-remove-other-tokens`: wires the shared runner to its endpoint.
 
-use sessions_api::endpoints::serve;
+use sessions_api::routes::serve;
 use sessions_api::{Endpoint, runner};
 
 #[tokio::main]

@@ -5,8 +5,11 @@ use std::future::Future;
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde::{Deserialize, Serialize};
 
-use super::{DynamoStore, StoreError, Tx, conditional, dynamo, from_item, keys, put, s, to_item};
-use crate::model::ApiKey;
+use super::attributes::{from_item, string_value, to_item};
+use super::error::{StoreError, conditional_write, store_error};
+use super::transactions::{Tx, transact_put};
+use super::{DynamoStore, keys};
+use crate::core::model::ApiKey;
 
 /// API keys of back-end services.
 pub trait ApiKeyStore {
@@ -61,7 +64,7 @@ impl ApiKeyStore for DynamoStore {
             created_at: key.created_at.clone(),
             disabled: key.disabled,
         };
-        let written = self.transact(vec![put(&self.table, to_item(&item)?, true)?]).await? == Tx::Written;
+        let written = self.transact(vec![transact_put(&self.table, to_item(&item)?, true)?]).await? == Tx::Written;
         if written { Ok(()) } else { Err(StoreError::Conflict(format!("API key {}", key.key_id))) }
     }
 
@@ -74,11 +77,11 @@ impl ApiKeyStore for DynamoStore {
                 .scan()
                 .table_name(&self.table)
                 .filter_expression("entity = :e")
-                .expression_attribute_values(":e", s("apikey"))
+                .expression_attribute_values(":e", string_value("apikey"))
                 .set_exclusive_start_key(start)
                 .send()
                 .await
-                .map_err(dynamo)?;
+                .map_err(store_error)?;
             for item in out.items.unwrap_or_default() {
                 keys_found.push(from_item::<ApiKeyItem>(item)?.into());
             }
@@ -98,6 +101,6 @@ impl ApiKeyStore for DynamoStore {
             .expression_attribute_values(":d", AttributeValue::Bool(disabled))
             .send()
             .await;
-        if conditional(r)? { Ok(()) } else { Err(StoreError::Corrupt("no such API key".into())) }
+        if conditional_write(r)? { Ok(()) } else { Err(StoreError::Corrupt("no such API key".into())) }
     }
 }

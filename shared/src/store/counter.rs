@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use aws_sdk_dynamodb::types::{KeysAndAttributes, TransactWriteItem, Update};
 
-use super::{DynamoStore, Item, StoreError, dynamo, keys, n, num, s};
+use super::attributes::{Item, number_in, number_value, string_value};
+use super::error::{StoreError, store_error};
+use super::{DynamoStore, keys};
 
 /// BatchGetItem tries while DynamoDB leaves keys unprocessed (it does under throttling).
 const BATCH_TRIES: u32 = 5;
@@ -16,7 +18,9 @@ impl DynamoStore {
     /// single pre-shard item, so tables written before the shards stay exact), read
     /// consistently with one BatchGetItem.
     pub async fn session_count(&self) -> Result<i64, StoreError> {
-        let key = |pk: String| -> Item { [(keys::PK.into(), s(pk)), (keys::SK.into(), s(keys::COUNTER))].into() };
+        let key = |pk: String| -> Item {
+            [(keys::PK.into(), string_value(pk)), (keys::SK.into(), string_value(keys::COUNTER))].into()
+        };
         let mut wanted: Vec<Item> = (0..self.counter_shards).map(|i| key(keys::session_counter(i))).collect();
         wanted.push(key(keys::LEGACY_SESSION_COUNTER.into()));
         let mut request = KeysAndAttributes::builder()
@@ -29,9 +33,9 @@ impl DynamoStore {
         let mut total = 0;
         for attempt in 1..=BATCH_TRIES {
             let mut out =
-                self.client.batch_get_item().request_items(&self.table, request).send().await.map_err(dynamo)?;
+                self.client.batch_get_item().request_items(&self.table, request).send().await.map_err(store_error)?;
             let found = out.responses.as_mut().and_then(|r| r.remove(&self.table)).unwrap_or_default();
-            total += found.iter().map(|item| num(item, "count")).sum::<i64>();
+            total += found.iter().map(|item| number_in(item, "count")).sum::<i64>();
             match out.unprocessed_keys.as_mut().and_then(|u| u.remove(&self.table)) {
                 Some(rest) if !rest.keys.is_empty() => request = rest,
                 _ => return Ok(total),
@@ -48,10 +52,10 @@ impl DynamoStore {
         self.update_key(keys::session_counter(self.random_shard()), keys::COUNTER)
             .update_expression("ADD #c :d")
             .expression_attribute_names("#c", "count")
-            .expression_attribute_values(":d", n(delta))
+            .expression_attribute_values(":d", number_value(delta))
             .send()
             .await
-            .map_err(dynamo)?;
+            .map_err(store_error)?;
         Ok(())
     }
 
@@ -59,11 +63,11 @@ impl DynamoStore {
     pub(super) fn counter_update(&self, delta: i64) -> Result<TransactWriteItem, StoreError> {
         let update = Update::builder()
             .table_name(&self.table)
-            .key(keys::PK, s(keys::session_counter(self.random_shard())))
-            .key(keys::SK, s(keys::COUNTER))
+            .key(keys::PK, string_value(keys::session_counter(self.random_shard())))
+            .key(keys::SK, string_value(keys::COUNTER))
             .update_expression("ADD #c :d")
             .expression_attribute_names("#c", "count")
-            .expression_attribute_values(":d", n(delta))
+            .expression_attribute_values(":d", number_value(delta))
             .build()
             .map_err(|e| StoreError::Dynamo(e.to_string()))?;
         Ok(TransactWriteItem::builder().update(update).build())

@@ -3,9 +3,10 @@
 
 use std::future::Future;
 
-use super::{DynamoStore, Reservation, StoreError, keys};
-use crate::clock::Millis;
-use crate::ids::sha256_hex;
+use super::error::StoreError;
+use super::{DynamoStore, Reservation, keys};
+use crate::core::clock::Millis;
+use crate::core::ids::sha256_hex;
 
 /// Whose failed logins a counter holds. Keys never contain raw request input.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -4,7 +4,9 @@ use std::future::Future;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use super::{DynamoStore, StoreError, dynamo, keys, s};
+use super::attributes::string_value;
+use super::error::{StoreError, store_error};
+use super::{DynamoStore, keys};
 
 /// Which roles hold a permission.
 pub trait PermissionStore {
@@ -29,13 +31,13 @@ impl PermissionStore for DynamoStore {
         self.client
             .put_item()
             .table_name(&self.table)
-            .item(keys::PK, s(keys::permission(id)))
-            .item(keys::SK, s(keys::PERMISSION))
-            .item("entity", s("permission"))
-            .item("roles", AttributeValue::L(roles.iter().map(s).collect()))
+            .item(keys::PK, string_value(keys::permission(id)))
+            .item(keys::SK, string_value(keys::PERMISSION))
+            .item("entity", string_value("permission"))
+            .item("roles", AttributeValue::L(roles.iter().map(string_value).collect()))
             .send()
             .await
-            .map_err(dynamo)?;
+            .map_err(store_error)?;
         Ok(())
     }
 }

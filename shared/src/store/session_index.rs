@@ -10,11 +10,13 @@ use std::sync::atomic::AtomicUsize;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::Instant;
 
+use super::attributes::{Item, from_item, number_value, string_value};
+use super::error::{StoreError, store_error};
 use super::sessions::SessionItem;
-use super::{DynamoStore, Item, StoreError, dynamo, from_item, keys, n, s, session_row};
-use crate::clock::Millis;
-use crate::model::Session;
-use crate::query::{Direction, SortKey};
+use super::{DynamoStore, keys, session_row};
+use crate::core::clock::Millis;
+use crate::core::model::Session;
+use crate::core::order::{Direction, SortKey};
 
 /// Largest Limit of one order-index Query of a page (a full read's is FILTER_PAGE).
 const MAX_PAGE: usize = 1000;
@@ -122,14 +124,14 @@ type Segment = (Option<String>, Option<String>);
 /// it), so a key lies strictly between two cuts. Keys whose time does not parse make one
 /// range of everything.
 fn segments(first: &str, last: &str, parts: usize) -> Vec<Segment> {
-    let time = |key: &str| key.split('#').next().and_then(crate::clock::parse_iso);
+    let time = |key: &str| key.split('#').next().and_then(crate::core::clock::parse_iso);
     let (Some(lo), Some(hi)) = (time(first), time(last)) else {
         return vec![(None, None)];
     };
     let mut cuts: Vec<String> = (1..parts as i64)
         .map(|j| lo + (hi - lo) * j / parts as i64)
         .filter(|&t| t > lo && t <= hi)
-        .map(crate::clock::iso_millis)
+        .map(crate::core::clock::iso_millis)
         .collect();
     cuts.dedup();
     if cuts.is_empty() {
@@ -187,17 +189,17 @@ impl DynamoStore {
                     .chain(names_key.then(|| ("#k".to_string(), sort_key.to_string())))
                     .collect(),
             ))
-            .expression_attribute_values(":p", s(keys::order_shard(shard)))
-            .expression_attribute_values(":now", n(now.div_euclid(1000)))
+            .expression_attribute_values(":p", string_value(keys::order_shard(shard)))
+            .expression_attribute_values(":now", number_value(now.div_euclid(1000)))
             .scan_index_forward(forward)
             .limit(read.limit.max(1) as i32)
             .set_exclusive_start_key(read.start);
         for (name, bound) in [":a", ":b"].into_iter().zip(bounds) {
             if let Some(bound) = bound {
-                query = query.expression_attribute_values(name, s(bound));
+                query = query.expression_attribute_values(name, string_value(bound));
             }
         }
-        let out = query.send().await.map_err(dynamo)?;
+        let out = query.send().await.map_err(store_error)?;
         let scanned = out.scanned_count.max(0) as usize;
         self.index_items_read.fetch_add(scanned as u64, Relaxed);
         self.index_queries.fetch_add(1, Relaxed);
@@ -301,12 +303,12 @@ impl DynamoStore {
                 .key_condition_expression("GSI2PK = :p")
                 .projection_expression("#k")
                 .expression_attribute_names("#k", sort_key)
-                .expression_attribute_values(":p", s(keys::order_shard(shard)))
+                .expression_attribute_values(":p", string_value(keys::order_shard(shard)))
                 .scan_index_forward(forward)
                 .limit(1)
                 .send()
                 .await
-                .map_err(dynamo)?;
+                .map_err(store_error)?;
             self.index_items_read.fetch_add(out.scanned_count.max(0) as u64, Relaxed);
             self.index_queries.fetch_add(1, Relaxed);
             let key = out.items.unwrap_or_default().into_iter().next().and_then(|item| item.get(sort_key).cloned());
@@ -325,10 +327,10 @@ impl DynamoStore {
             .table_name(&self.table)
             .index_name(keys::SESSION_ID_INDEX)
             .key_condition_expression("GSI1PK = :p")
-            .expression_attribute_values(":p", s(keys::session(session_id)))
+            .expression_attribute_values(":p", string_value(keys::session(session_id)))
             .send()
             .await
-            .map_err(dynamo)?;
+            .map_err(store_error)?;
         Ok(out.items.unwrap_or_default().into_iter().next())
     }
 }

@@ -7,7 +7,7 @@
 //! escaped as `\\` and `\|` (characters JSON carries as themselves, so a row costs its own
 //! length on the wire). `_user.name` is last and absent when the user has none.
 
-use crate::model::{Device, Os, Session, UserRef};
+use crate::core::model::{Device, Os, Session, UserRef};
 
 /// Field order of a packed row.
 const FIELDS: [&str; 14] = [

@@ -5,10 +5,13 @@ use std::future::Future;
 use aws_sdk_dynamodb::types::{Delete, TransactWriteItem};
 use serde::{Deserialize, Serialize};
 
+use super::attributes::{from_item, string_value, to_item};
+use super::error::{StoreError, store_error};
 use super::tokens::TokenItem;
-use super::{DynamoStore, StoreError, Tx, dynamo, from_item, keys, put, s, to_item};
-use crate::clock::{Millis, iso_millis, parse_iso};
-use crate::model::{Device, Geo, Session, UserRef};
+use super::transactions::{Tx, transact_put};
+use super::{DynamoStore, keys};
+use crate::core::clock::{Millis, iso_millis, parse_iso};
+use crate::core::model::{Device, Geo, Session, UserRef};
 
 /// Reads one user's own sessions.
 pub trait UserSessionReader {
@@ -98,7 +101,7 @@ pub(super) struct SessionItem {
     user: UserRef,
     token_hash: String,
     /// The packed list row the order indexes project (store::session_row). Items written
-    /// before it existed read as "" here (their index entries need a backfill; README).
+    /// before it existed read as "" here (their index entries need a backfill; docs/deploying.md).
     #[serde(rename = "r", default)]
     row: String,
 }
@@ -189,13 +192,13 @@ impl DynamoStore {
                 .query()
                 .table_name(&self.table)
                 .key_condition_expression("PK = :pk AND begins_with(SK, :sk)")
-                .expression_attribute_values(":pk", s(keys::user(user_id)))
-                .expression_attribute_values(":sk", s(keys::SESSION_PREFIX))
+                .expression_attribute_values(":pk", string_value(keys::user(user_id)))
+                .expression_attribute_values(":sk", string_value(keys::SESSION_PREFIX))
                 .consistent_read(true)
                 .set_exclusive_start_key(start)
                 .send()
                 .await
-                .map_err(dynamo)?;
+                .map_err(store_error)?;
             for item in out.items.unwrap_or_default() {
                 sessions.push(from_item::<SessionItem>(item)?);
             }
@@ -300,16 +303,16 @@ impl DynamoStore {
     fn session_deletes(&self, pk: &str, sk: &str, token_hash: &str) -> Result<[Delete; 2], StoreError> {
         let session = Delete::builder()
             .table_name(&self.table)
-            .key(keys::PK, s(pk))
-            .key(keys::SK, s(sk))
+            .key(keys::PK, string_value(pk))
+            .key(keys::SK, string_value(sk))
             .condition_expression("tokenHash = :h")
-            .expression_attribute_values(":h", s(token_hash))
+            .expression_attribute_values(":h", string_value(token_hash))
             .build()
             .map_err(|e| StoreError::Dynamo(e.to_string()))?;
         let token = Delete::builder()
             .table_name(&self.table)
-            .key(keys::PK, s(keys::token(token_hash)))
-            .key(keys::SK, s(keys::TOKEN))
+            .key(keys::PK, string_value(keys::token(token_hash)))
+            .key(keys::SK, string_value(keys::TOKEN))
             .build()
             .map_err(|e| StoreError::Dynamo(e.to_string()))?;
         Ok([session, token])
@@ -342,8 +345,8 @@ impl SessionCreator for DynamoStore {
         let token = TokenItem::new(session, token_hash);
         let outcome = self
             .transact(vec![
-                put(&self.table, to_item(&SessionItem::new(session, token_hash, self.order_shards))?, true)?,
-                put(&self.table, to_item(&token)?, true)?,
+                transact_put(&self.table, to_item(&SessionItem::new(session, token_hash, self.order_shards))?, true)?,
+                transact_put(&self.table, to_item(&token)?, true)?,
                 self.counter_update(1)?,
             ])
             .await?;
@@ -381,8 +384,13 @@ impl SessionBulkLoader for DynamoStore {
         for chunk in requests.chunks(25) {
             let mut pending = chunk.to_vec();
             for attempt in 0u32.. {
-                let out =
-                    self.client.batch_write_item().request_items(&self.table, pending).send().await.map_err(dynamo)?;
+                let out = self
+                    .client
+                    .batch_write_item()
+                    .request_items(&self.table, pending)
+                    .send()
+                    .await
+                    .map_err(store_error)?;
                 pending = out.unprocessed_items.and_then(|mut t| t.remove(&self.table)).unwrap_or_default();
                 if pending.is_empty() {
                     break;

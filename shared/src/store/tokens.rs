@@ -4,8 +4,10 @@ use std::future::Future;
 
 use serde::{Deserialize, Serialize};
 
-use super::{DynamoStore, StoreError, from_item, keys};
-use crate::model::{Session, TokenRecord};
+use super::attributes::from_item;
+use super::error::StoreError;
+use super::{DynamoStore, keys};
+use crate::core::model::{Session, TokenRecord};
 
 /// Resolves a token hash to its record (authentication).
 pub trait TokenStore {

@@ -2,8 +2,10 @@
 
 use std::future::Future;
 
-use super::{DynamoStore, Reservation, StoreError, conditional, dynamo, keys, n, s};
-use crate::clock::Millis;
+use super::attributes::{number_value, string_value};
+use super::error::{StoreError, conditional_write, store_error};
+use super::{DynamoStore, Reservation, keys};
+use crate::core::clock::Millis;
 
 /// A pending email code (hash only).
 #[derive(Clone, PartialEq, Eq)]
@@ -84,10 +86,10 @@ impl TwoFactorStore for DynamoStore {
             .update_key(keys::user(user_id), keys::PROFILE)
             .update_expression("SET totpLastStep = :s")
             .condition_expression("attribute_exists(PK) AND (attribute_not_exists(totpLastStep) OR totpLastStep < :s)")
-            .expression_attribute_values(":s", n(step))
+            .expression_attribute_values(":s", number_value(step))
             .send()
             .await;
-        conditional(r)
+        conditional_write(r)
     }
 
     async fn use_backup_code(&self, user_id: &str, code_hash: &str) -> Result<bool, StoreError> {
@@ -98,22 +100,22 @@ impl TwoFactorStore for DynamoStore {
             .expression_attribute_names("#h", code_hash)
             .send()
             .await;
-        conditional(r)
+        conditional_write(r)
     }
 
     async fn put_email_code(&self, user_id: &str, code: &EmailCode) -> Result<(), StoreError> {
         self.client
             .put_item()
             .table_name(&self.table)
-            .item(keys::PK, s(keys::user(user_id)))
-            .item(keys::SK, s(keys::TWO_FACTOR_EMAIL))
-            .item("codeHash", s(&code.code_hash))
-            .item("validUntil", n(code.expires_at))
-            .item("attempts", n(code.attempts))
-            .item("expiresAt", n(code.expires_at / 1000 + 60))
+            .item(keys::PK, string_value(keys::user(user_id)))
+            .item(keys::SK, string_value(keys::TWO_FACTOR_EMAIL))
+            .item("codeHash", string_value(&code.code_hash))
+            .item("validUntil", number_value(code.expires_at))
+            .item("attempts", number_value(code.attempts))
+            .item("expiresAt", number_value(code.expires_at / 1000 + 60))
             .send()
             .await
-            .map_err(dynamo)?;
+            .map_err(store_error)?;
         Ok(())
     }
 
@@ -128,15 +130,15 @@ impl TwoFactorStore for DynamoStore {
             .client
             .delete_item()
             .table_name(&self.table)
-            .key(keys::PK, s(keys::user(user_id)))
-            .key(keys::SK, s(keys::TWO_FACTOR_EMAIL))
+            .key(keys::PK, string_value(keys::user(user_id)))
+            .key(keys::SK, string_value(keys::TWO_FACTOR_EMAIL))
             .condition_expression("codeHash = :h AND validUntil > :now AND attempts < :max")
-            .expression_attribute_values(":h", s(code_hash))
-            .expression_attribute_values(":now", n(now))
-            .expression_attribute_values(":max", n(max_attempts))
+            .expression_attribute_values(":h", string_value(code_hash))
+            .expression_attribute_values(":now", number_value(now))
+            .expression_attribute_values(":max", number_value(max_attempts))
             .send()
             .await;
-        if conditional(deleted)? {
+        if conditional_write(deleted)? {
             return Ok(true);
         }
         // Wrong, expired, used up or never sent: one more wrong try on the code, if there is one.
@@ -144,10 +146,10 @@ impl TwoFactorStore for DynamoStore {
             .update_key(keys::user(user_id), keys::TWO_FACTOR_EMAIL)
             .update_expression("ADD attempts :one")
             .condition_expression("attribute_exists(PK)")
-            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":one", number_value(1))
             .send()
             .await;
-        conditional(r)?;
+        conditional_write(r)?;
         Ok(false)
     }
 
@@ -156,11 +158,11 @@ impl TwoFactorStore for DynamoStore {
             .update_key(keys::token(token_hash), keys::TOKEN)
             .update_expression("SET twoFactorTrustedUntil = :u, twoFactorFingerprint = :f")
             .condition_expression("attribute_exists(PK)")
-            .expression_attribute_values(":u", n(until))
-            .expression_attribute_values(":f", s(fingerprint))
+            .expression_attribute_values(":u", number_value(until))
+            .expression_attribute_values(":f", string_value(fingerprint))
             .send()
             .await;
         // A token ended meanwhile simply stays ended.
-        conditional(r).map(|_| ())
+        conditional_write(r).map(|_| ())
     }
 }

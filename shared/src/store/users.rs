@@ -9,8 +9,11 @@ use serde::{Deserialize, Serialize};
 
 use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
 
-use super::{DynamoStore, Item, StoreError, Tx, from_item, keys, n, put, s, to_item};
-use crate::model::{TwoFactor, User};
+use super::attributes::{Item, from_item, number_value, string_value, to_item};
+use super::error::StoreError;
+use super::transactions::{Tx, transact_put};
+use super::{DynamoStore, keys};
+use crate::core::model::{TwoFactor, User};
 
 /// User accounts.
 pub trait UserStore {
@@ -223,8 +226,8 @@ impl DynamoStore {
             let values: Item = change.values.iter().cloned().chain(extra).map(|(k, v)| (k.to_string(), v)).collect();
             let update = Update::builder()
                 .table_name(&self.table)
-                .key(keys::PK, s(pk))
-                .key(keys::SK, s(sk))
+                .key(keys::PK, string_value(pk))
+                .key(keys::SK, string_value(sk))
                 .update_expression(change.expression)
                 .set_expression_attribute_names(
                     (!change.names.is_empty())
@@ -238,7 +241,7 @@ impl DynamoStore {
         };
         let mut items = vec![update(keys::user(user_id), keys::PROFILE, &profile, "attribute_exists(PK)", None)?];
         for (pk, sk) in link_keys(user) {
-            items.push(update(pk, sk, &links, "userId = :uid", Some((":uid", s(user_id))))?);
+            items.push(update(pk, sk, &links, "userId = :uid", Some((":uid", string_value(user_id))))?);
         }
         // Each pass leaves out the links that failed; the profile (item 0) is never left out,
         // so this ends within one pass per link.
@@ -264,10 +267,10 @@ impl DynamoStore {
 impl UserStore for DynamoStore {
     async fn create_user(&self, user: &User) -> Result<(), StoreError> {
         let profile = UserItem::of(user);
-        let mut items = vec![put(&self.table, to_item(&profile)?, true)?];
+        let mut items = vec![transact_put(&self.table, to_item(&profile)?, true)?];
         for (pk, sk) in link_keys(user) {
             let entity = if sk == keys::USERNAME { "username" } else { "email" };
-            items.push(put(&self.table, to_item(&LinkItem::new(pk, sk, entity, user))?, true)?);
+            items.push(transact_put(&self.table, to_item(&LinkItem::new(pk, sk, entity, user))?, true)?);
         }
         let written = self.transact(items).await? == Tx::Written;
         if written {
@@ -306,7 +309,7 @@ impl UserStore for DynamoStore {
 
 impl UserAdmin for DynamoStore {
     async fn set_roles(&self, user_id: &str, roles: &[String]) -> Result<(), StoreError> {
-        let roles = AttributeValue::L(roles.iter().map(s).collect());
+        let roles = AttributeValue::L(roles.iter().map(string_value).collect());
         let change =
             || Change { expression: "SET #r = :r", names: vec![("#r", "roles")], values: vec![(":r", roles.clone())] };
         self.change_user(&self.existing_user(user_id).await?, change(), change()).await
@@ -324,7 +327,7 @@ impl UserAdmin for DynamoStore {
     async fn set_two_factor(&self, user_id: &str, tf: &TwoFactor) -> Result<(), StoreError> {
         let user = self.existing_user(user_id).await?;
         let mut values = vec![
-            (":step", n(tf.totp_last_step)),
+            (":step", number_value(tf.totp_last_step)),
             (":email", AttributeValue::Bool(tf.email)),
             (
                 ":codes",
@@ -333,7 +336,7 @@ impl UserAdmin for DynamoStore {
         ];
         let expression = match &tf.totp_secret {
             Some(secret) => {
-                values.push((":secret", s(secret)));
+                values.push((":secret", string_value(secret)));
                 "SET totpSecret = :secret, totpLastStep = :step, emailTwoFactor = :email, backupCodes = :codes"
             }
             None => "SET totpLastStep = :step, emailTwoFactor = :email, backupCodes = :codes REMOVE totpSecret",

@@ -22,8 +22,10 @@ use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
 
-use super::{DynamoStore, Item, StoreError, conditional, dynamo, keys, n, num, s};
-use crate::clock::Millis;
+use super::attributes::{Item, number_in, number_value, string_value};
+use super::error::{StoreError, conditional_write, store_error};
+use super::{DynamoStore, keys};
+use crate::core::clock::Millis;
 
 /// A try held in a window; give it back with [`DynamoStore::release_window_try`].
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -58,7 +60,7 @@ impl DynamoStore {
         window_ms: i64,
     ) -> Result<u32, StoreError> {
         let Some(item) = self.get(pk, sk).await? else { return Ok(0) };
-        if num(&item, "windowStart") + window_ms <= now { Ok(0) } else { Ok(tries(&item) as u32) }
+        if number_in(&item, "windowStart") + window_ms <= now { Ok(0) } else { Ok(tries(&item) as u32) }
     }
 
     /// Reserves one of `max` tries in the window of `window_ms` current at `now`;
@@ -72,7 +74,7 @@ impl DynamoStore {
         max: u32,
     ) -> Result<Option<Reservation>, StoreError> {
         let since = now - window_ms;
-        let id = crate::ids::new_id();
+        let id = crate::core::ids::new_id();
         let held = |window_start| Some(Reservation { window_start, id: id.clone() });
         match self.add_try(&pk, sk, &id, now, window_ms, max).await? {
             Added::Reserved(start) => return Ok(held(start)),
@@ -83,13 +85,13 @@ impl DynamoStore {
             .update_key(pk.clone(), sk)
             .update_expression("SET windowStart = :now, tries = :id, expiresAt = :exp")
             .condition_expression("attribute_not_exists(PK) OR windowStart <= :since")
-            .expression_attribute_values(":now", n(now))
+            .expression_attribute_values(":now", number_value(now))
             .expression_attribute_values(":id", AttributeValue::Ss(vec![id.clone()]))
-            .expression_attribute_values(":since", n(since))
-            .expression_attribute_values(":exp", n(ttl_secs(now, window_ms)))
+            .expression_attribute_values(":since", number_value(since))
+            .expression_attribute_values(":exp", number_value(ttl_secs(now, window_ms)))
             .send()
             .await;
-        if conditional(reset)? {
+        if conditional_write(reset)? {
             return Ok(held(now));
         }
         // Another request started the window between our two writes.
@@ -123,24 +125,26 @@ impl DynamoStore {
             )
             .expression_attribute_values(":id", AttributeValue::Ss(vec![id.to_string()]))
             // Already held: an SDK retry of a write whose answer was lost.
-            .expression_attribute_values(":one_id", s(id))
-            .expression_attribute_values(":now", n(now))
-            .expression_attribute_values(":exp", n(ttl_secs(now, window_ms)))
-            .expression_attribute_values(":since", n(since))
-            .expression_attribute_values(":max", n(max))
+            .expression_attribute_values(":one_id", string_value(id))
+            .expression_attribute_values(":now", number_value(now))
+            .expression_attribute_values(":exp", number_value(ttl_secs(now, window_ms)))
+            .expression_attribute_values(":since", number_value(since))
+            .expression_attribute_values(":max", number_value(max))
             .return_values(ReturnValue::AllNew)
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
             .await;
         match added {
-            Ok(out) => Ok(Added::Reserved(out.attributes.as_ref().map(|a| num(a, "windowStart")).unwrap_or_default())),
+            Ok(out) => {
+                Ok(Added::Reserved(out.attributes.as_ref().map(|a| number_in(a, "windowStart")).unwrap_or_default()))
+            }
             Err(e) => match e.as_service_error() {
                 // DynamoDB returns the item that failed the condition; without it, assume no window.
                 Some(UpdateItemError::ConditionalCheckFailedException(c)) => match c.item.as_ref() {
-                    Some(old) if num(old, "windowStart") > since => Ok(Added::Full),
+                    Some(old) if number_in(old, "windowStart") > since => Ok(Added::Full),
                     _ => Ok(Added::NoCurrentWindow),
                 },
-                _ => Err(dynamo(e)),
+                _ => Err(store_error(e)),
             },
         }
     }
@@ -153,11 +157,11 @@ impl DynamoStore {
             .client
             .delete_item()
             .table_name(&self.table)
-            .key(keys::PK, s(&pk))
-            .key(keys::SK, s(sk))
+            .key(keys::PK, string_value(&pk))
+            .key(keys::SK, string_value(sk))
             .condition_expression("contains(tries, :id) AND size(tries) = :one")
-            .expression_attribute_values(":id", s(&held.id))
-            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":id", string_value(&held.id))
+            .expression_attribute_values(":one", number_value(1))
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
             .await;
@@ -172,7 +176,7 @@ impl DynamoStore {
                         return Ok(());
                     }
                 }
-                _ => return Err(dynamo(e)),
+                _ => return Err(store_error(e)),
             },
         }
         // Other tries are held in the same window: take this one out.
@@ -181,10 +185,10 @@ impl DynamoStore {
             .update_expression("DELETE tries :ids")
             .condition_expression("contains(tries, :id)")
             .expression_attribute_values(":ids", AttributeValue::Ss(vec![held.id.clone()]))
-            .expression_attribute_values(":id", s(&held.id))
+            .expression_attribute_values(":id", string_value(&held.id))
             .send()
             .await;
-        conditional(r).map(|_| ())
+        conditional_write(r).map(|_| ())
     }
 
     /// Forgets every try of `pk`/`sk`.
@@ -192,11 +196,11 @@ impl DynamoStore {
         self.client
             .delete_item()
             .table_name(&self.table)
-            .key(keys::PK, s(pk))
-            .key(keys::SK, s(sk))
+            .key(keys::PK, string_value(pk))
+            .key(keys::SK, string_value(sk))
             .send()
             .await
-            .map_err(dynamo)?;
+            .map_err(store_error)?;
         Ok(())
     }
 }

@@ -1,8 +1,6 @@
-//! Wire shapes. Handlers return typed results; this is the one place that turns them
-//! into the bodies and statuses clients of the copied products expect.
-
-pub mod monocloud;
-pub mod rocketchat;
+//! The HTTP responses both dialects build (JSON with the headers every answer carries, a
+//! 503 with `Retry-After`, an empty 204), and [`ApiResponse`], a response read back into
+//! plain parts for tests and tools. Each dialect's `wire` module builds its bodies.
 
 use base64::Engine;
 use lambda_http::Body;

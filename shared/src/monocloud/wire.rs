@@ -1,15 +1,18 @@
 //! MonoCloud's shapes: the session of seeds/003 (epoch seconds, last_metadata), the
-//! `X-Pagination` header, and RFC 7807 problem+json errors.
+//! `X-Pagination` header, and the response of every result (errors: [`super::errors`]).
 
 use serde::Serialize;
 use serde_json::json;
 
-use super::{Response, empty, json as json_response, unavailable};
-use crate::handlers::monocloud::{McError, McPage, McReply};
-use crate::model::Session;
+use super::errors::{McError, problem};
+use super::handlers::{McPage, McReply};
+use crate::core::ids::new_id;
+use crate::core::model::Session;
+use crate::request::{ApiRequest, RequestView};
+use crate::response::{Response, empty, json as json_response, unavailable};
 
 const JSON: &str = "application/json";
-const PROBLEM: &str = "application/problem+json";
+pub(crate) const PROBLEM: &str = "application/problem+json";
 
 #[derive(Serialize)]
 struct Metadata<'a> {
@@ -70,30 +73,11 @@ pub fn pagination(p: &McPage) -> String {
     .to_string()
 }
 
-/// The problem+json body of an error.
-pub fn problem(e: &McError, trace_id: &str) -> (u16, serde_json::Value) {
-    let (status, title, detail) = match e {
-        McError::Unauthorized => (401, "Unauthorized", "A valid X-API-KEY header is required.".to_string()),
-        McError::NotFound(what) => (404, "Not Found", what.to_string()),
-        McError::BadRequest(d) => (400, "Bad Request", d.clone()),
-        McError::Validation(_) => (422, "One or more validation errors occurred.", "See errors.".to_string()),
-        McError::Unavailable(_) => {
-            (503, "Service Unavailable", "The service is temporarily unavailable, try again.".to_string())
-        }
-        McError::Internal(_) => (500, "Internal Server Error", "An unexpected error occurred.".to_string()),
-    };
-    let mut body = json!({
-        "type": format!("https://httpstatuses.io/{status}"),
-        "title": title,
-        "status": status,
-        "detail": detail,
-        "traceId": trace_id,
-    });
-    if let McError::Validation(errors) = e {
-        body["type"] = json!("https://httpstatuses.io/422#validation-error");
-        body["errors"] = json!(errors);
-    }
-    (status, body)
+/// [`respond`] with the request's id as the problem's `traceId` (a new id where the event
+/// carries none), as the route table calls every dialect.
+pub fn respond_to(req: &ApiRequest, result: Result<McReply, McError>) -> Response {
+    let trace_id = req.request_id().unwrap_or_else(new_id);
+    respond(result, &trace_id)
 }
 
 /// Turns a handler's result into the HTTP response.
@@ -143,16 +127,5 @@ mod tests {
         assert_eq!((h["has_next"].clone(), h["has_previous"].clone()), (json!(false), json!(true)));
         let h: serde_json::Value = serde_json::from_str(&pagination(&page(2, 4))).unwrap();
         assert_eq!(h["has_next"], json!(false));
-    }
-
-    #[test]
-    fn validation_problem_names_the_parameter() {
-        let mut errors = std::collections::BTreeMap::new();
-        errors.insert("size".to_string(), vec!["The field size must be between 1 and 100.".to_string()]);
-        let (status, body) = problem(&McError::Validation(errors), "t1");
-        assert_eq!(status, 422);
-        assert_eq!(body["type"], "https://httpstatuses.io/422#validation-error");
-        assert_eq!(body["errors"]["size"][0], "The field size must be between 1 and 100.");
-        assert_eq!(body["traceId"], "t1");
     }
 }

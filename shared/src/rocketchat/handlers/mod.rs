@@ -1,13 +1,13 @@
-//! What each endpoint does, as typed results; [`crate::dialects`] turns them into wire shapes.
+//! What each Rocket.Chat endpoint does, as typed results; [`super::wire`] turns them into
+//! wire shapes.
 
 pub mod account;
 pub mod admin;
 pub mod login;
-pub mod monocloud;
 pub mod sessions;
 
-pub use crate::errors::ApiError;
-use crate::model::Session;
+pub use super::errors::ApiError;
+use crate::core::model::Session;
 
 /// One page of a session list.
 #[derive(Clone, Debug, PartialEq, Eq)]

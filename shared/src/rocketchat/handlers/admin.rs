@@ -1,21 +1,22 @@
 //! Administrator device management: every user's sessions, behind a permission and
-//! step-up 2FA. Checks run in DESIGN.md's order: auth → permission → parameters → 2FA.
+//! step-up 2FA. Checks run in docs/rocketchat.md's order: auth → permission → parameters → 2FA.
 
 use super::sessions::{session_id_from_body, session_id_from_query};
 use super::{ApiError, SessionEnded, SessionInfo, SessionPage};
-use crate::auth::{Caller, authenticate};
-use crate::clock::Millis;
-use crate::config::Config;
+use crate::core::clock::Millis;
+use crate::core::config::Config;
+use crate::core::model::Session;
+use crate::core::model::User;
+use crate::core::order::Scope;
+use crate::core::permissions::{self, LOGOUT_DEVICE_MANAGEMENT, VIEW_DEVICE_MANAGEMENT};
 use crate::mailer::Mailer;
-use crate::model::Session;
-use crate::model::User;
-use crate::permissions::{self, LOGOUT_DEVICE_MANAGEMENT, VIEW_DEVICE_MANAGEMENT};
-use crate::query::{Scope, parse_list_query, select};
 use crate::request::{ApiRequest, RequestView};
+use crate::rocketchat::auth::{Caller, authenticate};
+use crate::rocketchat::query::{parse_list_query, select};
+use crate::rocketchat::two_factor;
 use crate::store::{
     AllSessionsReader, PermissionStore, Scan, ScanBudget, SessionEnder, TokenStore, TwoFactorStore, UserStore,
 };
-use crate::two_factor;
 use std::time::{Duration, Instant};
 
 /// The 400 of a filtered or multi-key list.all past its memory or time budget.
@@ -128,7 +129,7 @@ async fn find(
     store: &impl AllSessionsReader,
     session_id: &str,
     now: Millis,
-) -> Result<crate::model::Session, ApiError> {
+) -> Result<crate::core::model::Session, ApiError> {
     if !plausible_id(session_id) {
         return Err(ApiError::SessionNotFound);
     }

@@ -3,12 +3,13 @@
 use serde_json::Value;
 
 use super::{ApiError, SessionEnded, SessionInfo, SessionPage};
-use crate::auth::AuthStore;
-use crate::auth::authenticate;
-use crate::clock::Millis;
-use crate::config::Config;
-use crate::query::{Scope, parse_list_query, select};
+use crate::core::clock::Millis;
+use crate::core::config::Config;
+use crate::core::order::Scope;
 use crate::request::{ApiRequest, RequestView};
+use crate::rocketchat::auth::AuthStore;
+use crate::rocketchat::auth::authenticate;
+use crate::rocketchat::query::{parse_list_query, select};
 use crate::store::{SessionEnder, UserSessionReader};
 
 /// Longest session id worth looking up; ours are 17 characters.

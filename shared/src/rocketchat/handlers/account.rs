@@ -5,10 +5,11 @@
 use serde_json::Value;
 
 use super::ApiError;
-use crate::auth::{AUTH_TOKEN_HEADER, AuthStore, authenticate};
-use crate::clock::Millis;
-use crate::permissions::{self, LOGOUT_OTHER_USER};
+use crate::core::clock::Millis;
+use crate::core::permissions::LOGOUT_OTHER_USER;
 use crate::request::{ApiRequest, RequestView};
+use crate::rocketchat::auth::require_permission;
+use crate::rocketchat::auth::{AUTH_TOKEN_HEADER, AuthStore, authenticate};
 use crate::store::{PermissionStore, SessionEnder, StoreError, UserSessionReader};
 
 /// What the account actions read and write.
@@ -65,7 +66,7 @@ pub async fn logout_user<S: AccountStore + PermissionStore>(
     let caller = authenticate(store, req, now).await?;
     let user_id = match body_user_id(req.body_bytes())? {
         Some(id) if id != caller.user_id => {
-            permissions::require(store, &caller.user, LOGOUT_OTHER_USER).await?;
+            require_permission(store, &caller.user, LOGOUT_OTHER_USER).await?;
             if id.len() > 64 || store.user(&id).await?.is_none() {
                 return Err(ApiError::InvalidUserId);
             }

@@ -1,4 +1,4 @@
-//! Rocket.Chat's two-factor authentication for REST calls (DESIGN.md "Two-factor
+//! Rocket.Chat's two-factor authentication for REST calls (docs/login-and-2fa.md, "Two-factor
 //! authentication"): one check every 2FA route and login use.
 //!
 //! Order: a token trusted for this client → method selection → the wrong-code limit →
@@ -6,16 +6,16 @@
 
 use serde::Serialize;
 
-use crate::auth::Caller;
-use crate::clock::Millis;
-use crate::config::Config;
-use crate::errors::ApiError;
-use crate::ids::sha256_hex;
+use crate::core::clock::Millis;
+use crate::core::config::Config;
+use crate::core::ids::sha256_hex;
+use crate::core::model::User;
+use crate::core::totp;
 use crate::mailer::Mailer;
-use crate::model::User;
 use crate::request::{ApiRequest, RequestView};
+use crate::rocketchat::auth::Caller;
+use crate::rocketchat::errors::ApiError;
 use crate::store::{EmailCode, TwoFactorStore};
-use crate::totp;
 
 pub const CODE_HEADER: &str = "x-2fa-code";
 pub const METHOD_HEADER: &str = "x-2fa-method";
@@ -201,7 +201,7 @@ async fn send_email_code<S: TwoFactorStore, M: Mailer>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::TwoFactor;
+    use crate::core::model::TwoFactor;
 
     fn user(totp: bool, email: bool, password: bool) -> User {
         User {

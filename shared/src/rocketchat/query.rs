@@ -1,23 +1,16 @@
-//! List parameters (`offset`, `count`, `filter`, `sort`) and how they select a page.
-//!
-//! Unlike Rocket.Chat, which sorts only inside the page, the sort here is global and
-//! stable: ties break on sessionId, so consecutive pages never repeat or skip a row.
+//! Rocket.Chat's list parameters (`offset`, `count`, `filter`, `sort`): their parsing, in
+//! Rocket.Chat's check order and error kinds, and how they select a page (the order and
+//! the filter themselves are [`crate::core::order`]).
 
-use std::cmp::Ordering;
-
-use regex::{Regex, RegexBuilder};
 use serde_json::Value;
 
-use crate::clock::Millis;
-use crate::config::Config;
-use crate::model::Session;
+use crate::core::clock::Millis;
+use crate::core::config::Config;
+use crate::core::model::Session;
+use crate::core::order::{Direction, Filter, FilterError, MAX_FILTER_CHARS, Scope, Sort, SortKey};
 
-/// Longest `filter` accepted, in characters.
-pub const MAX_FILTER_CHARS: usize = 256;
 /// Longest `sort` accepted, in characters.
 pub const MAX_SORT_CHARS: usize = 512;
-/// Compiled-program size limit for a filter; keeps matching cheap whatever the pattern.
-const REGEX_SIZE_LIMIT: usize = 1 << 20;
 
 /// A list parameter that cannot be used, in the three kinds Rocket.Chat distinguishes.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -33,159 +26,34 @@ pub enum QueryError {
     InvalidSortKeys,
 }
 
-/// Which sessions a list covers; decides which fields `filter` looks at.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Scope {
-    /// The caller's own sessions (`/sessions/list`).
-    Own,
-    /// Every user's sessions (`/sessions/list.all`): `_user` fields count too.
-    All,
-}
-
-/// A field a list can be sorted on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SortKey {
-    LoginAt,
-    DeviceName,
-    DeviceOsName,
-    DeviceOsVersion,
-    UserName,
-    UserUsername,
-}
-
-impl SortKey {
-    pub const ALL: [SortKey; 6] = [
-        SortKey::LoginAt,
-        SortKey::DeviceName,
-        SortKey::DeviceOsName,
-        SortKey::DeviceOsVersion,
-        SortKey::UserName,
-        SortKey::UserUsername,
-    ];
-
-    /// The name used in the `sort` parameter.
-    pub fn name(self) -> &'static str {
-        match self {
-            SortKey::LoginAt => "loginAt",
-            SortKey::DeviceName => "device.name",
-            SortKey::DeviceOsName => "device.os.name",
-            SortKey::DeviceOsVersion => "device.os.version",
-            SortKey::UserName => "_user.name",
-            SortKey::UserUsername => "_user.username",
-        }
-    }
-
-    pub fn from_name(name: &str) -> Option<SortKey> {
-        SortKey::ALL.into_iter().find(|k| k.name() == name)
-    }
-
-    fn compare(self, a: &Session, b: &Session) -> Ordering {
-        match self {
-            SortKey::LoginAt => a.login_at.cmp(&b.login_at),
-            SortKey::DeviceName => a.device.name.cmp(&b.device.name),
-            SortKey::DeviceOsName => a.device.os.name.cmp(&b.device.os.name),
-            SortKey::DeviceOsVersion => a.device.os.version.cmp(&b.device.os.version),
-            SortKey::UserName => a.user.name.as_deref().unwrap_or("").cmp(b.user.name.as_deref().unwrap_or("")),
-            SortKey::UserUsername => a.user.username.cmp(&b.user.username),
-        }
-    }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Direction {
-    Ascending,
-    Descending,
-}
-
-/// Sort keys in priority order; ties after the last key break on sessionId in the
-/// direction of the first key (as an index ordered by `<key>#<sessionId>` reads).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Sort(pub Vec<(SortKey, Direction)>);
-
-impl Default for Sort {
-    fn default() -> Self {
-        Sort(vec![(SortKey::LoginAt, Direction::Descending)])
-    }
-}
-
-impl Sort {
-    /// Parses Rocket.Chat's JSON sort object, keeping its key order.
-    pub fn parse(raw: &str) -> Result<Sort, QueryError> {
-        let invalid = || QueryError::InvalidSort(raw.to_string());
-        let Ok(Value::Object(map)) = serde_json::from_str::<Value>(raw) else {
-            return Err(invalid());
+/// Parses Rocket.Chat's JSON sort object (`{"loginAt": -1}`), keeping its key order.
+pub fn parse_sort(raw: &str) -> Result<Sort, QueryError> {
+    let invalid = || QueryError::InvalidSort(raw.to_string());
+    let Ok(Value::Object(map)) = serde_json::from_str::<Value>(raw) else {
+        return Err(invalid());
+    };
+    let mut keys = Vec::with_capacity(map.len());
+    for (name, value) in &map {
+        let key = SortKey::from_name(name).ok_or(QueryError::InvalidSortKeys)?;
+        // Exactly the integers 1 and -1 (as_i64 is None for 1.0 and for strings).
+        let direction = match value.as_i64() {
+            Some(1) => Direction::Ascending,
+            Some(-1) => Direction::Descending,
+            _ => return Err(invalid()),
         };
-        let mut keys = Vec::with_capacity(map.len());
-        for (name, value) in &map {
-            let key = SortKey::from_name(name).ok_or(QueryError::InvalidSortKeys)?;
-            // Exactly the integers 1 and -1 (as_i64 is None for 1.0 and for strings).
-            let direction = match value.as_i64() {
-                Some(1) => Direction::Ascending,
-                Some(-1) => Direction::Descending,
-                _ => return Err(invalid()),
-            };
-            keys.push((key, direction));
-        }
-        if keys.is_empty() { Ok(Sort::default()) } else { Ok(Sort(keys)) }
+        keys.push((key, direction));
     }
-
-    /// Total order over sessions: the keys, then sessionId.
-    pub fn compare(&self, a: &Session, b: &Session) -> Ordering {
-        for &(key, direction) in &self.0 {
-            let o = key.compare(a, b);
-            let o = if direction == Direction::Descending { o.reverse() } else { o };
-            if o != Ordering::Equal {
-                return o;
-            }
-        }
-        let tie = a.session_id.cmp(&b.session_id);
-        match self.0.first() {
-            Some((_, Direction::Descending)) => tie.reverse(),
-            _ => tie,
-        }
-    }
+    if keys.is_empty() { Ok(Sort::default()) } else { Ok(Sort(keys)) }
 }
 
-/// A case-insensitive regular expression over a session's visible fields.
-#[derive(Clone, Debug)]
-pub struct Filter(Regex);
-
-impl Filter {
-    /// Compiles with the linear-time `regex` engine under a size limit.
-    pub fn parse(pattern: &str) -> Result<Filter, QueryError> {
-        if pattern.chars().count() > MAX_FILTER_CHARS {
-            return Err(QueryError::InvalidParams(format!(
-                "/filter must NOT have more than {MAX_FILTER_CHARS} characters"
-            )));
+/// Compiles `filter`, with Rocket.Chat's invalid-params messages.
+pub fn parse_filter(pattern: &str) -> Result<Filter, QueryError> {
+    Filter::compile(pattern).map_err(|e| match e {
+        FilterError::TooLong => {
+            QueryError::InvalidParams(format!("/filter must NOT have more than {MAX_FILTER_CHARS} characters"))
         }
-        RegexBuilder::new(pattern)
-            .case_insensitive(true)
-            .size_limit(REGEX_SIZE_LIMIT)
-            .dfa_size_limit(REGEX_SIZE_LIMIT)
-            .nest_limit(64)
-            .build()
-            .map(Filter)
-            .map_err(|_| QueryError::InvalidParams("/filter must be a valid regular expression".into()))
-    }
-
-    /// True when the pattern matches any of the fields DESIGN.md lists for `scope`.
-    pub fn matches(&self, s: &Session, scope: Scope) -> bool {
-        let own = [
-            s.device.name.as_str(),
-            s.device.kind.as_str(),
-            s.device.os.name.as_str(),
-            s.device.os.version.as_str(),
-            s.ip.as_str(),
-            s.host.as_str(),
-            s.session_id.as_str(),
-            s.user_id.as_str(),
-        ];
-        if own.iter().any(|f| self.0.is_match(f)) {
-            return true;
-        }
-        scope == Scope::All
-            && (self.0.is_match(&s.user.username) || s.user.name.as_deref().is_some_and(|n| self.0.is_match(n)))
-    }
+        FilterError::Invalid => QueryError::InvalidParams("/filter must be a valid regular expression".into()),
+    })
 }
 
 /// A validated list request.
@@ -225,7 +93,7 @@ pub fn parse_list_query(params: &[(String, String)], config: &Config) -> Result<
     .min(config.list_count_max);
     let filter = match get("filter") {
         Some("") | None => None,
-        Some(f) => Some(Filter::parse(f)?),
+        Some(f) => Some(parse_filter(f)?),
     };
     let sort = match get("sort") {
         // `sort=` (empty), which Rocket.Chat ignores, is the default order.
@@ -235,7 +103,7 @@ pub fn parse_list_query(params: &[(String, String)], config: &Config) -> Result<
                 "/sort must NOT have more than {MAX_SORT_CHARS} characters"
             )));
         }
-        Some(s) => Sort::parse(s)?,
+        Some(s) => parse_sort(s)?,
     };
     Ok(ListQuery { offset, count, filter, sort })
 }
@@ -271,7 +139,7 @@ pub fn select<'a>(sessions: &'a [Session], q: &ListQuery, scope: Scope, now: Mil
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Device, Os, UserRef};
+    use crate::core::model::{Device, Os, UserRef};
 
     fn session(id: &str, login_at: Millis, name: &str, os: &str, os_version: &str) -> Session {
         Session {
@@ -341,15 +209,15 @@ mod tests {
 
     #[test]
     fn sort_parsing() {
-        let s = Sort::parse(r#"{"device.name":1,"loginAt":-1}"#).unwrap();
+        let s = parse_sort(r#"{"device.name":1,"loginAt":-1}"#).unwrap();
         assert_eq!(s.0, vec![(SortKey::DeviceName, Direction::Ascending), (SortKey::LoginAt, Direction::Descending)]);
-        assert_eq!(Sort::parse("{}").unwrap(), Sort::default());
+        assert_eq!(parse_sort("{}").unwrap(), Sort::default());
         for bad in ["nope", "[1]", r#"{"loginAt":2}"#, r#"{"loginAt":1.0}"#, r#"{"loginAt":"1"}"#, "1"] {
-            assert_eq!(Sort::parse(bad).unwrap_err(), QueryError::InvalidSort(bad.into()), "{bad}");
+            assert_eq!(parse_sort(bad).unwrap_err(), QueryError::InvalidSort(bad.into()), "{bad}");
         }
-        assert_eq!(Sort::parse(r#"{"ip":1}"#).unwrap_err(), QueryError::InvalidSortKeys);
+        assert_eq!(parse_sort(r#"{"ip":1}"#).unwrap_err(), QueryError::InvalidSortKeys);
         for key in SortKey::ALL {
-            assert_eq!(Sort::parse(&format!("{{\"{}\":1}}", key.name())).unwrap().0, vec![(key, Direction::Ascending)]);
+            assert_eq!(parse_sort(&format!("{{\"{}\":1}}", key.name())).unwrap().0, vec![(key, Direction::Ascending)]);
         }
     }
 
@@ -361,22 +229,6 @@ mod tests {
         assert!(parse(&[("filter", &"a".repeat(MAX_FILTER_CHARS))]).is_ok());
         // A pattern that compiles to a huge program is refused, not run.
         assert!(parse(&[("filter", "\\w{1000}\\w{1000}\\w{1000}")]).is_err());
-    }
-
-    #[test]
-    fn filter_fields_depend_on_scope() {
-        let s = session("S1", 1, "Chrome", "Windows", "10");
-        let f = Filter::parse("WINDOWS").unwrap();
-        assert!(f.matches(&s, Scope::Own));
-        let by_username = Filter::parse("^user-s1$").unwrap();
-        assert!(!by_username.matches(&s, Scope::Own));
-        assert!(by_username.matches(&s, Scope::All));
-        let by_name = Filter::parse("name s1").unwrap();
-        assert!(by_name.matches(&s, Scope::All));
-        assert!(Filter::parse("172\\.20").unwrap().matches(&s, Scope::Own));
-        assert!(Filter::parse("localhost").unwrap().matches(&s, Scope::Own));
-        assert!(Filter::parse("^u1$").unwrap().matches(&s, Scope::Own));
-        assert!(!Filter::parse("firefox").unwrap().matches(&s, Scope::All));
     }
 
     #[test]

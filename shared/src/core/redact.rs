@@ -23,7 +23,7 @@ macro_rules! debug_redacted {
                 let _ = ($(&self.$hidden,)*); // every redacted name must be a real field
                 f.debug_struct(stringify!($ty))
                     $(.field(stringify!($shown), &self.$shown))*
-                    $(.field(stringify!($hidden), &$crate::redact::Redacted))*
+                    $(.field(stringify!($hidden), &$crate::core::redact::Redacted))*
                     .finish_non_exhaustive()
             }
         }

@@ -1,24 +1,24 @@
-//! POST /api/v1/login and /api/v1/logout: sessions from real sign-ins (DESIGN.md "Login").
+//! POST /api/v1/login and /api/v1/logout: sessions from real sign-ins (docs/login-and-2fa.md, "Login").
 
 use std::sync::OnceLock;
 
 use serde_json::Value;
 
 use super::ApiError;
-use crate::auth::authenticate;
-use crate::clock::Millis;
-use crate::config::Config;
-use crate::device::parse_user_agent;
-use crate::errors::Blocked;
-use crate::ids::{hash_token, new_id, new_token, sha256_hex};
+use crate::core::clock::Millis;
+use crate::core::config::Config;
+use crate::core::device::parse_user_agent;
+use crate::core::ids::{hash_token, new_id, new_token, sha256_hex};
+use crate::core::model::{Geo, Session, User};
 use crate::mailer::Mailer;
-use crate::model::{Geo, Session, User};
 use crate::request::{ApiRequest, RequestView};
+use crate::rocketchat::auth::authenticate;
+use crate::rocketchat::errors::Blocked;
+use crate::rocketchat::two_factor::{self, CODE_HEADER, METHOD_HEADER};
 use crate::store::{
     LoginLimitKey, LoginLimitStore, Reservation, SessionCreator, SessionEnder, TokenStore, TwoFactorStore,
     UserSessionReader, UserStore,
 };
-use crate::two_factor::{self, CODE_HEADER, METHOD_HEADER};
 
 /// Largest login body read; a login is a few hundred bytes.
 pub const MAX_LOGIN_BODY: usize = 64 * 1024;
@@ -389,7 +389,7 @@ async fn enforce_cap(
 }
 
 /// POST /api/v1/logout: ends the calling token's session; the token gets 401 at once.
-pub async fn logout<S: crate::auth::AuthStore + SessionEnder>(
+pub async fn logout<S: crate::rocketchat::auth::AuthStore + SessionEnder>(
     store: &S,
     req: &ApiRequest,
     now: Millis,

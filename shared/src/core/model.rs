@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::clock::Millis;
+use crate::core::clock::Millis;
 
 /// The device a session was opened from, as Rocket.Chat reports it.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]

@@ -6,7 +6,7 @@ use std::sync::OnceLock;
 
 use regex::Regex;
 
-use crate::model::{Device, Os};
+use crate::core::model::{Device, Os};
 
 /// Rocket.Chat keeps `version` as the first three parts of the long version
 /// ("113.0.0.0" → "113.0.0", "112.0" → "112.0").

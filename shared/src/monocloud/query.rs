@@ -1,52 +1,18 @@
-//! MonoCloud's user-sessions management API for back-end services (seeds/003), over
-//! the same sessions, authenticated by `X-API-KEY`.
+//! MonoCloud's request parameters: `page`, `size`, `client_id` and `sort` of the list,
+//! and the ids in the path. Unparseable values are 400, out-of-range ones 422 by parameter.
 
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
 
-use subtle::ConstantTimeEq;
-
-use crate::clock::Millis;
-use crate::ids::sha256_hex;
-use crate::model::Session;
-use crate::query::Direction;
+use super::errors::McError;
+use crate::core::model::Session;
+use crate::core::order::Direction;
 use crate::request::{ApiRequest, RequestView};
-use crate::store::{ApiKeyStore, SessionEnder, StoreError, UserSessionReader, UserStore};
 
-pub const API_KEY_HEADER: &str = "x-api-key";
 pub const MAX_PAGE_SIZE: usize = 100;
 const DEFAULT_PAGE_SIZE: usize = 10;
 const MAX_CLIENT_ID_LEN: usize = 256;
 const MAX_ID_LEN: usize = 64;
-
-/// Why a MonoCloud-dialect request failed; rendered as RFC 7807 problem+json.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum McError {
-    #[error("unauthorized")]
-    Unauthorized,
-    #[error("not found: {0}")]
-    NotFound(&'static str),
-    /// A query that cannot be parsed.
-    #[error("bad request: {0}")]
-    BadRequest(String),
-    /// Values out of range or unknown, by parameter.
-    #[error("validation failed")]
-    Validation(BTreeMap<String, Vec<String>>),
-    /// DynamoDB throttled, conflicting or timing out after bounded retries: 503, Retry-After.
-    #[error("unavailable: {0}")]
-    Unavailable(String),
-    #[error("internal: {0}")]
-    Internal(String),
-}
-
-impl From<StoreError> for McError {
-    fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::Unavailable(_) => McError::Unavailable(e.to_string()),
-            _ => McError::Internal(e.to_string()),
-        }
-    }
-}
 
 /// A sortable field of the MonoCloud session.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -58,7 +24,7 @@ pub enum McSortKey {
 }
 
 impl McSortKey {
-    fn parse(s: &str) -> Option<McSortKey> {
+    pub fn parse(s: &str) -> Option<McSortKey> {
         Some(match s {
             "session_id" => McSortKey::SessionId,
             "initiated_at" => McSortKey::InitiatedAt,
@@ -68,7 +34,7 @@ impl McSortKey {
         })
     }
 
-    fn compare(self, a: &Session, b: &Session) -> Ordering {
+    pub fn compare(self, a: &Session, b: &Session) -> Ordering {
         let by_id = a.session_id.cmp(&b.session_id);
         match self {
             McSortKey::SessionId => by_id,
@@ -88,26 +54,7 @@ pub struct ListParams {
     pub sort: (McSortKey, Direction),
 }
 
-/// One page of a user's sessions with what `X-Pagination` reports.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct McPage {
-    pub sessions: Vec<Session>,
-    pub total: usize,
-    pub page: usize,
-    pub size: usize,
-}
-
-/// Every successful MonoCloud-dialect result.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum McReply {
-    Page(McPage),
-    Session(Box<Session>),
-    /// 204, no body.
-    Revoked,
-    RevokedCount(usize),
-}
-
-fn single<'a>(query: &'a [(String, String)], name: &str) -> Result<Option<&'a str>, McError> {
+pub fn single<'a>(query: &'a [(String, String)], name: &str) -> Result<Option<&'a str>, McError> {
     let mut values = query.iter().filter(|(k, _)| k == name).map(|(_, v)| v.as_str());
     let first = values.next();
     if values.next().is_some() {
@@ -165,110 +112,13 @@ pub fn parse_list_params(query: &[(String, String)]) -> Result<ListParams, McErr
     Ok(ListParams { page: page as usize, size: size as usize, client_id, sort })
 }
 
-/// 401 unless `X-API-KEY` names an enabled key. Only its hash is looked up and compared.
-pub async fn authorize(store: &impl ApiKeyStore, req: &ApiRequest) -> Result<(), McError> {
-    let key = req.header(API_KEY_HEADER).unwrap_or("").trim();
-    if key.is_empty() || key.len() > 256 {
-        return Err(McError::Unauthorized);
-    }
-    let hash = sha256_hex(key);
-    match store.api_key(&hash).await? {
-        Some(k) if !k.disabled && bool::from(k.key_hash.as_bytes().ct_eq(hash.as_bytes())) => Ok(()),
-        _ => Err(McError::Unauthorized),
-    }
-}
-
-fn path_param(req: &ApiRequest, name: &str) -> Result<String, McError> {
+/// A path id (`user_id`, `session_id`): a missing or oversized one is the 404 of what it names.
+pub fn path_param(req: &ApiRequest, name: &str) -> Result<String, McError> {
     match req.path_param(name) {
         Some(v) if !v.is_empty() && v.len() <= MAX_ID_LEN => Ok(v),
         _ if name == "user_id" => Err(McError::NotFound("User not found")),
         _ => Err(McError::NotFound("Session not found")),
     }
-}
-
-async fn existing_user(store: &impl UserStore, req: &ApiRequest) -> Result<String, McError> {
-    let user_id = path_param(req, "user_id")?;
-    store.user(&user_id).await?.ok_or(McError::NotFound("User not found"))?;
-    Ok(user_id)
-}
-
-/// The API key and the path's user, read in one round trip: 401 comes first, then
-/// `checks` (the request's own parameters), then 404 for an unknown user.
-async fn authorized<T>(
-    store: &(impl ApiKeyStore + UserStore),
-    req: &ApiRequest,
-    checks: impl FnOnce() -> Result<T, McError>,
-) -> Result<(T, String), McError> {
-    let (key, user) = tokio::join!(authorize(store, req), existing_user(store, req));
-    key?;
-    let checked = checks()?;
-    Ok((checked, user?))
-}
-
-/// GET /api/users/{user_id}/sessions
-pub async fn list<S: ApiKeyStore + UserStore + UserSessionReader>(
-    store: &S,
-    req: &ApiRequest,
-    now: Millis,
-) -> Result<McPage, McError> {
-    let (params, user_id) = authorized(store, req, || parse_list_params(&req.query_pairs())).await?;
-    let mut sessions: Vec<Session> = store
-        .user_sessions(&user_id)
-        .await?
-        .into_iter()
-        .filter(|s| s.is_live(now))
-        .filter(|s| params.client_id.as_ref().is_none_or(|c| s.client_ids.contains(c)))
-        .collect();
-    let (key, direction) = params.sort;
-    sessions.sort_by(|a, b| {
-        let o = key.compare(a, b);
-        if direction == Direction::Descending { o.reverse() } else { o }
-    });
-    let total = sessions.len();
-    let start = (params.page - 1).saturating_mul(params.size);
-    let sessions = sessions.into_iter().skip(start).take(params.size).collect();
-    Ok(McPage { sessions, total, page: params.page, size: params.size })
-}
-
-/// GET /api/users/{user_id}/sessions/{session_id}
-pub async fn get<S: ApiKeyStore + UserStore + UserSessionReader>(
-    store: &S,
-    req: &ApiRequest,
-    now: Millis,
-) -> Result<Session, McError> {
-    let ((), user_id) = authorized(store, req, || Ok(())).await?;
-    let session_id = path_param(req, "session_id")?;
-    store
-        .user_session(&user_id, &session_id)
-        .await?
-        .filter(|s| s.is_live(now))
-        .ok_or(McError::NotFound("Session not found"))
-}
-
-/// DELETE /api/users/{user_id}/sessions/{session_id}: its token stops working at once.
-pub async fn revoke<S: ApiKeyStore + UserStore + SessionEnder>(
-    store: &S,
-    req: &ApiRequest,
-    now: Millis,
-) -> Result<(), McError> {
-    let ((), user_id) = authorized(store, req, || Ok(())).await?;
-    let session_id = path_param(req, "session_id")?;
-    if store.end_session(&user_id, &session_id, now).await? {
-        Ok(())
-    } else {
-        Err(McError::NotFound("Session not found"))
-    }
-}
-
-/// DELETE /api/users/{user_id}/sessions[?except=<session_id>]: the number revoked.
-pub async fn revoke_all<S: ApiKeyStore + UserStore + UserSessionReader + SessionEnder>(
-    store: &S,
-    req: &ApiRequest,
-    now: Millis,
-) -> Result<usize, McError> {
-    let (except, user_id) =
-        authorized(store, req, || Ok(single(&req.query_pairs(), "except")?.map(str::to_string))).await?;
-    Ok(store.end_sessions(&user_id, except.as_deref(), now).await?)
 }
 
 #[cfg(test)]

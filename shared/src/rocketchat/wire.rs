@@ -1,13 +1,15 @@
-//! Rocket.Chat's REST shapes: `success` bodies, its error bodies, and the session object.
+//! Rocket.Chat's REST shapes: `success` bodies and the session object, and the response of
+//! every result (error bodies: [`super::errors`]).
 
 use serde::Serialize;
 use serde_json::json;
 
-use super::{Response, json as json_response, unavailable};
-use crate::clock::iso_millis;
-use crate::errors::Blocked;
-use crate::handlers::{ApiError, Reply, SessionInfo, SessionPage};
-use crate::model::{Device, Session, UserRef};
+use super::errors::{ApiError, error_body};
+use super::handlers::{Reply, SessionInfo, SessionPage};
+use crate::core::clock::iso_millis;
+use crate::core::model::{Device, Session, UserRef};
+use crate::request::ApiRequest;
+use crate::response::{Response, json as json_response, unavailable};
 
 const JSON: &str = "application/json";
 
@@ -82,74 +84,10 @@ fn to_json<T: Serialize>(v: &T) -> String {
     serde_json::to_string(v).unwrap_or_else(|_| r#"{"success":false,"error":"Internal server error"}"#.into())
 }
 
-/// The status and body of an error, exactly as the seeds and DESIGN.md give them.
-pub fn error_body(e: &ApiError) -> (u16, serde_json::Value) {
-    match e {
-        ApiError::Unauthorized => (401, json!({"status": "error", "message": "You must be logged in to do this."})),
-        ApiError::Forbidden => (
-            403,
-            json!({"success": false, "error": "User does not have the permissions required for this action [error-unauthorized]"}),
-        ),
-        ApiError::InvalidParams(m) => {
-            (400, json!({"success": false, "error": format!("{m} [invalid-params]"), "errorType": "invalid-params"}))
-        }
-        ApiError::InvalidSort(raw) => (
-            400,
-            json!({
-                "success": false,
-                "error": format!("Invalid sort parameter provided: \"{raw}\" [error-invalid-sort]"),
-                "errorType": "error-invalid-sort"
-            }),
-        ),
-        ApiError::InvalidSortKeys => (400, json!({"success": false, "error": "error-invalid-sort-keys"})),
-        ApiError::SessionNotFound => (404, json!({"success": false, "error": "Session not found"})),
-        ApiError::TotpRequired { method, code_generated, available } => (
-            400,
-            json!({
-                "success": false,
-                "error": "TOTP Required [totp-required]",
-                "errorType": "totp-required",
-                "details": {"method": method, "codeGenerated": code_generated, "availableMethods": available}
-            }),
-        ),
-        ApiError::TotpInvalid { method } => (
-            400,
-            json!({
-                "success": false,
-                "error": "TOTP Invalid [totp-invalid]",
-                "errorType": "totp-invalid",
-                "details": {"method": method, "codeGenerated": false}
-            }),
-        ),
-        // Rocket.Chat's own wording, misspelling included, so clients matching it still do.
-        ApiError::TotpMaxAttempts { method } => (
-            400,
-            json!({
-                "success": false,
-                "error": "TOTP Maximun Attempts Reached [totp-max-attempts]",
-                "errorType": "totp-max-attempts",
-                "details": {"method": method}
-            }),
-        ),
-        ApiError::LoginFailed => (401, json!({"status": "error", "error": "Unauthorized", "message": "Unauthorized"})),
-        // Rocket.Chat's codes and messages (restrictLoginAttempts, Accounts.validateLoginAttempt).
-        ApiError::LoginBlocked(by) => {
-            let (error, message) = match by {
-                Blocked::User => ("error-login-blocked-for-user", "Login has been temporarily blocked For User"),
-                Blocked::Ip => ("error-login-blocked-for-ip", "Login has been temporarily blocked For IP"),
-            };
-            (401, json!({"status": "error", "error": error, "message": message}))
-        }
-        ApiError::InvalidUserId => (
-            400,
-            json!({"success": false, "error": "Invalid user id [error-invalid-user-id]", "errorType": "error-invalid-user-id"}),
-        ),
-        ApiError::Unavailable(_) => (
-            503,
-            json!({"success": false, "error": "Service temporarily unavailable, try again [error-service-unavailable]"}),
-        ),
-        ApiError::Internal(_) => (500, json!({"success": false, "error": "Internal server error"})),
-    }
+/// [`respond`], as the route table calls every dialect (Rocket.Chat's answers carry no
+/// request id).
+pub fn respond_to(_req: &ApiRequest, result: Result<Reply, ApiError>) -> Response {
+    respond(result)
 }
 
 /// Turns a handler's result into the HTTP response.
@@ -201,7 +139,7 @@ pub fn respond(result: Result<Reply, ApiError>) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Geo, Os};
+    use crate::core::model::{Geo, Os};
 
     fn seed_session() -> Session {
         Session {
@@ -265,29 +203,8 @@ mod tests {
     }
 
     #[test]
-    fn error_bodies() {
-        let (s, b) = error_body(&ApiError::InvalidSort("x".into()));
-        assert_eq!(s, 400);
-        assert_eq!(b["error"], "Invalid sort parameter provided: \"x\" [error-invalid-sort]");
-        let (s, b) = error_body(&ApiError::InvalidParams("must have required property 'sessionId'".into()));
-        assert_eq!(s, 400);
-        assert_eq!(
-            b,
-            json!({"success": false, "error": "must have required property 'sessionId' [invalid-params]", "errorType": "invalid-params"})
-        );
-        let (s, b) = error_body(&ApiError::LoginBlocked(Blocked::User));
-        assert_eq!(s, 401);
-        assert_eq!(
-            b,
-            json!({"status": "error", "error": "error-login-blocked-for-user", "message": "Login has been temporarily blocked For User"})
-        );
-        let (_, b) = error_body(&ApiError::LoginBlocked(Blocked::Ip));
-        assert_eq!(b["message"], "Login has been temporarily blocked For IP");
-    }
-
-    #[test]
     fn responses_are_json_and_not_cached() {
-        let r = super::super::ApiResponse::from_http(respond(Err(ApiError::Unauthorized)));
+        let r = crate::response::ApiResponse::from_http(respond(Err(ApiError::Unauthorized)));
         assert_eq!(r.status, 401);
         assert_eq!(r.header("Content-Type"), Some("application/json"));
         assert_eq!(r.header("cache-control"), Some("no-store"));

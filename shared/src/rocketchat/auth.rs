@@ -1,10 +1,13 @@
 //! Authentication by `X-User-Id` + `X-Auth-Token` (Rocket.Chat's REST scheme).
 
-use crate::clock::Millis;
-use crate::ids::hash_token;
-use crate::model::User;
+use crate::core::clock::Millis;
+use crate::core::ids::hash_token;
+use crate::core::model::User;
+use crate::core::permissions::holds;
 use crate::request::{ApiRequest, RequestView};
-use crate::store::{StoreError, TokenStore, UserStore};
+use crate::store::{PermissionStore, StoreError, TokenStore, UserStore};
+
+use super::errors::ApiError;
 
 pub const USER_ID_HEADER: &str = "x-user-id";
 pub const AUTH_TOKEN_HEADER: &str = "x-auth-token";
@@ -68,4 +71,14 @@ pub async fn authenticate(store: &impl AuthStore, req: &ApiRequest, now: Millis)
         token_expires_at: record.expires_at,
         user,
     })
+}
+
+/// Whether any of the user's roles holds the permission.
+pub async fn has_permission(store: &impl PermissionStore, user: &User, permission: &str) -> Result<bool, ApiError> {
+    Ok(holds(user, store.permission_roles(permission).await?, permission))
+}
+
+/// 403 unless the user holds the permission.
+pub async fn require_permission(store: &impl PermissionStore, user: &User, permission: &str) -> Result<(), ApiError> {
+    if has_permission(store, user, permission).await? { Ok(()) } else { Err(ApiError::Forbidden) }
 }

@@ -1,9 +1,7 @@
 //! Permissions: which roles may do what. Stored in the table; absent items take the
-//! defaults of DESIGN.md (both device-management permissions go to the admin role).
+//! defaults of docs/login-and-2fa.md (every permission here goes to the admin role).
 
-use crate::errors::ApiError;
-use crate::model::User;
-use crate::store::PermissionStore;
+use super::model::User;
 
 pub const VIEW_DEVICE_MANAGEMENT: &str = "view-device-management";
 pub const LOGOUT_DEVICE_MANAGEMENT: &str = "logout-device-management";
@@ -22,19 +20,9 @@ pub fn default_roles(permission: &str) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// Whether any of the user's roles holds the permission.
-pub async fn has_permission(store: &impl PermissionStore, user: &User, permission: &str) -> Result<bool, ApiError> {
-    Ok(holds(user, store.permission_roles(permission).await?, permission))
-}
-
 /// Whether the user holds `permission`, given its stored roles (`None`: the defaults). For
 /// callers that read the permission concurrently with the user.
 pub fn holds(user: &User, stored_roles: Option<Vec<String>>, permission: &str) -> bool {
     let roles = stored_roles.unwrap_or_else(|| default_roles(permission));
     user.roles.iter().any(|r| roles.contains(r))
-}
-
-/// 403 unless the user holds the permission.
-pub async fn require(store: &impl PermissionStore, user: &User, permission: &str) -> Result<(), ApiError> {
-    if has_permission(store, user, permission).await? { Ok(()) } else { Err(ApiError::Forbidden) }
 }

@@ -1,0 +1,52 @@
+//! What a function builds once at init and shares across invocations: the
+//! configuration, the DynamoDB store and the mailer.
+
+use crate::core::config::{Config, ConfigError, MailerKind};
+use crate::mailer::AppMailer;
+use crate::store::DynamoStore;
+
+/// What a function builds once at init and shares across invocations.
+#[derive(Clone, Debug)]
+pub struct App {
+    pub config: Config,
+    pub store: DynamoStore,
+    pub mailer: AppMailer,
+}
+
+impl App {
+    /// An app whose mail goes to the table's outbox (tests, local tools).
+    pub fn new(config: Config, store: DynamoStore) -> Self {
+        let store = store.with_counter_shards(config.counter_shards).with_order_shards(config.order_shards);
+        let mailer = AppMailer::Outbox(store.clone());
+        App { config, store, mailer }
+    }
+
+    /// Configuration and the AWS clients from the environment, with aws-config's whole
+    /// provider chain (profiles, SSO, ...): for the tools people run.
+    pub async fn from_env() -> Result<Self, ConfigError> {
+        Self::with_sdk(Config::from_env()?, &crate::store::sdk_config().await)
+    }
+
+    /// Configuration and the AWS clients from the environment Lambda sets
+    /// ([`crate::store::lambda_sdk_config`]): for the functions.
+    pub fn from_lambda_env() -> Result<Self, ConfigError> {
+        let config = Config::from_env()?;
+        let sdk = crate::store::lambda_sdk_config()
+            .map_err(|variable| ConfigError { variable, reason: "must be set (Lambda sets it)".into() })?;
+        Self::with_sdk(config, &sdk)
+    }
+
+    fn with_sdk(config: Config, sdk: &aws_config::SdkConfig) -> Result<Self, ConfigError> {
+        let store = DynamoStore::new(DynamoStore::client_for(sdk), config.table_name.clone())
+            .with_counter_shards(config.counter_shards)
+            .with_order_shards(config.order_shards);
+        let mailer = match config.mailer {
+            MailerKind::Outbox => AppMailer::Outbox(store.clone()),
+            MailerKind::Ses => AppMailer::Ses {
+                client: aws_sdk_sesv2::Client::new(sdk),
+                from: config.mail_from.clone().unwrap_or_default(),
+            },
+        };
+        Ok(App { config, store, mailer })
+    }
+}

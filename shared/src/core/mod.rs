@@ -1,0 +1,13 @@
+//! The core both dialects and the store build on: the model, the order and filter of
+//! lists, permissions, configuration, time, ids, User-Agent parsing, TOTP and redaction.
+//! Nothing here imports a dialect or the store.
+
+pub mod clock;
+pub mod config;
+pub mod device;
+pub mod ids;
+pub mod model;
+pub mod order;
+pub mod permissions;
+pub mod redact;
+pub mod totp;

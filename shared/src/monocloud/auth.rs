@@ -1,0 +1,43 @@
+//! Authentication by `X-API-KEY` (MonoCloud's management API key), and the path's user.
+
+use subtle::ConstantTimeEq;
+
+use super::errors::McError;
+use super::query::path_param;
+use crate::core::ids::sha256_hex;
+use crate::request::{ApiRequest, RequestView};
+use crate::store::{ApiKeyStore, UserStore};
+
+pub const API_KEY_HEADER: &str = "x-api-key";
+
+/// 401 unless `X-API-KEY` names an enabled key. Only its hash is looked up and compared.
+pub async fn authorize(store: &impl ApiKeyStore, req: &ApiRequest) -> Result<(), McError> {
+    let key = req.header(API_KEY_HEADER).unwrap_or("").trim();
+    if key.is_empty() || key.len() > 256 {
+        return Err(McError::Unauthorized);
+    }
+    let hash = sha256_hex(key);
+    match store.api_key(&hash).await? {
+        Some(k) if !k.disabled && bool::from(k.key_hash.as_bytes().ct_eq(hash.as_bytes())) => Ok(()),
+        _ => Err(McError::Unauthorized),
+    }
+}
+
+async fn existing_user(store: &impl UserStore, req: &ApiRequest) -> Result<String, McError> {
+    let user_id = path_param(req, "user_id")?;
+    store.user(&user_id).await?.ok_or(McError::NotFound("User not found"))?;
+    Ok(user_id)
+}
+
+/// The API key and the path's user, read in one round trip: 401 comes first, then
+/// `checks` (the request's own parameters), then 404 for an unknown user.
+pub async fn authorized<T>(
+    store: &(impl ApiKeyStore + UserStore),
+    req: &ApiRequest,
+    checks: impl FnOnce() -> Result<T, McError>,
+) -> Result<(T, String), McError> {
+    let (key, user) = tokio::join!(authorize(store, req), existing_user(store, req));
+    key?;
+    let checked = checks()?;
+    Ok((checked, user?))
+}

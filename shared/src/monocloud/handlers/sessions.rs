@@ -1,0 +1,78 @@
+//! MonoCloud's user-sessions management API for back-end services (docs/seeds/, the fourth
+//! seed), over the same sessions, authenticated by `X-API-KEY`.
+
+use super::McPage;
+use crate::core::clock::Millis;
+use crate::core::model::Session;
+use crate::core::order::Direction;
+use crate::monocloud::auth::authorized;
+use crate::monocloud::errors::McError;
+use crate::monocloud::query::{parse_list_params, path_param, single};
+use crate::request::{ApiRequest, RequestView};
+use crate::store::{ApiKeyStore, SessionEnder, UserSessionReader, UserStore};
+
+/// GET /api/users/{user_id}/sessions
+pub async fn list<S: ApiKeyStore + UserStore + UserSessionReader>(
+    store: &S,
+    req: &ApiRequest,
+    now: Millis,
+) -> Result<McPage, McError> {
+    let (params, user_id) = authorized(store, req, || parse_list_params(&req.query_pairs())).await?;
+    let mut sessions: Vec<Session> = store
+        .user_sessions(&user_id)
+        .await?
+        .into_iter()
+        .filter(|s| s.is_live(now))
+        .filter(|s| params.client_id.as_ref().is_none_or(|c| s.client_ids.contains(c)))
+        .collect();
+    let (key, direction) = params.sort;
+    sessions.sort_by(|a, b| {
+        let o = key.compare(a, b);
+        if direction == Direction::Descending { o.reverse() } else { o }
+    });
+    let total = sessions.len();
+    let start = (params.page - 1).saturating_mul(params.size);
+    let sessions = sessions.into_iter().skip(start).take(params.size).collect();
+    Ok(McPage { sessions, total, page: params.page, size: params.size })
+}
+
+/// GET /api/users/{user_id}/sessions/{session_id}
+pub async fn get<S: ApiKeyStore + UserStore + UserSessionReader>(
+    store: &S,
+    req: &ApiRequest,
+    now: Millis,
+) -> Result<Session, McError> {
+    let ((), user_id) = authorized(store, req, || Ok(())).await?;
+    let session_id = path_param(req, "session_id")?;
+    store
+        .user_session(&user_id, &session_id)
+        .await?
+        .filter(|s| s.is_live(now))
+        .ok_or(McError::NotFound("Session not found"))
+}
+
+/// DELETE /api/users/{user_id}/sessions/{session_id}: its token stops working at once.
+pub async fn revoke<S: ApiKeyStore + UserStore + SessionEnder>(
+    store: &S,
+    req: &ApiRequest,
+    now: Millis,
+) -> Result<(), McError> {
+    let ((), user_id) = authorized(store, req, || Ok(())).await?;
+    let session_id = path_param(req, "session_id")?;
+    if store.end_session(&user_id, &session_id, now).await? {
+        Ok(())
+    } else {
+        Err(McError::NotFound("Session not found"))
+    }
+}
+
+/// DELETE /api/users/{user_id}/sessions[?except=<session_id>]: the number revoked.
+pub async fn revoke_all<S: ApiKeyStore + UserStore + UserSessionReader + SessionEnder>(
+    store: &S,
+    req: &ApiRequest,
+    now: Millis,
+) -> Result<usize, McError> {
+    let (except, user_id) =
+        authorized(store, req, || Ok(single(&req.query_pairs(), "except")?.map(str::to_string))).await?;
+    Ok(store.end_sessions(&user_id, except.as_deref(), now).await?)
+}
