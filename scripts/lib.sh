@@ -1,4 +1,4 @@
-# Shared by scripts/test, scripts/run-local and .ci/run. Source it; do not run it.
+# Shared by every script in scripts/ and by .ci/run. Source it; do not run it.
 # Everything it starts is stopped by stop_started (call it from an EXIT trap).
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -9,6 +9,8 @@ export SAM_CLI_TELEMETRY=0
 log() { printf '==> %s\n' "$*" >&2; }
 
 # Creates .venv with the pinned tools of requirements-dev.txt (again when that file changes).
+# Only .ci/run, scripts/conformance, scripts/sam-build and scripts/bench-cold-start (for its
+# arm64 build) call it; scripts/run-local and scripts/test need none of these tools.
 ensure_venv() {
   local stamp="$VENV/.requirements.sha256"
   local want
@@ -164,6 +166,26 @@ stop_started() {
     wait "$pid" 2>/dev/null || true
   done
   STARTED_PIDS=()
+}
+
+# The line in docs/benchmark.md and docs/cold-start.md below which their script writes the
+# measured tables; the text above it is written by hand and kept.
+GENERATED_MARKER='<!-- Everything below this line is written by its script (scripts/bench or scripts/bench-cold-start); edit the text above it. -->'
+
+# Puts a freshly generated part (a file) into a docs page below GENERATED_MARKER, keeping the
+# hand-written text above the marker; a page without the marker becomes the part alone.
+# The part's level-1 headings become level 2 (the page has its own title). page, part.
+splice_generated() {
+  local page="$1" part="$2" tmp="$1.tmp"
+  [ -s "$part" ] || return 0
+  {
+    if grep -qxF -- "$GENERATED_MARKER" "$page" 2>/dev/null; then
+      awk -v marker="$GENERATED_MARKER" '{ print } $0 == marker { exit }' "$page"
+      echo
+    fi
+    sed 's/^# /## /' "$part"
+  } > "$tmp"
+  mv "$tmp" "$page"
 }
 
 # Sums cargo's `test result:` lines of a log into one `N passed, M failed` line.

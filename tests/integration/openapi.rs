@@ -1,5 +1,5 @@
 //! Responses validate against Rocket.Chat's official OpenAPI description
-//! (../shared/reference/rocketchat-sessions.openapi.yaml) with the jsonschema crate: the
+//! (tests/conformance/reference/rocketchat-sessions.openapi.yaml) with the jsonschema crate: the
 //! whole description is registered as one Draft 4 resource (OpenAPI 3.0 schemas are
 //! Draft 4-based), so its `#/components/...` references resolve as they are written.
 
@@ -13,7 +13,7 @@ use crate::support::*;
 const SPEC_URI: &str = "urn:rocketchat-sessions-openapi";
 
 fn spec() -> Value {
-    let path = repo_root().join("../shared/reference/rocketchat-sessions.openapi.yaml");
+    let path = repo_root().join("tests/conformance/reference/rocketchat-sessions.openapi.yaml");
     let text = std::fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("{} must sit beside the repository: {e}", path.display()));
     let mut spec = serde_yaml_ng::from_str(&text).expect("OpenAPI is YAML");
@@ -182,19 +182,25 @@ fn openapi_yaml_the_code_and_the_readme_list_the_same_routes() {
         .iter()
         .flat_map(|e| e.methods().iter().map(|m| (m.to_string(), e.path().to_string())))
         .collect();
-    assert_eq!(described, served, "openapi.yaml against endpoints.rs");
+    assert_eq!(described, served, "openapi.yaml against the route table (shared/src/routes.rs)");
 
-    // README rows: "| GET or POST /api/v1/logout | logout | ..." and "| GET  /api/v1/sessions/list | ...".
+    // README rows: "| GET or POST /api/v1/logout | logout | ..." and "| GET /api/v1/sessions/list | ...".
     let readme = std::fs::read_to_string(repo_root().join("README.md")).expect("README.md");
-    let section = readme.split("## Endpoints").nth(1).expect("an Endpoints section").split("\n## ").next().unwrap();
+    let section = readme.split("## Routes").nth(1).expect("a Routes section").split("\n## ").next().unwrap();
     let mut listed = BTreeSet::new();
+    let mut functions = BTreeSet::new();
     for line in section.lines().filter(|l| l.starts_with("| ") && !l.starts_with("| route")) {
-        let route = line.trim_start_matches("| ").split(" |").next().unwrap_or("").trim();
+        let mut cells = line.trim_start_matches("| ").split(" |");
+        let route = cells.next().unwrap_or("").trim();
         let Some((methods, path)) = route.rsplit_once(' ') else { continue };
         for method in methods.split(" or ").map(str::trim).filter(|m| !m.is_empty()) {
             listed.insert((method.to_string(), path.to_string()));
         }
+        functions.insert((cells.next().unwrap_or("").trim().to_string(), path.to_string()));
     }
+    let table: BTreeSet<(String, String)> =
+        sessions_api::Endpoint::ALL.iter().map(|e| (e.function().to_string(), e.path().to_string())).collect();
+    assert_eq!(functions, table, "README's route table against the route table's functions");
     assert_eq!(listed, described, "README's endpoint table against openapi.yaml");
     // Each described operation has an operationId, a summary and at least one response.
     for (method, path) in &described {
