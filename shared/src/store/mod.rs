@@ -18,7 +18,9 @@ mod login_limits;
 pub mod metering;
 mod outbox;
 mod permissions;
+mod session_filter;
 mod session_index;
+mod session_merge;
 pub mod session_row;
 mod sessions;
 mod tokens;
@@ -53,7 +55,7 @@ pub struct DynamoStore {
     counter_shards: u32,
     /// Shards of the order indexes' partition (`ORDER_INDEX_SHARDS`).
     order_shards: u32,
-    /// Rows a full read aims to fetch per range Query (session_index::FILTER_RANGE_ROWS).
+    /// Rows a full read aims to fetch per range Query (session_filter::FILTER_RANGE_ROWS).
     filter_range_rows: usize,
     /// Items DynamoDB read for index queries (its ScannedCount), for tests and benchmarks.
     index_items_read: std::sync::Arc<std::sync::atomic::AtomicU64>,
@@ -69,7 +71,7 @@ impl DynamoStore {
             table: table.into(),
             counter_shards: defaults.counter_shards,
             order_shards: defaults.order_shards,
-            filter_range_rows: session_index::FILTER_RANGE_ROWS,
+            filter_range_rows: session_filter::FILTER_RANGE_ROWS,
             index_items_read: Default::default(),
             index_queries: Default::default(),
         }
@@ -91,7 +93,7 @@ impl DynamoStore {
     /// The same store with full reads cut into ranges of about `rows` sessions each
     /// (1..=2 500); smaller ranges mean more Queries at once and fewer pages after each other.
     pub fn with_filter_range_rows(mut self, rows: usize) -> Self {
-        self.filter_range_rows = rows.clamp(1, session_index::FILTER_PAGE);
+        self.filter_range_rows = rows.clamp(1, session_filter::FILTER_PAGE);
         self
     }
 
