@@ -230,6 +230,40 @@ pub fn local_endpoint(lookup: impl Fn(&str) -> Option<String>) -> Result<String,
     Ok(endpoint)
 }
 
+impl DemoSession {
+    /// What `issue_login` records for this session: its device, address, client ids and
+    /// location, the seed's login time shifted to `now`, and its fixed id and token.
+    fn login_spec(&self, now: Millis) -> LoginSpec {
+        let [kind, name, long_version, version, os, os_version] = self.device;
+        LoginSpec {
+            device: Device {
+                kind: kind.into(),
+                name: name.into(),
+                long_version: long_version.into(),
+                os: Os { name: os.into(), version: os_version.into() },
+                version: version.into(),
+            },
+            ip: self.ip.into(),
+            host: "localhost:3000".into(),
+            user_agent: self.user_agent.into(),
+            login_at: Some(shifted(self.login_at, now)),
+            session_id: Some(self.session_id.into()),
+            token: Some(demo_token(self.session_id)),
+            client_ids: self.client_ids.iter().map(|c| c.to_string()).collect(),
+            geo: self
+                .geo
+                .map(|[country, region, city, lat, lon]| Geo {
+                    country: Some(country.into()),
+                    region: Some(region.into()),
+                    city: Some(city.into()),
+                    latitude: Some(lat.into()),
+                    longitude: Some(lon.into()),
+                })
+                .unwrap_or_default(),
+        }
+    }
+}
+
 /// Creates every demo user and session, the admin's TOTP, and the default permissions.
 /// testroxie is an admin without 2FA: its step-up method is the password (seeds/000). Fails on a table that already holds them.
 /// `progress` counts users and sessions written (`ProgressBar::hidden()` for none).
@@ -259,33 +293,7 @@ pub async fn seed<S: UserStore + SessionCreator + UserAdmin + PermissionStore + 
         .await?;
         progress.inc(1);
         for s in u.sessions {
-            let [kind, name, long_version, version, os, os_version] = s.device;
-            let spec = LoginSpec {
-                device: Device {
-                    kind: kind.into(),
-                    name: name.into(),
-                    long_version: long_version.into(),
-                    os: Os { name: os.into(), version: os_version.into() },
-                    version: version.into(),
-                },
-                ip: s.ip.into(),
-                host: "localhost:3000".into(),
-                user_agent: s.user_agent.into(),
-                login_at: Some(shifted(s.login_at, now)),
-                session_id: Some(s.session_id.into()),
-                token: Some(demo_token(s.session_id)),
-                client_ids: s.client_ids.iter().map(|c| c.to_string()).collect(),
-                geo: s
-                    .geo
-                    .map(|[country, region, city, lat, lon]| Geo {
-                        country: Some(country.into()),
-                        region: Some(region.into()),
-                        city: Some(city.into()),
-                        latitude: Some(lat.into()),
-                        longitude: Some(lon.into()),
-                    })
-                    .unwrap_or_default(),
-            };
+            let spec = s.login_spec(now);
             issue_login(store, config, &user, spec).await?;
             progress.inc(1);
             sessions += 1;

@@ -20,7 +20,7 @@ use sessions_api::monocloud::errors::{McError, problem};
 use sessions_api::monocloud::query::parse_list_params;
 use sessions_api::request::{ApiRequest, parse_query, sanitize_event};
 use sessions_api::rocketchat::errors::{ApiError, error_body};
-use sessions_api::rocketchat::handlers::login::{LoginRequest, parse_login};
+use sessions_api::rocketchat::login_body::{LoginRequest, parse_login};
 use sessions_api::rocketchat::query::parse_list_query;
 use sessions_api::store::session_row;
 

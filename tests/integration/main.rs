@@ -9,6 +9,7 @@ mod events;
 mod faults;
 mod iam;
 mod lambda_processes;
+mod layout;
 mod limits;
 mod list_bounds;
 mod local_http;

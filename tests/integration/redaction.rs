@@ -4,7 +4,8 @@ use sessions_api::core::model::{ApiKey, Session, TokenRecord, TwoFactor, User};
 use sessions_api::request::ApiRequest;
 use sessions_api::rocketchat::auth::Caller;
 use sessions_api::rocketchat::handlers::Reply;
-use sessions_api::rocketchat::handlers::login::{Credentials, LoggedIn, ResumeToken};
+use sessions_api::rocketchat::handlers::login::LoggedIn;
+use sessions_api::rocketchat::login_body::{Credentials, ResumeToken};
 use sessions_api::store::EmailCode;
 use sessions_cli::admin::{IssuedLogin, LoginSpec, NewUser};
 

@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 use sessions_api::Endpoint::{SessionsInfoAdmin, SessionsListAll};
 use sessions_api::core::clock::now_ms;
-use sessions_api::rocketchat::handlers::admin;
+use sessions_api::rocketchat::handlers::{ApiError, admin};
 use sessions_api::store::OutboxStore;
 
 use crate::support::*;
@@ -161,6 +161,28 @@ async fn five_wrong_codes_lock_until_the_window_passes() {
     );
     let fresh = latest_email_code(&env).await;
     assert!(admin::list_all(store, mailer, config, &req(Some(&fresh)), later).await.is_ok());
+}
+
+/// The wrong-code limit comes from the configuration (TWO_FACTOR_MAX_FAILURES,
+/// TWO_FACTOR_FAILURE_WINDOW_MINUTES), like the login limits.
+#[tokio::test]
+async fn the_wrong_code_limit_and_its_window_are_configured() {
+    let mut env = TestEnv::seeded().await;
+    env.app.config.two_factor_max_failures = 2;
+    env.app.config.two_factor_failure_window_ms = 2 * 60 * 1000;
+    let now = now_ms();
+    let wrong = wrong_totp(now);
+    let req = |code: &str| http_request(&Req::new().auth(&admin_auth()).code(code).event(SessionsListAll));
+    let (store, mailer, config) = (&env.app.store, &env.app.mailer, &env.app.config);
+    for _ in 0..2 {
+        let err = admin::list_all(store, mailer, config, &req(&wrong), now).await.unwrap_err();
+        assert!(matches!(err, ApiError::TotpInvalid { method: "totp" }), "{err:?}");
+    }
+    let err = admin::list_all(store, mailer, config, &req(&admin_totp(now)), now).await.unwrap_err();
+    assert!(matches!(err, ApiError::TotpMaxAttempts { method: "totp" }), "the third code is refused: {err:?}");
+    // Three minutes later the two-minute window has passed.
+    let later = now + 3 * 60 * 1000;
+    assert!(admin::list_all(store, mailer, config, &req(&admin_totp(later)), later).await.is_ok());
 }
 
 #[tokio::test]

@@ -3,11 +3,12 @@
 //! Talks to the DynamoDB that the AWS environment points at (`AWS_ENDPOINT_URL` for a
 //! local one) and the table named by `SESSIONS_TABLE`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use serde_json::json;
+use sessions_api::core::clock::now_ms;
 use sessions_api::core::model::{Device, Os};
 use sessions_api::store::{ApiKeyStore, DynamoStore};
 use sessions_api::{App, Config};
@@ -48,29 +49,7 @@ enum Command {
         password: Option<String>,
     },
     /// Log a user in: records a session and prints its token once.
-    Login {
-        /// User id or username.
-        #[arg(long)]
-        user: String,
-        #[arg(long, default_value = "browser")]
-        device_type: String,
-        #[arg(long, default_value = "Chrome")]
-        device_name: String,
-        #[arg(long, default_value = "120.0.0")]
-        device_version: String,
-        #[arg(long)]
-        device_long_version: Option<String>,
-        #[arg(long, default_value = "Linux")]
-        os_name: String,
-        #[arg(long, default_value = "")]
-        os_version: String,
-        #[arg(long, default_value = "127.0.0.1")]
-        ip: String,
-        #[arg(long, default_value = "localhost:9000")]
-        host: String,
-        #[arg(long, default_value = "")]
-        user_agent: String,
-    },
+    Login(LoginArgs),
     /// Create the demo users and sessions of the seeds (local tables only).
     SeedDemo,
     /// Give a user a role (admin holds both device-management permissions).
@@ -131,6 +110,32 @@ enum Command {
     },
 }
 
+/// The session `login` records: whose, and the device and client it shows.
+#[derive(clap::Args)]
+struct LoginArgs {
+    /// User id or username.
+    #[arg(long)]
+    user: String,
+    #[arg(long, default_value = "browser")]
+    device_type: String,
+    #[arg(long, default_value = "Chrome")]
+    device_name: String,
+    #[arg(long, default_value = "120.0.0")]
+    device_version: String,
+    #[arg(long)]
+    device_long_version: Option<String>,
+    #[arg(long, default_value = "Linux")]
+    os_name: String,
+    #[arg(long, default_value = "")]
+    os_version: String,
+    #[arg(long, default_value = "127.0.0.1")]
+    ip: String,
+    #[arg(long, default_value = "localhost:9000")]
+    host: String,
+    #[arg(long, default_value = "")]
+    user_agent: String,
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -147,55 +152,14 @@ async fn run(command: Command) -> Result<(), CliError> {
     let app = App::from_env().await.map_err(|e| CliError::Usage(format!("configuration: {e}")))?;
     let (store, config): (&DynamoStore, &Config) = (&app.store, &app.config);
     match command {
-        Command::CreateTable { template } => {
-            let def = TableDefinition::from_template(&template)?;
-            let created = create_table(store.client(), store.table(), &def).await?;
-            println!("table {} {}", store.table(), if created { "created" } else { "already exists" });
-            let written = init_permissions(store).await?;
-            if written > 0 {
-                println!("default permissions written ({written})");
-            }
-        }
+        Command::CreateTable { template } => create_table_from(store, &template).await?,
         Command::CreateUser { username, name, emails, roles, password } => {
             let user =
                 create_user(store, config, NewUser { user_id: None, username, name, emails, roles, password }).await?;
             println!("{}", json!({"userId": user.user_id, "username": user.username, "roles": user.roles}));
         }
-        Command::Login {
-            user,
-            device_type,
-            device_name,
-            device_version,
-            device_long_version,
-            os_name,
-            os_version,
-            ip,
-            host,
-            user_agent,
-        } => {
-            let user = find_user(store, &user).await?;
-            let device = Device {
-                kind: device_type,
-                name: device_name,
-                long_version: device_long_version.unwrap_or_else(|| device_version.clone()),
-                os: Os { name: os_name, version: os_version },
-                version: device_version,
-            };
-            let spec = LoginSpec { device, ip, host, user_agent, ..Default::default() };
-            let login = issue_login(store, config, &user, spec).await?;
-            println!(
-                "{}",
-                json!({"userId": user.user_id, "authToken": login.token, "sessionId": login.session.session_id})
-            );
-        }
-        Command::SeedDemo => {
-            demo::local_endpoint(|name| std::env::var(name).ok())?;
-            let progress = progress::bar("seeding");
-            let seeded = demo::seed(store, config, sessions_api::core::clock::now_ms(), &progress).await;
-            progress.finish_and_clear();
-            let n = seeded?;
-            println!("seeded {} users and {n} sessions into {}", demo::USERS.len(), store.table());
-        }
+        Command::Login(args) => log_in(store, config, args).await?,
+        Command::SeedDemo => seed_demo(store, config).await?,
         Command::GrantRole { user, role } => {
             let roles = change_role(store, &user, &role, true).await?;
             println!("{}", json!({"user": user, "roles": roles}));
@@ -212,36 +176,18 @@ async fn run(command: Command) -> Result<(), CliError> {
             let roles = change_role(store, &user, &role, false).await?;
             println!("{}", json!({"user": user, "roles": roles}));
         }
-        Command::EnableTotp { user } => {
-            let enrolment = enable_totp(store, &user, None).await?;
-            println!("Scan this with an authenticator app, or enter the URI:\n");
-            println!("{}", qr_for_terminal(&enrolment.otpauth_uri));
-            println!("{}\n", enrolment.otpauth_uri);
-            println!("Backup codes (each works once; they are not shown again):");
-            for code in enrolment.backup_codes {
-                println!("  {code}");
-            }
-        }
-        Command::TotpCode { user } => {
-            println!("{}", current_totp_code(store, &user, sessions_api::core::clock::now_ms()).await?);
-        }
+        Command::EnableTotp { user } => print_totp_enrolment(store, &user).await?,
+        Command::TotpCode { user } => println!("{}", current_totp_code(store, &user, now_ms()).await?),
         Command::EnableEmail2fa { user } => {
             set_email_two_factor(store, &user, true).await?;
             println!("email 2FA enabled for {user}");
         }
         Command::CreateApiKey { name } => {
-            let (key, secret) = create_api_key(store, &name, None, sessions_api::core::clock::now_ms()).await?;
+            let (key, secret) = create_api_key(store, &name, None, now_ms()).await?;
             println!("{}", json!({"id": key.key_id, "name": key.name, "apiKey": secret}));
             eprintln!("Keep the key now: only its SHA-256 is stored.");
         }
-        Command::ListApiKeys => {
-            for k in store.api_keys().await? {
-                println!(
-                    "{}",
-                    json!({"id": k.key_id, "name": k.name, "createdAt": k.created_at, "disabled": k.disabled})
-                );
-            }
-        }
+        Command::ListApiKeys => list_api_keys(store).await?,
         Command::DisableApiKey { id } => {
             let key = disable_api_key(store, &id).await?;
             println!("API key {} ({}) disabled", key.key_id, key.name);
@@ -251,6 +197,66 @@ async fn run(command: Command) -> Result<(), CliError> {
                 println!("{}  to {}  {}\n{}\n", m.sent_at, m.to, m.subject, m.body);
             }
         }
+    }
+    Ok(())
+}
+
+/// `create-table`: the table of the template, and the default permissions.
+async fn create_table_from(store: &DynamoStore, template: &Path) -> Result<(), CliError> {
+    let def = TableDefinition::from_template(template)?;
+    let created = create_table(store.client(), store.table(), &def).await?;
+    println!("table {} {}", store.table(), if created { "created" } else { "already exists" });
+    let written = init_permissions(store).await?;
+    if written > 0 {
+        println!("default permissions written ({written})");
+    }
+    Ok(())
+}
+
+/// `login`: a session for the user, with the device given; prints its token once.
+async fn log_in(store: &DynamoStore, config: &Config, args: LoginArgs) -> Result<(), CliError> {
+    let user = find_user(store, &args.user).await?;
+    let device = Device {
+        kind: args.device_type,
+        name: args.device_name,
+        long_version: args.device_long_version.unwrap_or_else(|| args.device_version.clone()),
+        os: Os { name: args.os_name, version: args.os_version },
+        version: args.device_version,
+    };
+    let spec = LoginSpec { device, ip: args.ip, host: args.host, user_agent: args.user_agent, ..Default::default() };
+    let login = issue_login(store, config, &user, spec).await?;
+    println!("{}", json!({"userId": user.user_id, "authToken": login.token, "sessionId": login.session.session_id}));
+    Ok(())
+}
+
+/// `seed-demo`: the demo users and sessions (local tables only).
+async fn seed_demo(store: &DynamoStore, config: &Config) -> Result<(), CliError> {
+    demo::local_endpoint(|name| std::env::var(name).ok())?;
+    let progress = progress::bar("seeding");
+    let seeded = demo::seed(store, config, now_ms(), &progress).await;
+    progress.finish_and_clear();
+    let n = seeded?;
+    println!("seeded {} users and {n} sessions into {}", demo::USERS.len(), store.table());
+    Ok(())
+}
+
+/// `enable-totp`: the otpauth:// URI as a QR code and as text, and the backup codes, once.
+async fn print_totp_enrolment(store: &DynamoStore, user: &str) -> Result<(), CliError> {
+    let enrolment = enable_totp(store, user, None).await?;
+    println!("Scan this with an authenticator app, or enter the URI:\n");
+    println!("{}", qr_for_terminal(&enrolment.otpauth_uri));
+    println!("{}\n", enrolment.otpauth_uri);
+    println!("Backup codes (each works once; they are not shown again):");
+    for code in enrolment.backup_codes {
+        println!("  {code}");
+    }
+    Ok(())
+}
+
+/// `list-api-keys`: ids, names and state, never the keys.
+async fn list_api_keys(store: &DynamoStore) -> Result<(), CliError> {
+    for k in store.api_keys().await? {
+        println!("{}", json!({"id": k.key_id, "name": k.name, "createdAt": k.created_at, "disabled": k.disabled}));
     }
     Ok(())
 }

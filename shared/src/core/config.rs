@@ -32,6 +32,11 @@ pub struct Config {
     pub login_failures_per_ip: u32,
     /// Window in which failed logins count, and so the longest block (`LOGIN_BLOCK_MINUTES`).
     pub login_block_ms: i64,
+    /// Wrong 2FA codes per user before `totp-max-attempts` (`TWO_FACTOR_MAX_FAILURES`).
+    pub two_factor_max_failures: u32,
+    /// Window in which wrong 2FA codes count, and so the longest wait
+    /// (`TWO_FACTOR_FAILURE_WINDOW_MINUTES`).
+    pub two_factor_failure_window_ms: i64,
     /// Shards of the active-session counter; only ever raise it, as reads sum shards
     /// below it (`SESSION_COUNTER_SHARDS`, 1–99).
     pub counter_shards: u32,
@@ -72,6 +77,8 @@ impl Default for Config {
             login_failures_per_user: 10,
             login_failures_per_ip: 50,
             login_block_ms: 5 * 60 * 1000,
+            two_factor_max_failures: 5,
+            two_factor_failure_window_ms: 15 * 60 * 1000,
             counter_shards: 8,
             order_shards: 8,
             mailer: MailerKind::Outbox,
@@ -104,62 +111,82 @@ impl Config {
 
     /// Builds the configuration from any variable source (the environment, or a map in tests).
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let d = Config::default();
-        let table_name = match lookup("SESSIONS_TABLE") {
+        let mut config = Config::default();
+        config.table_name = match lookup("SESSIONS_TABLE") {
             Some(v) if v.trim().is_empty() => return Err(err("SESSIONS_TABLE", "must not be empty")),
             Some(v) => v,
-            None => d.table_name,
+            None => config.table_name,
         };
-        let days = number(&lookup, "TOKEN_LIFETIME_DAYS", 1, 3650, 90)?;
-        let list_count_max = number(&lookup, "LIST_COUNT_MAX", 1, 10_000, d.list_count_max as i64)?;
-        let list_count_default = number(&lookup, "LIST_COUNT_DEFAULT", 0, list_count_max, d.list_count_default as i64)?;
-        let offset_max = number(&lookup, "LIST_OFFSET_MAX", 0, 10_000_000, d.list_offset_max as i64)?;
-        let scan_rows = number(&lookup, "LIST_SCAN_MAX_ROWS", 1, 10_000_000, d.list_scan_max_rows as i64)?;
-        let scan_ms = number(&lookup, "LIST_SCAN_BUDGET_MS", 1, 600_000, d.list_scan_budget_ms as i64)?;
-        let remember = number(&lookup, "TWO_FACTOR_REMEMBER_MINUTES", 0, 24 * 60, 30)?;
-        let bcrypt_cost = number(&lookup, "BCRYPT_COST", 4, 31, d.bcrypt_cost as i64)?;
-        let max_sessions = number(&lookup, "MAX_SESSIONS_PER_USER", 1, 10_000, d.max_sessions_per_user as i64)?;
-        let per_user = number(&lookup, "LOGIN_FAILURES_PER_USER", 0, 10_000, d.login_failures_per_user as i64)?;
-        let per_ip = number(&lookup, "LOGIN_FAILURES_PER_IP", 0, 1_000_000, d.login_failures_per_ip as i64)?;
-        let block_minutes = number(&lookup, "LOGIN_BLOCK_MINUTES", 1, 24 * 60, d.login_block_ms / 60_000)?;
-        let counter_shards = number(&lookup, "SESSION_COUNTER_SHARDS", 1, 99, d.counter_shards as i64)?;
-        let order_shards = number(&lookup, "ORDER_INDEX_SHARDS", 1, 64, d.order_shards as i64)?;
-        let mailer = match lookup("MAILER").as_deref().map(str::trim) {
+        config.read_lists(&lookup)?;
+        config.read_sign_in(&lookup)?;
+        config.read_limits(&lookup)?;
+        config.read_delivery(&lookup)?;
+        Ok(config)
+    }
+
+    /// List paging and the bounds of a full read; the order and counter shards.
+    fn read_lists(&mut self, lookup: &impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
+        let count_max = number(lookup, "LIST_COUNT_MAX", 1, 10_000, self.list_count_max as i64)?;
+        self.list_count_default =
+            number(lookup, "LIST_COUNT_DEFAULT", 0, count_max, self.list_count_default as i64)? as usize;
+        self.list_count_max = count_max as usize;
+        self.list_offset_max = number(lookup, "LIST_OFFSET_MAX", 0, 10_000_000, self.list_offset_max as i64)? as usize;
+        self.list_scan_max_rows =
+            number(lookup, "LIST_SCAN_MAX_ROWS", 1, 10_000_000, self.list_scan_max_rows as i64)? as usize;
+        self.list_scan_budget_ms =
+            number(lookup, "LIST_SCAN_BUDGET_MS", 1, 600_000, self.list_scan_budget_ms as i64)? as u64;
+        self.counter_shards = number(lookup, "SESSION_COUNTER_SHARDS", 1, 99, self.counter_shards as i64)? as u32;
+        self.order_shards = number(lookup, "ORDER_INDEX_SHARDS", 1, 64, self.order_shards as i64)? as u32;
+        Ok(())
+    }
+
+    /// Tokens, passwords and sessions per user.
+    fn read_sign_in(&mut self, lookup: &impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
+        self.token_lifetime_secs = number(lookup, "TOKEN_LIFETIME_DAYS", 1, 3650, 90)? * 86_400;
+        self.two_factor_remember_secs = number(lookup, "TWO_FACTOR_REMEMBER_MINUTES", 0, 24 * 60, 30)? * 60;
+        self.bcrypt_cost = number(lookup, "BCRYPT_COST", 4, 31, self.bcrypt_cost as i64)? as u32;
+        self.max_sessions_per_user =
+            number(lookup, "MAX_SESSIONS_PER_USER", 1, 10_000, self.max_sessions_per_user as i64)? as usize;
+        Ok(())
+    }
+
+    /// The failed-login limits and the wrong-2FA-code limit, with the same bounds: a count
+    /// per window, and a window of 1 minute to a day. A 2FA limit of 0 would refuse every
+    /// code, so it starts at 1; the login limits take 0 to disable.
+    fn read_limits(&mut self, lookup: &impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
+        let minutes = |ms: i64| ms / 60_000;
+        self.login_failures_per_user =
+            number(lookup, "LOGIN_FAILURES_PER_USER", 0, 10_000, self.login_failures_per_user as i64)? as u32;
+        self.login_failures_per_ip =
+            number(lookup, "LOGIN_FAILURES_PER_IP", 0, 1_000_000, self.login_failures_per_ip as i64)? as u32;
+        self.login_block_ms = number(lookup, "LOGIN_BLOCK_MINUTES", 1, 24 * 60, minutes(self.login_block_ms))? * 60_000;
+        self.two_factor_max_failures =
+            number(lookup, "TWO_FACTOR_MAX_FAILURES", 1, 10_000, self.two_factor_max_failures as i64)? as u32;
+        let window = minutes(self.two_factor_failure_window_ms);
+        self.two_factor_failure_window_ms =
+            number(lookup, "TWO_FACTOR_FAILURE_WINDOW_MINUTES", 1, 24 * 60, window)? * 60_000;
+        Ok(())
+    }
+
+    /// Where mail goes, and whether CloudFront's location headers are trusted.
+    fn read_delivery(&mut self, lookup: &impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
+        self.mailer = match lookup("MAILER").as_deref().map(str::trim) {
             None | Some("") | Some("outbox") => MailerKind::Outbox,
             Some("ses") => MailerKind::Ses,
             Some(other) => return Err(err("MAILER", format!("{other:?} is neither \"outbox\" nor \"ses\""))),
         };
-        let mail_from = lookup("MAIL_FROM").filter(|v| !v.trim().is_empty());
-        if mailer == MailerKind::Ses && mail_from.is_none() {
+        self.mail_from = lookup("MAIL_FROM").filter(|v| !v.trim().is_empty());
+        if self.mailer == MailerKind::Ses && self.mail_from.is_none() {
             return Err(err("MAIL_FROM", "must be set to a verified sender when MAILER=ses"));
         }
-        let trust_cloudfront_geo = match lookup("TRUST_CLOUDFRONT_GEO").as_deref().map(str::trim) {
+        self.trust_cloudfront_geo = match lookup("TRUST_CLOUDFRONT_GEO").as_deref().map(str::trim) {
             None | Some("") | Some("false") => false,
             Some("true") => true,
             Some(other) => {
                 return Err(err("TRUST_CLOUDFRONT_GEO", format!("{other:?} is neither \"true\" nor \"false\"")));
             }
         };
-        Ok(Config {
-            table_name,
-            token_lifetime_secs: days * 86_400,
-            list_count_default: list_count_default as usize,
-            list_count_max: list_count_max as usize,
-            list_offset_max: offset_max as usize,
-            list_scan_max_rows: scan_rows as usize,
-            list_scan_budget_ms: scan_ms as u64,
-            two_factor_remember_secs: remember * 60,
-            bcrypt_cost: bcrypt_cost as u32,
-            max_sessions_per_user: max_sessions as usize,
-            login_failures_per_user: per_user as u32,
-            login_failures_per_ip: per_ip as u32,
-            login_block_ms: block_minutes * 60_000,
-            counter_shards: counter_shards as u32,
-            order_shards: order_shards as u32,
-            mailer,
-            mail_from,
-            trust_cloudfront_geo,
-        })
+        Ok(())
     }
 }
 
@@ -209,6 +236,8 @@ mod tests {
             ("LOGIN_FAILURES_PER_USER", "0"),
             ("LOGIN_FAILURES_PER_IP", "7"),
             ("LOGIN_BLOCK_MINUTES", "2"),
+            ("TWO_FACTOR_MAX_FAILURES", "3"),
+            ("TWO_FACTOR_FAILURE_WINDOW_MINUTES", "20"),
         ])
         .unwrap();
         assert_eq!(c.table_name, "t1");
@@ -217,6 +246,7 @@ mod tests {
         assert_eq!(c.two_factor_remember_secs, 600);
         assert_eq!(c.bcrypt_cost, 4);
         assert_eq!((c.login_failures_per_user, c.login_failures_per_ip, c.login_block_ms), (0, 7, 120_000));
+        assert_eq!((c.two_factor_max_failures, c.two_factor_failure_window_ms), (3, 20 * 60_000));
     }
 
     #[test]
@@ -229,6 +259,15 @@ mod tests {
         assert_eq!(from(&[("LOGIN_BLOCK_MINUTES", "0")]).unwrap_err().variable, "LOGIN_BLOCK_MINUTES");
         assert_eq!(from(&[("LOGIN_FAILURES_PER_IP", "-1")]).unwrap_err().variable, "LOGIN_FAILURES_PER_IP");
         assert_eq!(from(&[("MAILER", "smtp")]).unwrap_err().variable, "MAILER");
+        for (variable, bad) in [
+            ("TWO_FACTOR_MAX_FAILURES", "0"),
+            ("TWO_FACTOR_MAX_FAILURES", "10001"),
+            ("TWO_FACTOR_MAX_FAILURES", "five"),
+            ("TWO_FACTOR_FAILURE_WINDOW_MINUTES", "0"),
+            ("TWO_FACTOR_FAILURE_WINDOW_MINUTES", "1441"),
+        ] {
+            assert_eq!(from(&[(variable, bad)]).unwrap_err().variable, variable, "{variable}={bad}");
+        }
         assert_eq!(from(&[("SESSION_COUNTER_SHARDS", "100")]).unwrap_err().variable, "SESSION_COUNTER_SHARDS");
         assert_eq!(from(&[("MAILER", "ses")]).unwrap_err().variable, "MAIL_FROM");
         assert_eq!(from(&[("TRUST_CLOUDFRONT_GEO", "yes")]).unwrap_err().variable, "TRUST_CLOUDFRONT_GEO");

@@ -101,34 +101,9 @@ pub fn error_body(e: &ApiError) -> (u16, serde_json::Value) {
         ),
         ApiError::InvalidSortKeys => (400, json!({"success": false, "error": "error-invalid-sort-keys"})),
         ApiError::SessionNotFound => (404, json!({"success": false, "error": "Session not found"})),
-        ApiError::TotpRequired { method, code_generated, available } => (
-            400,
-            json!({
-                "success": false,
-                "error": "TOTP Required [totp-required]",
-                "errorType": "totp-required",
-                "details": {"method": method, "codeGenerated": code_generated, "availableMethods": available}
-            }),
-        ),
-        ApiError::TotpInvalid { method } => (
-            400,
-            json!({
-                "success": false,
-                "error": "TOTP Invalid [totp-invalid]",
-                "errorType": "totp-invalid",
-                "details": {"method": method, "codeGenerated": false}
-            }),
-        ),
-        // Rocket.Chat's own wording, misspelling included, so clients matching it still do.
-        ApiError::TotpMaxAttempts { method } => (
-            400,
-            json!({
-                "success": false,
-                "error": "TOTP Maximun Attempts Reached [totp-max-attempts]",
-                "errorType": "totp-max-attempts",
-                "details": {"method": method}
-            }),
-        ),
+        ApiError::TotpRequired { .. } | ApiError::TotpInvalid { .. } | ApiError::TotpMaxAttempts { .. } => {
+            (400, two_factor_body(e))
+        }
         ApiError::LoginFailed => (401, json!({"status": "error", "error": "Unauthorized", "message": "Unauthorized"})),
         // Rocket.Chat's codes and messages (restrictLoginAttempts, Accounts.validateLoginAttempt).
         ApiError::LoginBlocked(by) => {
@@ -147,6 +122,32 @@ pub fn error_body(e: &ApiError) -> (u16, serde_json::Value) {
             json!({"success": false, "error": "Service temporarily unavailable, try again [error-service-unavailable]"}),
         ),
         ApiError::Internal(_) => (500, json!({"success": false, "error": "Internal server error"})),
+    }
+}
+
+/// The body of a 2FA error: Rocket.Chat's `totp-*` error types with their `details`.
+fn two_factor_body(e: &ApiError) -> serde_json::Value {
+    match e {
+        ApiError::TotpRequired { method, code_generated, available } => json!({
+            "success": false,
+            "error": "TOTP Required [totp-required]",
+            "errorType": "totp-required",
+            "details": {"method": method, "codeGenerated": code_generated, "availableMethods": available}
+        }),
+        ApiError::TotpInvalid { method } => json!({
+            "success": false,
+            "error": "TOTP Invalid [totp-invalid]",
+            "errorType": "totp-invalid",
+            "details": {"method": method, "codeGenerated": false}
+        }),
+        // Rocket.Chat's own wording, misspelling included, so clients matching it still do.
+        ApiError::TotpMaxAttempts { method } => json!({
+            "success": false,
+            "error": "TOTP Maximun Attempts Reached [totp-max-attempts]",
+            "errorType": "totp-max-attempts",
+            "details": {"method": method}
+        }),
+        _ => json!({"success": false, "error": "Internal server error"}),
     }
 }
 

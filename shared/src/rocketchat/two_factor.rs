@@ -19,9 +19,6 @@ use crate::store::{EmailCode, TwoFactorStore};
 
 pub const CODE_HEADER: &str = "x-2fa-code";
 pub const METHOD_HEADER: &str = "x-2fa-method";
-/// Wrong codes allowed per user in [`FAILURE_WINDOW_MS`].
-pub const MAX_FAILURES: u32 = 5;
-pub const FAILURE_WINDOW_MS: i64 = 15 * 60 * 1000;
 /// Email codes stay valid for an hour.
 pub const EMAIL_CODE_TTL_MS: i64 = 60 * 60 * 1000;
 /// Wrong tries one email code survives.
@@ -94,7 +91,7 @@ pub async fn require<S: TwoFactorStore, M: Mailer>(
     {
         return Ok(());
     }
-    check_code(store, mailer, user, req.header(METHOD_HEADER), req.header(CODE_HEADER), now).await?;
+    check_code(store, mailer, config, user, req.header(METHOD_HEADER), req.header(CODE_HEADER), now).await?;
     let until = now + config.two_factor_remember_secs * 1000;
     if config.two_factor_remember_secs > 0 {
         store.trust_token(&caller.token_hash, until, &fp).await?;
@@ -106,12 +103,13 @@ pub async fn require<S: TwoFactorStore, M: Mailer>(
 ///
 /// Limit rule: a code is evaluated only under a try reserved beforehand by one conditional
 /// write on the user's window (`store::window`), so any number of parallel codes gets at most
-/// [`MAX_FAILURES`] evaluations per [`FAILURE_WINDOW_MS`]. A wrong code keeps its try; a right
+/// `config.two_factor_max_failures` evaluations per `config.two_factor_failure_window_ms`. A wrong code keeps its try; a right
 /// one gives it back, so only wrong codes count once they are answered. A request without a
 /// code evaluates nothing, so it only reads the window (for totp-max-attempts).
 pub async fn check_code<S: TwoFactorStore, M: Mailer>(
     store: &S,
     mailer: &M,
+    config: &Config,
     user: &User,
     requested_method: Option<&str>,
     code: Option<&str>,
@@ -122,16 +120,17 @@ pub async fn check_code<S: TwoFactorStore, M: Mailer>(
         return Ok(());
     };
     let max_attempts = ApiError::TotpMaxAttempts { method: method.name() };
+    let window = config.two_factor_failure_window_ms;
     let code = code.map(str::trim).unwrap_or("");
     if code.is_empty() {
-        if store.failures(&user.user_id, now, FAILURE_WINDOW_MS).await? >= MAX_FAILURES {
+        if store.failures(&user.user_id, now, window).await? >= config.two_factor_max_failures {
             return Err(max_attempts);
         }
         let available: Vec<&'static str> = available_methods(user).iter().map(|m| m.name()).collect();
         let code_generated = method == Method::Email && send_email_code(store, mailer, user, now).await?;
         return Err(ApiError::TotpRequired { method: method.name(), code_generated, available });
     }
-    let Some(held) = store.reserve_code_try(&user.user_id, now, FAILURE_WINDOW_MS, MAX_FAILURES).await? else {
+    let Some(held) = store.reserve_code_try(&user.user_id, now, window, config.two_factor_max_failures).await? else {
         return Err(max_attempts);
     };
     // A store error from here on leaves the try counted, erring on the side of the limit.
