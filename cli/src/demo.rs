@@ -41,7 +41,7 @@ pub struct DemoSession {
     pub geo: Option<[&'static str; 5]>,
 }
 
-/// The client id of seeds/003's example request.
+/// The client id of docs/seeds/003's example request.
 pub const SEED_CLIENT_ID: &str = "eCOGRJYpnNwwAAuCeReEW";
 /// The demo API key for the MonoCloud routes (local use only).
 pub const DEMO_API_KEY: &str = "sk_demo_local_only_Wq3vJ8rT5yN2kP7mZ4xB9cD6fG1hL0sA";
@@ -74,10 +74,10 @@ pub const DEMO_ADMIN_TOTP_SECRET: &str = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
 
 /// The administrator of the demo workspace (the seeds' example X-User-Id).
 pub const ADMIN_ID: &str = "CkCPNctrgCDfmWLqC";
-/// The user of seeds/001, whose own sessions the demo lists.
+/// The user of docs/seeds/001, whose own sessions the demo lists.
 pub const TEST_USER_ID: &str = "rbAXPnMktTFbNpwtJ";
 
-/// Every demo user, from seeds/000–002.
+/// Every demo user, from docs/seeds/000–002.
 pub const USERS: &[DemoUser] = &[
     DemoUser {
         user_id: ADMIN_ID,
@@ -265,7 +265,7 @@ impl DemoSession {
 }
 
 /// Creates every demo user and session, the admin's TOTP, and the default permissions.
-/// testroxie is an admin without 2FA: its step-up method is the password (seeds/000). Fails on a table that already holds them.
+/// testroxie is an admin without 2FA: its step-up method is the password (docs/seeds/000). Fails on a table that already holds them.
 /// `progress` counts users and sessions written (`ProgressBar::hidden()` for none).
 pub async fn seed<S: UserStore + SessionCreator + UserAdmin + PermissionStore + ApiKeyStore>(
     store: &S,

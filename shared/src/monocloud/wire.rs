@@ -1,4 +1,4 @@
-//! MonoCloud's shapes: the session of seeds/003 (epoch seconds, last_metadata), the
+//! MonoCloud's shapes: the session of docs/seeds/003 (epoch seconds, last_metadata), the
 //! `X-Pagination` header, and the response of every result (errors: [`super::errors`]).
 
 use serde::Serialize;

@@ -13,7 +13,7 @@ use crate::response::{Response, json as json_response, unavailable};
 
 const JSON: &str = "application/json";
 
-/// The session object of seeds/000–002. No token, hash or secret can reach it.
+/// The session object of docs/seeds/000–002. No token, hash or secret can reach it.
 #[derive(Serialize, Debug)]
 #[serde(rename_all = "camelCase")]
 pub struct SessionView<'a> {
