@@ -237,6 +237,33 @@ async fn thirty_parallel_wrong_passwords_get_ten_checks() {
     assert_reply(&resp, 401, blocked_for_ip());
 }
 
+/// Both limits reached at once: the address answers, as Rocket.Chat checks it first; a
+/// request the name blocks from another address gives that address's try back.
+#[tokio::test]
+async fn when_both_limits_block_the_address_answers() {
+    let mut env = TestEnv::seeded().await;
+    env.app.config.login_failures_per_user = 2;
+    env.app.config.login_failures_per_ip = 2;
+    for _ in 0..2 {
+        let resp = env.send(Login, password_login("test.test", "wrong").ip("203.0.113.70")).await;
+        assert_reply(&resp, 401, login_failed());
+    }
+    let resp = env.send(Login, password_login("test.test", "wrong").ip("203.0.113.70")).await;
+    assert_reply(&resp, 401, blocked_for_ip());
+    // The name alone blocks from another address, three times over, and gives its tries back:
+    // that address still has both of its own.
+    for _ in 0..3 {
+        let resp = env.send(Login, password_login("test.test", DEMO_PASSWORD).ip("203.0.113.71")).await;
+        assert_reply(&resp, 401, blocked_for_user());
+    }
+    for name in ["rodriq", "guester"] {
+        let resp = env.send(Login, password_login(name, "wrong").ip("203.0.113.71")).await;
+        assert_reply(&resp, 401, login_failed());
+    }
+    let resp = env.send(Login, password_login("rodriq", DEMO_PASSWORD).ip("203.0.113.71")).await;
+    assert_reply(&resp, 401, blocked_for_ip());
+}
+
 #[tokio::test]
 async fn limits_of_zero_block_nothing() {
     let mut env = TestEnv::seeded().await;

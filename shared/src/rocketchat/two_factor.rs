@@ -103,9 +103,10 @@ pub async fn require<S: TwoFactorStore, M: Mailer>(
 ///
 /// Limit rule: a code is evaluated only under a try reserved beforehand by one conditional
 /// write on the user's window (`store::window`), so any number of parallel codes gets at most
-/// `config.two_factor_max_failures` evaluations per `config.two_factor_failure_window_ms`. A wrong code keeps its try; a right
-/// one gives it back, so only wrong codes count once they are answered. A request without a
-/// code evaluates nothing, so it only reads the window (for totp-max-attempts).
+/// `config.two_factor_max_failures` evaluations per `config.two_factor_failure_window_ms`. A
+/// wrong code keeps its try; a right one gives it back, so only wrong codes count once they
+/// are answered. A request without a code evaluates nothing, so it only reads the window
+/// (for totp-max-attempts).
 pub async fn check_code<S: TwoFactorStore, M: Mailer>(
     store: &S,
     mailer: &M,

@@ -1,6 +1,7 @@
 //! One page of every user's sessions in one sort order: a lazy k-way merge of an order
 //! index's shards ([`ShardMerge`]) that reads about offset + count rows plus a few per shard,
-//! in at most two rounds of reads while no expired rows are in the way.
+//! in at most two rounds of reads while no expired rows are in the way and no shard's need
+//! passes [`MAX_PAGE`].
 
 use std::collections::VecDeque;
 
