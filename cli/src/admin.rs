@@ -118,6 +118,7 @@ pub async fn issue_login(
         user_agent: spec.user_agent,
         login_at,
         last_activity_at: login_at,
+        last_use: None,
         expires_at: login_at.div_euclid(1000) + config.token_lifetime_secs,
         client_ids: spec.client_ids,
         geo: spec.geo,

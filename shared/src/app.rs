@@ -1,9 +1,12 @@
 //! What a function builds once at init and shares across invocations: the
 //! configuration, the DynamoDB store and the mailer.
 
+use std::path::Path;
+
 use crate::core::config::{Config, ConfigError, MailerKind};
+use crate::core::geo::GeoDb;
 use crate::mailer::AppMailer;
-use crate::store::DynamoStore;
+use crate::store::{ActivityPolicy, DynamoStore};
 
 /// What a function builds once at init and shares across invocations.
 #[derive(Clone, Debug)]
@@ -16,7 +19,11 @@ pub struct App {
 impl App {
     /// An app whose mail goes to the table's outbox (tests, local tools).
     pub fn new(config: Config, store: DynamoStore) -> Self {
-        let store = store.with_counter_shards(config.counter_shards).with_order_shards(config.order_shards);
+        GeoDb::init(config.geo_db_dir.as_deref().map(Path::new));
+        let store = store
+            .with_counter_shards(config.counter_shards)
+            .with_order_shards(config.order_shards)
+            .with_activity(ActivityPolicy::of(&config));
         let mailer = AppMailer::Outbox(store.clone());
         App { config, store, mailer }
     }
@@ -37,9 +44,11 @@ impl App {
     }
 
     fn with_sdk(config: Config, sdk: &aws_config::SdkConfig) -> Result<Self, ConfigError> {
+        GeoDb::init(config.geo_db_dir.as_deref().map(Path::new));
         let store = DynamoStore::new(DynamoStore::client_for(sdk), config.table_name.clone())
             .with_counter_shards(config.counter_shards)
-            .with_order_shards(config.order_shards);
+            .with_order_shards(config.order_shards)
+            .with_activity(ActivityPolicy::of(&config));
         let mailer = match config.mailer {
             MailerKind::Outbox => AppMailer::Outbox(store.clone()),
             MailerKind::Ses => AppMailer::Ses {

@@ -13,6 +13,7 @@ pub mod app;
 pub mod core;
 pub mod expiry;
 pub mod mailer;
+pub mod metrics;
 pub mod monocloud;
 pub mod request;
 pub mod response;

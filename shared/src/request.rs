@@ -13,10 +13,18 @@ use lambda_http::request::RequestContext;
 use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
 use serde_json::Value;
 
-/// The request every handler takes: the `http::Request` lambda_http built. Its Debug
-/// output names the headers but shows no header value or body, which carry tokens,
+use crate::core::geo::GeoDb;
+use crate::core::model::Geo;
+
+/// The request every handler takes: the `http::Request` lambda_http built, and the work a
+/// handler started beside its own that must end before the answer (an activity write, which
+/// so adds no sequential round trip: [`ApiRequest::defer`], [`ApiRequest::settle`]). Its
+/// Debug output names the headers but shows no header value or body, which carry tokens,
 /// passwords, 2FA codes and API keys.
-pub struct ApiRequest(lambda_http::Request);
+pub struct ApiRequest {
+    req: lambda_http::Request,
+    deferred: std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>,
+}
 
 /// Headers whose values are secrets; marked sensitive so `http` never prints them either.
 const SECRET_HEADERS: [&str; 5] = ["x-auth-token", "x-2fa-code", "x-api-key", "authorization", "cookie"];
@@ -28,11 +36,52 @@ impl ApiRequest {
                 e.iter_mut().for_each(|v| v.set_sensitive(true));
             }
         }
-        ApiRequest(req)
+        ApiRequest { req, deferred: Default::default() }
     }
 
     pub fn into_inner(self) -> lambda_http::Request {
-        self.0
+        self.req
+    }
+
+    /// Runs `work` beside the handler's own; [`ApiRequest::settle`] waits for it. Work that
+    /// fails must say so itself: nothing it returns reaches the answer.
+    pub fn defer(&self, work: impl std::future::Future<Output = ()> + Send + 'static) {
+        let task = tokio::spawn(work);
+        self.deferred.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).push(task);
+    }
+
+    /// Waits for every deferred task (Lambda freezes the environment once it answers).
+    pub async fn settle(&self) {
+        let tasks = std::mem::take(&mut *self.deferred.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
+        for task in tasks {
+            if task.await.is_err() {
+                tracing::warn!("a deferred task of the request panicked");
+            }
+        }
+    }
+
+    /// Where the client is: CloudFront's viewer headers when the deployment sits behind
+    /// CloudFront (`trust_cloudfront`; anywhere else a client can send them itself), else the
+    /// process's IP-geolocation database on the source address; empty when neither knows.
+    pub fn location(&self, trust_cloudfront: bool) -> Geo {
+        let viewer = if trust_cloudfront { cloudfront_location(self) } else { Geo::default() };
+        if viewer != Geo::default() {
+            return viewer;
+        }
+        GeoDb::global().map(|db| db.locate(&self.source_ip())).unwrap_or_default()
+    }
+}
+
+/// The location headers CloudFront adds when configured to forward viewer location.
+fn cloudfront_location(req: &ApiRequest) -> Geo {
+    let h =
+        |name: &str| req.header(name).map(str::trim).filter(|v| !v.is_empty() && v.len() <= 128).map(str::to_string);
+    Geo {
+        country: h("cloudfront-viewer-country-name").or_else(|| h("cloudfront-viewer-country")),
+        region: h("cloudfront-viewer-country-region-name").or_else(|| h("cloudfront-viewer-country-region")),
+        city: h("cloudfront-viewer-city"),
+        latitude: h("cloudfront-viewer-latitude"),
+        longitude: h("cloudfront-viewer-longitude"),
     }
 }
 
@@ -45,15 +94,15 @@ impl From<lambda_http::Request> for ApiRequest {
 impl std::ops::Deref for ApiRequest {
     type Target = lambda_http::Request;
     fn deref(&self) -> &Self::Target {
-        &self.0
+        &self.req
     }
 }
 
 impl std::fmt::Debug for ApiRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let names: Vec<&str> = self.0.headers().keys().map(|k| k.as_str()).collect();
+        let names: Vec<&str> = self.req.headers().keys().map(|k| k.as_str()).collect();
         f.debug_struct("ApiRequest")
-            .field("method", self.0.method())
+            .field("method", self.req.method())
             .field("path", &self.route_path())
             .field("headers", &names)
             .field("body_bytes", &self.body_bytes().len())

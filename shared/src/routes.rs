@@ -202,7 +202,8 @@ pub async fn handle(app: &App, endpoint: Endpoint, req: lambda_http::Request) ->
 }
 
 /// Runs one request through `serve`: path parameters filled from the route where the event
-/// source gives none (ALB, a Function URL), then the endpoint's work.
+/// source gives none (ALB, a Function URL), then the endpoint's work, then whatever it
+/// started beside its own (an activity write): Lambda freezes the environment once it answers.
 pub async fn handle_with(app: &App, endpoint: Endpoint, serve: Serve, req: lambda_http::Request) -> Response {
     let now = now_ms();
     let req = if endpoint.path().contains('{') && req.path_parameters_ref().is_none_or(|p| p.is_empty()) {
@@ -211,7 +212,10 @@ pub async fn handle_with(app: &App, endpoint: Endpoint, serve: Serve, req: lambd
     } else {
         req
     };
-    serve(app, &ApiRequest::new(req), now).await
+    let req = ApiRequest::new(req);
+    let response = serve(app, &req, now).await;
+    req.settle().await;
+    response
 }
 
 /// Routes a request by method and path, as API Gateway does, then handles it: the one

@@ -281,6 +281,7 @@ fn session() -> impl Strategy<Value = Session> {
                 user_agent: String::new(),
                 login_at,
                 last_activity_at: login_at,
+                last_use: None,
                 expires_at,
                 client_ids: Vec::new(),
                 geo: Default::default(),

@@ -13,6 +13,7 @@ use serde_yaml_ng::Value;
 use sessions_api::Endpoint::{self, *};
 use sessions_api::core::clock::now_ms;
 use sessions_api::store::faults::{Access, Faults};
+use sessions_api::store::{ActivityPolicy, ActivityRecorder};
 use sessions_cli::demo::DEMO_PASSWORD;
 
 use crate::support::*;
@@ -150,8 +151,38 @@ impl Recorder {
     }
 }
 
+/// Every route that authenticates a Rocket.Chat token, and so ends an idle session.
+const AUTHENTICATED: [Endpoint; 10] = [
+    SessionsList,
+    SessionsInfo,
+    SessionsLogoutMe,
+    SessionsListAll,
+    SessionsInfoAdmin,
+    SessionsLogout,
+    Logout,
+    UsersLogoutOtherClients,
+    UsersRemoveOtherTokens,
+    UsersLogout,
+];
+
+/// With an idle timeout set, a session unused past it: 401, and the session ended.
+async fn idle_path(env: &mut TestEnv, endpoint: Endpoint, rec: &mut Recorder) {
+    let policy = env.app.store.activity_policy();
+    let idle_after = ActivityPolicy { idle_timeout_ms: Some(30 * 60_000), ..policy };
+    env.app.store = env.app.store.clone().with_activity(idle_after);
+    let idle = env.login(TEST_USER_ID, "Chrome", "Windows", now_ms() - 31 * 60_000).await;
+    rec.setup();
+    let resp = env.send(endpoint, Req::new().auth(&(TEST_USER_ID.to_string(), idle.token))).await;
+    assert_eq!(resp.status, 401, "{endpoint:?}: {}", resp.body);
+    rec.function();
+    env.app.store = env.app.store.clone().with_activity(policy);
+}
+
 /// The requests that reach every store path of `endpoint` beyond its events/ files.
 async fn extra_paths(env: &mut TestEnv, endpoint: Endpoint, rec: &mut Recorder) {
+    if AUTHENTICATED.contains(&endpoint) {
+        idle_path(env, endpoint, rec).await;
+    }
     let admin = demo_auth(ADMIN_ID, ADMIN_SESSION);
     let roxie = demo_auth(ROXIE_ID, ROXIE_SESSION);
     match endpoint {

@@ -1,8 +1,6 @@
 //! Limits that hold under concurrency: 2FA tries reserved before a code is checked, email
 //! codes consumed once, and Rocket.Chat's failed-login blocks per login name and per address.
 
-use std::future::Future;
-
 use serde_json::{Value, json};
 use sessions_api::Endpoint::{Login, SessionsListAll};
 use sessions_api::core::clock::{Millis, now_ms};
@@ -11,16 +9,6 @@ use sessions_api::rocketchat::errors::{ApiError, Blocked};
 use sessions_api::rocketchat::handlers::{admin, login};
 
 use crate::support::*;
-
-/// Runs every future on its own task of a multi-threaded runtime, all at once.
-async fn in_parallel<T: Send + 'static>(futures: Vec<impl Future<Output = T> + Send + 'static>) -> Vec<T> {
-    let handles: Vec<_> = futures.into_iter().map(tokio::spawn).collect();
-    let mut out = Vec::with_capacity(handles.len());
-    for h in handles {
-        out.push(h.await.expect("request task"));
-    }
-    out
-}
 
 /// Sends every request to `endpoint` at once, as parallel Lambda instances would receive them.
 async fn send_parallel(env: &TestEnv, endpoint: sessions_api::Endpoint, reqs: Vec<Req>) -> Vec<ApiResponse> {

@@ -2,6 +2,7 @@
 //! built events, by the files in events/, and over HTTP through the local server.
 
 mod account;
+mod activity;
 mod admin;
 mod bad_input;
 mod event_sources;

@@ -30,7 +30,10 @@ async fn calls_are_metered_with_items_units_and_round_trips() {
     let listed = resp.json_body()["sessions"].as_array().unwrap().len() as u64;
     let queried: u64 = calls.iter().filter(|c| c.operation == "Query").map(|c| c.items_read).sum();
     assert!(queried >= listed, "{queried} items read for {listed} rows");
-    assert!(calls.iter().all(|c| c.read_units > 0.0 && c.write_units == 0.0 && c.bytes > 0), "{calls:?}");
+    // The session's activity was due: one write on its token and one on its session.
+    let (reads, writes): (Vec<_>, Vec<_>) = calls.iter().partition(|c| c.operation != "UpdateItem");
+    assert!(reads.iter().all(|c| c.read_units > 0.0 && c.write_units == 0.0 && c.bytes > 0), "{calls:?}");
+    assert!(writes.len() == 2 && writes.iter().all(|c| c.write_units > 0.0), "{calls:?}");
     assert!((1..=calls.len()).contains(&sequential_round_trips(&calls)));
 
     let resp = metered.send(Login, Req::new().json(json!({"user": "guester", "password": DEMO_PASSWORD}))).await;
@@ -212,5 +215,34 @@ async fn account_logouts_take_three_sequential_round_trips() {
         let ops: Vec<&str> = calls.iter().map(|c| c.operation.as_str()).collect();
         assert!(sequential_round_trips(&calls) <= 3, "{}: {ops:?}", endpoint.function());
         assert_eq!(ops.iter().filter(|o| **o == "TransactWriteItems").count(), 1, "{}: {ops:?}", endpoint.function());
+    }
+}
+
+/// An activity write runs beside the handler's own reads: a call whose activity is due takes
+/// as many sequential round trips as the same call inside the interval, which writes nothing.
+#[tokio::test]
+async fn an_activity_write_adds_no_sequential_round_trip() {
+    use sessions_api::Endpoint::SessionsInfo;
+    let (meter, metered) = metered().await;
+    let cases = [
+        (
+            SessionsInfo,
+            Req::new().auth(&demo_auth(TEST_USER_ID, "WJ2giBwm4B9mcojFi")).param("sessionId", "WJ2giBwm4B9mcojFi"),
+        ),
+        (SessionsList, Req::new().auth(&demo_auth(ROXIE_ID, ROXIE_SESSION))),
+    ];
+    for (endpoint, req) in cases {
+        meter.take();
+        assert_eq!(metered.send(endpoint, req.clone()).await.status, 200);
+        let due = meter.take();
+        assert_eq!(due.iter().filter(|c| c.operation == "UpdateItem").count(), 2, "{endpoint:?}: {due:?}");
+        assert_eq!(metered.send(endpoint, req).await.status, 200);
+        let inside = meter.take();
+        assert!(inside.iter().all(|c| c.operation != "UpdateItem"), "{endpoint:?}: {inside:?}");
+        assert_eq!(sequential_round_trips(&due), sequential_round_trips(&inside), "{endpoint:?}: {due:?}");
+        // What one record costs: the token's write and the session's, no index entry.
+        let units: f64 = due.iter().filter(|c| c.operation == "UpdateItem").map(|c| c.write_units).sum();
+        eprintln!("{endpoint:?}: an activity record takes {units} write units");
+        assert!(units <= 4.0, "{endpoint:?}: {units} write units: an index was rewritten?");
     }
 }

@@ -6,7 +6,7 @@ use sessions_api::rocketchat::auth::Caller;
 use sessions_api::rocketchat::handlers::Reply;
 use sessions_api::rocketchat::handlers::login::LoggedIn;
 use sessions_api::rocketchat::login_body::{Credentials, ResumeToken};
-use sessions_api::store::EmailCode;
+use sessions_api::store::{EmailCode, SessionUse};
 use sessions_cli::admin::{IssuedLogin, LoginSpec, NewUser};
 
 const SECRET: &str = "s3cr3t-VALUE-never-printed";
@@ -49,6 +49,7 @@ fn session() -> Session {
         user_agent: String::new(),
         login_at: 0,
         last_activity_at: 0,
+        last_use: None,
         expires_at: 0,
         client_ids: vec![],
         geo: Default::default(),
@@ -74,6 +75,7 @@ fn secrets_never_print_with_debug() {
                 expires_at: 1,
                 two_factor_trusted_until: None,
                 two_factor_fingerprint: Some(secret("fp")),
+                last_activity_at: Some(5),
             }
         ),
     );
@@ -102,6 +104,13 @@ fn secrets_never_print_with_debug() {
                 two_factor_fingerprint: Some(secret("fp")),
                 token_expires_at: 1,
                 user: user(),
+                due_use: Some(SessionUse {
+                    user_id: "u1".into(),
+                    session_id: "s1".into(),
+                    token_hash: secret("token-hash-of-the-use"),
+                    at: 1,
+                    last: Default::default(),
+                }),
             }
         ),
     );

@@ -16,7 +16,7 @@ async fn returns_an_own_session_with_success() {
     assert_eq!(resp.status, 200, "{}", resp.body);
     let body = resp.json_body();
     let keys: Vec<&str> = body.as_object().unwrap().keys().map(String::as_str).collect();
-    assert_eq!(keys, ["sessionId", "userId", "device", "host", "ip", "loginAt", "_id", "success"]);
+    assert_eq!(keys, ["sessionId", "userId", "device", "host", "ip", "loginAt", "lastActivityAt", "_id", "success"]);
     assert_eq!(body["sessionId"], "WJ2giBwm4B9mcojFi");
     assert_eq!(body["_id"], "WJ2giBwm4B9mcojFi");
     assert_eq!(body["userId"], TEST_USER_ID);

@@ -30,7 +30,10 @@ async fn lists_only_own_sessions_with_rocket_chat_shape() {
         assert_eq!(s["_id"], s["sessionId"]);
         assert!(s.get("_user").is_none(), "own list has no _user: {s}");
         let keys: Vec<&str> = s.as_object().unwrap().keys().map(String::as_str).collect();
-        assert_eq!(keys, ["sessionId", "userId", "device", "host", "ip", "loginAt", "_id", "current"]);
+        assert_eq!(
+            keys,
+            ["sessionId", "userId", "device", "host", "ip", "loginAt", "lastActivityAt", "_id", "current"]
+        );
     }
     let android = body["sessions"].as_array().unwrap().iter().find(|s| s["sessionId"] == "WJ2giBwm4B9mcojFi").unwrap();
     assert_eq!(

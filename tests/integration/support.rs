@@ -109,7 +109,7 @@ impl TestEnv {
     pub async fn without_table() -> TestEnv {
         let client = client().await;
         let table = format!("missing-{}", new_id());
-        let config = Config { table_name: table.clone(), bcrypt_cost: 4, ..Config::default() };
+        let config = test_config(&table);
         TestEnv { app: App::new(config, DynamoStore::new(client, table)), seeded_at: now_ms() }
     }
 
@@ -137,7 +137,7 @@ impl TestEnv {
         let table = format!("test-{}", new_id());
         let def = TableDefinition::from_template(&repo_root().join("template.yaml")).expect("template table");
         create_table(&client, &table, &def).await.expect("create table");
-        let config = Config { table_name: table.clone(), bcrypt_cost: 4, ..Config::default() };
+        let config = test_config(&table);
         TestEnv { app: App::new(config, DynamoStore::new(client, table)), seeded_at: now_ms() }
     }
 
@@ -434,4 +434,27 @@ pub async fn latest_email_code(env: &TestEnv) -> String {
     let mail = env.app.store.outbox(1).await.unwrap();
     let body = &mail.first().expect("a message in the outbox").body;
     body.split_whitespace().find(|w| w.len() == 7 && w.ends_with('.')).unwrap().trim_end_matches('.').to_string()
+}
+
+/// The configuration of a test's app: its table, a cheap bcrypt cost, and the geolocation
+/// database scripts/test installs (`GEO_DB_DIR`), the same file as the local run's.
+pub fn test_config(table: &str) -> Config {
+    Config {
+        table_name: table.to_string(),
+        bcrypt_cost: 4,
+        geo_db_dir: std::env::var("GEO_DB_DIR").ok(),
+        ..Config::default()
+    }
+}
+
+/// Runs every future on its own task of a multi-threaded runtime, all at once.
+pub async fn in_parallel<T: Send + 'static>(
+    futures: Vec<impl std::future::Future<Output = T> + Send + 'static>,
+) -> Vec<T> {
+    let handles: Vec<_> = futures.into_iter().map(tokio::spawn).collect();
+    let mut out = Vec::with_capacity(handles.len());
+    for h in handles {
+        out.push(h.await.expect("request task"));
+    }
+    out
 }

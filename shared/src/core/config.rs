@@ -43,6 +43,13 @@ pub struct Config {
     /// Partitions the order indexes are spread over, so no one partition takes every
     /// session write; only ever raise it (`ORDER_INDEX_SHARDS`, 1–64).
     pub order_shards: u32,
+    /// Least time between two activity writes of one session (`ACTIVITY_INTERVAL_SECONDS`).
+    pub activity_interval_ms: i64,
+    /// A session unused for longer answers 401 and is ended (`IDLE_TIMEOUT_MINUTES`;
+    /// `None`, the default, as in Rocket.Chat: no idle timeout).
+    pub idle_timeout_ms: Option<i64>,
+    /// Folder of the IP-geolocation database (`GEO_DB_DIR`; core::geo); unset: no location.
+    pub geo_db_dir: Option<String>,
     /// Where 2FA email goes (`MAILER`).
     pub mailer: MailerKind,
     /// Sender address for SES (`MAIL_FROM`; required with `MAILER=ses`).
@@ -81,6 +88,9 @@ impl Default for Config {
             two_factor_failure_window_ms: 15 * 60 * 1000,
             counter_shards: 8,
             order_shards: 8,
+            activity_interval_ms: 300_000,
+            idle_timeout_ms: None,
+            geo_db_dir: None,
             mailer: MailerKind::Outbox,
             mail_from: None,
             trust_cloudfront_geo: false,
@@ -120,6 +130,7 @@ impl Config {
         config.read_lists(&lookup)?;
         config.read_sign_in(&lookup)?;
         config.read_limits(&lookup)?;
+        config.read_activity(&lookup)?;
         config.read_delivery(&lookup)?;
         Ok(config)
     }
@@ -165,6 +176,19 @@ impl Config {
         let window = minutes(self.two_factor_failure_window_ms);
         self.two_factor_failure_window_ms =
             number(lookup, "TWO_FACTOR_FAILURE_WINDOW_MINUTES", 1, 24 * 60, window)? * 60_000;
+        Ok(())
+    }
+
+    /// Activity recording, the optional idle timeout (longer than the interval, or idleness
+    /// could not be seen), and the geolocation database.
+    fn read_activity(&mut self, lookup: &impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
+        self.activity_interval_ms = number(lookup, "ACTIVITY_INTERVAL_SECONDS", 1, 86_400, 300)? * 1000;
+        let idle = number(lookup, "IDLE_TIMEOUT_MINUTES", 0, 525_600, 0)? * 60_000;
+        if idle > 0 && idle <= self.activity_interval_ms {
+            return Err(err("IDLE_TIMEOUT_MINUTES", "must be longer than ACTIVITY_INTERVAL_SECONDS, or 0 (off)"));
+        }
+        self.idle_timeout_ms = (idle > 0).then_some(idle);
+        self.geo_db_dir = lookup("GEO_DB_DIR").filter(|v| !v.trim().is_empty());
         Ok(())
     }
 
@@ -238,6 +262,9 @@ mod tests {
             ("LOGIN_BLOCK_MINUTES", "2"),
             ("TWO_FACTOR_MAX_FAILURES", "3"),
             ("TWO_FACTOR_FAILURE_WINDOW_MINUTES", "20"),
+            ("ACTIVITY_INTERVAL_SECONDS", "60"),
+            ("IDLE_TIMEOUT_MINUTES", "30"),
+            ("GEO_DB_DIR", "/opt/geo"),
         ])
         .unwrap();
         assert_eq!(c.table_name, "t1");
@@ -247,6 +274,8 @@ mod tests {
         assert_eq!(c.bcrypt_cost, 4);
         assert_eq!((c.login_failures_per_user, c.login_failures_per_ip, c.login_block_ms), (0, 7, 120_000));
         assert_eq!((c.two_factor_max_failures, c.two_factor_failure_window_ms), (3, 20 * 60_000));
+        assert_eq!((c.activity_interval_ms, c.idle_timeout_ms), (60_000, Some(30 * 60_000)));
+        assert_eq!(c.geo_db_dir.as_deref(), Some("/opt/geo"));
     }
 
     #[test]
@@ -265,6 +294,9 @@ mod tests {
             ("TWO_FACTOR_MAX_FAILURES", "five"),
             ("TWO_FACTOR_FAILURE_WINDOW_MINUTES", "0"),
             ("TWO_FACTOR_FAILURE_WINDOW_MINUTES", "1441"),
+            ("ACTIVITY_INTERVAL_SECONDS", "0"),
+            ("IDLE_TIMEOUT_MINUTES", "-1"),
+            ("IDLE_TIMEOUT_MINUTES", "5"),
         ] {
             assert_eq!(from(&[(variable, bad)]).unwrap_err().variable, variable, "{variable}={bad}");
         }

@@ -5,6 +5,7 @@
 pub mod clock;
 pub mod config;
 pub mod device;
+pub mod geo;
 pub mod ids;
 pub mod model;
 pub mod order;

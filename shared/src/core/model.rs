@@ -48,6 +48,16 @@ pub struct Geo {
     pub longitude: Option<String>,
 }
 
+/// Where and how a session was last used: the address, User-Agent and location of the
+/// newest recorded call (store::activity writes it at most once per activity interval).
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
+#[serde(rename_all = "camelCase", default)]
+pub struct LastUse {
+    pub ip: String,
+    pub user_agent: String,
+    pub geo: Geo,
+}
+
 /// One login session of one user. It never carries its token.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Session {
@@ -58,12 +68,16 @@ pub struct Session {
     pub ip: String,
     pub user_agent: String,
     pub login_at: Millis,
+    /// The newest recorded use (the login until a call records one).
     pub last_activity_at: Millis,
     /// Epoch seconds after which the session no longer exists (the table's TTL attribute).
     pub expires_at: i64,
     pub client_ids: Vec<String>,
     pub geo: Geo,
     pub user: UserRef,
+    /// Address, User-Agent and location of the newest recorded use; `None` until a call
+    /// after the login records one (the login's own are `ip`, `user_agent` and `geo`).
+    pub last_use: Option<LastUse>,
 }
 
 impl Session {
@@ -127,9 +141,12 @@ pub struct TokenRecord {
     /// Until when (epoch ms) a 2FA success is trusted for this token, and for which client.
     pub two_factor_trusted_until: Option<Millis>,
     pub two_factor_fingerprint: Option<String>,
+    /// When its session's activity was last recorded (epoch ms); `None` for tokens issued
+    /// before activity was recorded.
+    pub last_activity_at: Option<Millis>,
 }
 
-crate::debug_redacted!(TokenRecord { user_id, session_id, expires_at, two_factor_trusted_until } redacted { token_hash, two_factor_fingerprint });
+crate::debug_redacted!(TokenRecord { user_id, session_id, expires_at, two_factor_trusted_until, last_activity_at } redacted { token_hash, two_factor_fingerprint });
 
 impl TokenRecord {
     pub fn is_live(&self, now: Millis) -> bool {

@@ -180,6 +180,7 @@ mod tests {
             user_agent: String::new(),
             login_at: 1,
             last_activity_at: 1,
+            last_use: None,
             expires_at: 4_000_000_000,
             client_ids: vec![],
             geo: Default::default(),

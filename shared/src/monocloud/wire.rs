@@ -41,7 +41,13 @@ fn non_empty(s: &str) -> Option<&str> {
 }
 
 impl<'a> McSessionView<'a> {
+    /// The session, its `last_metadata` from its newest recorded use (its login's until one is
+    /// recorded).
     pub fn new(s: &'a Session) -> Self {
+        let (ip, user_agent, geo) = match &s.last_use {
+            Some(last) => (&last.ip, &last.user_agent, &last.geo),
+            None => (&s.ip, &s.user_agent, &s.geo),
+        };
         McSessionView {
             session_id: &s.session_id,
             client_ids: &s.client_ids,
@@ -49,13 +55,13 @@ impl<'a> McSessionView<'a> {
             expires_at: s.expires_at,
             last_updated: s.last_activity_at.div_euclid(1000),
             last_metadata: Metadata {
-                ip_address: non_empty(&s.ip),
-                user_agent: non_empty(&s.user_agent),
-                country: s.geo.country.as_deref(),
-                region: s.geo.region.as_deref(),
-                city: s.geo.city.as_deref(),
-                latitude: s.geo.latitude.as_deref(),
-                longitude: s.geo.longitude.as_deref(),
+                ip_address: non_empty(ip),
+                user_agent: non_empty(user_agent),
+                country: geo.country.as_deref(),
+                region: geo.region.as_deref(),
+                city: geo.city.as_deref(),
+                latitude: geo.latitude.as_deref(),
+                longitude: geo.longitude.as_deref(),
             },
         }
     }

@@ -157,6 +157,7 @@ mod tests {
             user_agent: String::new(),
             login_at,
             last_activity_at: login_at,
+            last_use: None,
             expires_at: 4_000_000_000,
             client_ids: vec![],
             geo: Default::default(),

@@ -23,6 +23,9 @@ pub struct SessionView<'a> {
     pub host: &'a str,
     pub ip: &'a str,
     pub login_at: String,
+    /// The newest recorded use (own lists, info and info.admin).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_activity_at: Option<String>,
     #[serde(rename = "_user", skip_serializing_if = "Option::is_none")]
     pub user: Option<&'a UserRef>,
     #[serde(rename = "_id")]
@@ -32,7 +35,7 @@ pub struct SessionView<'a> {
 }
 
 impl<'a> SessionView<'a> {
-    pub fn new(s: &'a Session, show_user: bool, current: Option<bool>) -> Self {
+    pub fn new(s: &'a Session, show_user: bool, show_activity: bool, current: Option<bool>) -> Self {
         SessionView {
             session_id: &s.session_id,
             user_id: &s.user_id,
@@ -40,6 +43,7 @@ impl<'a> SessionView<'a> {
             host: &s.host,
             ip: &s.ip,
             login_at: iso_millis(s.login_at),
+            last_activity_at: show_activity.then(|| iso_millis(s.last_activity_at)),
             user: show_user.then_some(&s.user),
             id: &s.session_id,
             current,
@@ -69,14 +73,14 @@ fn page_body(p: &SessionPage) -> String {
         .iter()
         .map(|s| {
             let current = p.current_session.as_ref().map(|c| *c == s.session_id);
-            SessionView::new(s, p.show_user, current)
+            SessionView::new(s, p.show_user, p.show_activity, current)
         })
         .collect();
     to_json(&ListBody { sessions, total: p.total, count: p.count, offset: p.offset, success: true })
 }
 
 fn info_body(i: &SessionInfo) -> String {
-    to_json(&InfoBody { session: SessionView::new(&i.session, i.show_user, None), success: true })
+    to_json(&InfoBody { session: SessionView::new(&i.session, i.show_user, true, None), success: true })
 }
 
 fn to_json<T: Serialize>(v: &T) -> String {
@@ -157,6 +161,7 @@ mod tests {
             user_agent: "Mozilla/5.0".into(),
             login_at: 1_684_859_625_202,
             last_activity_at: 1_684_859_625_202,
+            last_use: None,
             expires_at: 4_000_000_000,
             client_ids: vec!["c1".into()],
             geo: Geo::default(),
@@ -170,6 +175,7 @@ mod tests {
             sessions: vec![seed_session()],
             current_session: Some("other".into()),
             show_user: false,
+            show_activity: true,
             total: 1,
             count: 50,
             offset: 0,
@@ -182,7 +188,7 @@ mod tests {
                 "device": {"type": "browser", "name": "Chrome", "longVersion": "113.0.0.0",
                            "os": {"name": "Windows", "version": "10"}, "version": "113.0.0"},
                 "host": "localhost:3000", "ip": "172.20.0.2", "loginAt": "2023-05-23T16:33:45.202Z",
-                "_id": "QoYYFw2t9oKks2niG", "current": false
+                "lastActivityAt": "2023-05-23T16:33:45.202Z", "_id": "QoYYFw2t9oKks2niG", "current": false
             }], "total": 1, "count": 50, "offset": 0, "success": true})
         );
     }

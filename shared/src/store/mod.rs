@@ -5,6 +5,7 @@
 //! (api_keys, login_limits, outbox, permissions, sessions, session_index, tokens,
 //! two_factor, users), over the plumbing of keys, client, error, transactions and attributes.
 
+mod activity;
 mod api_keys;
 mod attributes;
 mod client;
@@ -29,6 +30,7 @@ mod two_factor;
 mod users;
 mod window;
 
+pub use activity::{ActivityPolicy, ActivityRecorder, SessionUse};
 pub use api_keys::ApiKeyStore;
 pub use attributes::Item;
 pub use client::{https_client, lambda_sdk_config, lambda_sdk_config_from, sdk_config};
@@ -61,6 +63,11 @@ pub struct DynamoStore {
     index_items_read: std::sync::Arc<std::sync::atomic::AtomicU64>,
     /// Query requests made on the order indexes, for the same.
     index_queries: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    /// How activity is recorded (store::activity).
+    activity: ActivityPolicy,
+    /// Session activity writes that succeeded, and records refused, for the same.
+    activity_writes: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    activity_failed: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl DynamoStore {
@@ -74,6 +81,9 @@ impl DynamoStore {
             filter_range_rows: session_filter::FILTER_RANGE_ROWS,
             index_items_read: Default::default(),
             index_queries: Default::default(),
+            activity: ActivityPolicy::of(&defaults),
+            activity_writes: Default::default(),
+            activity_failed: Default::default(),
         }
     }
 

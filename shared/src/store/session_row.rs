@@ -124,6 +124,7 @@ pub fn unpack(row: &str) -> Option<Session> {
         user_agent: String::new(),
         login_at,
         last_activity_at: login_at,
+        last_use: None,
         expires_at,
         client_ids: Vec::new(),
         geo: Default::default(),
@@ -151,6 +152,7 @@ mod tests {
             user_agent: "Mozilla/5.0 (not kept)".into(),
             login_at: 1_764_582_000_123,
             last_activity_at: 1_764_582_999_999,
+            last_use: None,
             expires_at: 1_772_358_000,
             client_ids: vec!["c1".into()],
             geo: Default::default(),
@@ -162,6 +164,7 @@ mod tests {
         Session {
             user_agent: String::new(),
             last_activity_at: s.login_at,
+            last_use: None,
             client_ids: Vec::new(),
             geo: Default::default(),
             ..s.clone()

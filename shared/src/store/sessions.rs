@@ -11,7 +11,7 @@ use super::tokens::TokenItem;
 use super::transactions::{Tx, transact_put};
 use super::{DynamoStore, keys};
 use crate::core::clock::{Millis, iso_millis, parse_iso};
-use crate::core::model::{Device, Geo, Session, UserRef};
+use crate::core::model::{Device, Geo, LastUse, Session, UserRef};
 
 /// Reads one user's own sessions.
 pub trait UserSessionReader {
@@ -99,6 +99,9 @@ pub(super) struct SessionItem {
     geo: Geo,
     #[serde(rename = "_user")]
     user: UserRef,
+    /// The newest recorded use (store::activity); absent until one is recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    last_use: Option<LastUse>,
     token_hash: String,
     /// The packed list row the order indexes project (store::session_row). Items written
     /// before it existed read as "" here (their index entries need a backfill; docs/deploying.md).
@@ -134,6 +137,7 @@ impl SessionItem {
             client_ids: session.client_ids.clone(),
             geo: session.geo.clone(),
             user: session.user.clone(),
+            last_use: session.last_use.clone(),
             token_hash: token_hash.into(),
             row: super::session_row::pack(session),
         }
@@ -156,6 +160,7 @@ impl SessionItem {
             client_ids: self.client_ids,
             geo: self.geo,
             user: self.user,
+            last_use: self.last_use,
         })
     }
 }

@@ -30,6 +30,9 @@ pub(super) struct TokenItem {
     two_factor_trusted_until: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     two_factor_fingerprint: Option<String>,
+    /// When the session's activity was last recorded, epoch ms (store::activity).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    last_activity_at: Option<i64>,
 }
 
 impl TokenItem {
@@ -44,6 +47,7 @@ impl TokenItem {
             expires_at: session.expires_at,
             two_factor_trusted_until: None,
             two_factor_fingerprint: None,
+            last_activity_at: Some(session.last_activity_at),
         }
     }
 }
@@ -61,6 +65,7 @@ impl TokenStore for DynamoStore {
             expires_at: t.expires_at,
             two_factor_trusted_until: t.two_factor_trusted_until,
             two_factor_fingerprint: t.two_factor_fingerprint,
+            last_activity_at: t.last_activity_at,
         }))
     }
 }

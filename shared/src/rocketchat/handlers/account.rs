@@ -9,7 +9,7 @@ use crate::core::clock::Millis;
 use crate::core::permissions::LOGOUT_OTHER_USER;
 use crate::request::{ApiRequest, RequestView};
 use crate::rocketchat::auth::require_permission;
-use crate::rocketchat::auth::{AUTH_TOKEN_HEADER, AuthStore, authenticate};
+use crate::rocketchat::auth::{AUTH_TOKEN_HEADER, AuthStore, authenticate, record_activity};
 use crate::store::{PermissionStore, SessionEnder, StoreError, UserSessionReader};
 
 /// What the account actions read and write.
@@ -43,6 +43,7 @@ pub async fn logout_other_clients<S: AccountStore>(
     now: Millis,
 ) -> Result<OtherClientsLoggedOut, ApiError> {
     let caller = authenticate(store, req, now).await?;
+    record_activity(store, req, &caller);
     end_sessions_of(store, &caller.user_id, Some(&caller.session_id), now).await?;
     let token = req.header(AUTH_TOKEN_HEADER).unwrap_or("").to_string();
     Ok(OtherClientsLoggedOut { token, token_expires_at: caller.token_expires_at })
@@ -51,6 +52,7 @@ pub async fn logout_other_clients<S: AccountStore>(
 /// POST /api/v1/users.removeOtherTokens (the mobile app sends its own `userId`, unused).
 pub async fn remove_other_tokens<S: AccountStore>(store: &S, req: &ApiRequest, now: Millis) -> Result<(), ApiError> {
     let caller = authenticate(store, req, now).await?;
+    record_activity(store, req, &caller);
     end_sessions_of(store, &caller.user_id, Some(&caller.session_id), now).await?;
     Ok(())
 }
@@ -70,6 +72,8 @@ pub async fn logout_user<S: AccountStore + PermissionStore>(
             if id.len() > 64 || store.user(&id).await?.is_none() {
                 return Err(ApiError::InvalidUserId);
             }
+            // Another user's sessions end: the caller's own goes on, and records this use.
+            record_activity(store, req, &caller);
             id
         }
         _ => caller.user_id.clone(),

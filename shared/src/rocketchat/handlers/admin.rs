@@ -11,20 +11,18 @@ use crate::core::order::Scope;
 use crate::core::permissions::{self, LOGOUT_DEVICE_MANAGEMENT, VIEW_DEVICE_MANAGEMENT};
 use crate::mailer::Mailer;
 use crate::request::{ApiRequest, RequestView};
-use crate::rocketchat::auth::{Caller, authenticate};
+use crate::rocketchat::auth::{AuthStore, Caller, authenticate, record_activity};
 use crate::rocketchat::query::{parse_list_query, select};
 use crate::rocketchat::two_factor;
-use crate::store::{
-    AllSessionsReader, PermissionStore, Scan, ScanBudget, SessionEnder, TokenStore, TwoFactorStore, UserStore,
-};
+use crate::store::{AllSessionsReader, PermissionStore, Scan, ScanBudget, SessionEnder, TwoFactorStore};
 use std::time::{Duration, Instant};
 
 /// The 400 of a filtered or multi-key list.all past its memory or time budget.
 pub const TOO_MANY_TO_SORT: &str = "too many sessions match to filter and sort in one request: use a narrower filter, or one sort key without a filter";
 
 /// What every admin route needs: the store interfaces of auth, permission and 2FA.
-pub trait AdminStore: TokenStore + UserStore + PermissionStore + TwoFactorStore {}
-impl<T: TokenStore + UserStore + PermissionStore + TwoFactorStore> AdminStore for T {}
+pub trait AdminStore: AuthStore + PermissionStore + TwoFactorStore {}
+impl<T: AuthStore + PermissionStore + TwoFactorStore> AdminStore for T {}
 
 async fn admin_caller(
     store: &impl AdminStore,
@@ -54,6 +52,7 @@ pub async fn list_all<S: AdminStore + AllSessionsReader, M: Mailer>(
     let (caller, user) = admin_caller(store, req, now, VIEW_DEVICE_MANAGEMENT).await?;
     let query = parse_list_query(&req.query_pairs(), config)?;
     two_factor::require(store, mailer, config, &user, &caller, req, now).await?;
+    record_activity(store, req, &caller);
     let (sessions, total) = match (&query.filter, query.sort.0.as_slice()) {
         // One sort key and no filter: read the page from that key's index, total from the counter.
         (None, [(key, direction)]) => {
@@ -82,6 +81,7 @@ pub async fn list_all<S: AdminStore + AllSessionsReader, M: Mailer>(
         sessions,
         current_session: None,
         show_user: true,
+        show_activity: false,
         total,
         count: query.count,
         offset: query.offset,
@@ -99,6 +99,7 @@ pub async fn info_admin<S: AdminStore + AllSessionsReader, M: Mailer>(
     let (caller, user) = admin_caller(store, req, now, VIEW_DEVICE_MANAGEMENT).await?;
     let session_id = session_id_from_query(&req.query_pairs())?;
     two_factor::require(store, mailer, config, &user, &caller, req, now).await?;
+    record_activity(store, req, &caller);
     let session = find(store, &session_id, now).await?;
     Ok(SessionInfo { session, show_user: true })
 }
@@ -114,6 +115,7 @@ pub async fn logout<S: AdminStore + AllSessionsReader + SessionEnder, M: Mailer>
     let (caller, user) = admin_caller(store, req, now, LOGOUT_DEVICE_MANAGEMENT).await?;
     let session_id = session_id_from_body(req.body_bytes())?;
     two_factor::require(store, mailer, config, &user, &caller, req, now).await?;
+    record_activity(store, req, &caller);
     if !plausible_id(&session_id) || !store.end_session_by_id(&session_id, now).await? {
         return Err(ApiError::SessionNotFound);
     }

@@ -9,7 +9,7 @@ use crate::core::clock::Millis;
 use crate::core::config::Config;
 use crate::core::device::parse_user_agent;
 use crate::core::ids::{hash_token, new_id, new_token, sha256_hex};
-use crate::core::model::{Geo, Session, User};
+use crate::core::model::{Session, User};
 use crate::mailer::Mailer;
 use crate::request::{ApiRequest, RequestView};
 use crate::rocketchat::auth::authenticate;
@@ -51,23 +51,6 @@ pub async fn resume<S: TokenStore + UserStore>(
 fn decoy_hash(cost: u32) -> &'static str {
     static DECOY: OnceLock<String> = OnceLock::new();
     DECOY.get_or_init(|| bcrypt::hash(sha256_hex("decoy password"), cost).unwrap_or_default())
-}
-
-/// The geo fields CloudFront adds when configured to forward viewer location headers; none
-/// unless the deployment says it sits behind CloudFront, as any client can send them.
-fn geo(req: &ApiRequest, trusted: bool) -> Geo {
-    if !trusted {
-        return Geo::default();
-    }
-    let h =
-        |name: &str| req.header(name).map(str::trim).filter(|v| !v.is_empty() && v.len() <= 128).map(str::to_string);
-    Geo {
-        country: h("cloudfront-viewer-country-name").or_else(|| h("cloudfront-viewer-country")),
-        region: h("cloudfront-viewer-country-region-name").or_else(|| h("cloudfront-viewer-country-region")),
-        city: h("cloudfront-viewer-city"),
-        latitude: h("cloudfront-viewer-latitude"),
-        longitude: h("cloudfront-viewer-longitude"),
-    }
 }
 
 /// Everything login touches in the store.
@@ -180,8 +163,8 @@ fn check_password(found: Option<User>, digest: &str, config: &Config) -> Option<
     }
 }
 
-/// The new session of a login: device and OS from the User-Agent, host, address, the
-/// CloudFront location where trusted, and the token's lifetime.
+/// The new session of a login: device and OS from the User-Agent, host, address, its
+/// location (request::ApiRequest::location), and the token's lifetime.
 fn new_session(req: &ApiRequest, user: &User, client_id: Option<String>, config: &Config, now: Millis) -> Session {
     Session {
         session_id: new_id(),
@@ -192,9 +175,10 @@ fn new_session(req: &ApiRequest, user: &User, client_id: Option<String>, config:
         user_agent: req.user_agent().chars().take(1024).collect(),
         login_at: now,
         last_activity_at: now,
+        last_use: None,
         expires_at: now.div_euclid(1000) + config.token_lifetime_secs,
         client_ids: client_id.into_iter().collect(),
-        geo: geo(req, config.trust_cloudfront_geo),
+        geo: req.location(config.trust_cloudfront_geo),
         user: user.as_ref(),
     }
 }

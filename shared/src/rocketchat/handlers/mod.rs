@@ -17,6 +17,9 @@ pub struct SessionPage {
     pub current_session: Option<String>,
     /// Whether rows carry `_user` (administrator lists).
     pub show_user: bool,
+    /// Whether rows carry `lastActivityAt`: own lists do; list.all's rows come from the
+    /// packed row of the order indexes, which leaves activity out (docs/storage.md).
+    pub show_activity: bool,
     pub total: usize,
     pub count: usize,
     pub offset: usize,

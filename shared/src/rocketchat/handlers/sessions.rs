@@ -8,7 +8,7 @@ use crate::core::config::Config;
 use crate::core::order::Scope;
 use crate::request::{ApiRequest, RequestView};
 use crate::rocketchat::auth::AuthStore;
-use crate::rocketchat::auth::authenticate;
+use crate::rocketchat::auth::{authenticate, record_activity};
 use crate::rocketchat::query::{parse_list_query, select};
 use crate::store::{SessionEnder, UserSessionReader};
 
@@ -26,12 +26,14 @@ pub async fn list<S: AuthStore + UserSessionReader>(
 ) -> Result<SessionPage, ApiError> {
     let caller = authenticate(store, req, now).await?;
     let query = parse_list_query(&req.query_pairs(), config)?;
+    record_activity(store, req, &caller);
     let sessions = store.user_sessions(&caller.user_id).await?;
     let (rows, total) = select(&sessions, &query, Scope::Own, now);
     Ok(SessionPage {
         sessions: rows.into_iter().cloned().collect(),
         current_session: Some(caller.session_id),
         show_user: false,
+        show_activity: true,
         total,
         count: query.count,
         offset: query.offset,
@@ -49,6 +51,7 @@ pub async fn info<S: AuthStore + UserSessionReader>(
     if session_id.len() > MAX_SESSION_ID_LEN {
         return Err(ApiError::SessionNotFound);
     }
+    record_activity(store, req, &caller);
     let session = store
         .user_session(&caller.user_id, &session_id)
         .await?
@@ -65,7 +68,14 @@ pub async fn logout_me<S: AuthStore + SessionEnder>(
 ) -> Result<SessionEnded, ApiError> {
     let caller = authenticate(store, req, now).await?;
     let session_id = session_id_from_body(req.body_bytes())?;
-    if session_id.len() > MAX_SESSION_ID_LEN || !store.end_session(&caller.user_id, &session_id, now).await? {
+    if session_id.len() > MAX_SESSION_ID_LEN {
+        return Err(ApiError::SessionNotFound);
+    }
+    // Ending its own session, the call has no activity left to record.
+    if session_id != caller.session_id {
+        record_activity(store, req, &caller);
+    }
+    if !store.end_session(&caller.user_id, &session_id, now).await? {
         return Err(ApiError::SessionNotFound);
     }
     Ok(SessionEnded { session_id })
