@@ -10,6 +10,7 @@
 //!   [`runner`]: the Lambda entry point every `main.rs` calls; [`mailer`] and [`expiry`].
 
 pub mod app;
+pub mod authorizer;
 pub mod core;
 pub mod expiry;
 pub mod mailer;

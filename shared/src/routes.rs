@@ -15,6 +15,10 @@ use crate::request::{ApiRequest, RequestView};
 use crate::response::{Response, json};
 use crate::rocketchat::handlers::{Reply, account, admin, login, sessions};
 
+/// The functions that serve no route: the table-stream consumer that counts TTL removals
+/// (crate::expiry) and the Lambda authorizer other HTTP APIs attach (crate::authorizer).
+pub const OTHER_FUNCTIONS: [&str; 2] = ["session-expiry", "authorizer"];
+
 /// One endpoint's work: the prepared request in, the wire response out. A plain function
 /// per endpoint, so a function binary that names only its own links only its own handler.
 pub type Serve = for<'a> fn(&'a App, &'a ApiRequest, Millis) -> BoxFuture<'a, Response>;
@@ -140,6 +144,9 @@ routes! {
         rocketchat::users_remove_other_tokens(|a, req, now| {
             account::remove_other_tokens(&a.store, req, now).await.map(|()| Reply::Success)
         });
+    /// The caller's account.
+    Me => "me", ["GET"], "/api/v1/me",
+        rocketchat::me(|a, req, now| account::me(&a.store, req, now).await.map(|u| Reply::Me(Box::new(u))));
     /// Ends every session of a user (its own, or another's with logout-other-user).
     UsersLogout => "users-logout", ["POST"], "/api/v1/users.logout",
         rocketchat::users_logout(|a, req, now| account::logout_user(&a.store, req, now).await.map(Reply::UserLoggedOut));

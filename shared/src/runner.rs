@@ -96,3 +96,18 @@ pub async fn run_session_expiry() -> Result<(), lambda_runtime::Error> {
     })))
     .await
 }
+
+/// Entry point of the Lambda authorizer other HTTP APIs attach (crate::authorizer).
+pub async fn run_authorizer() -> Result<(), lambda_runtime::Error> {
+    use aws_lambda_events::apigw::ApiGatewayV2CustomAuthorizerV2Request;
+    init_tracing();
+    let app = Arc::new(App::from_lambda_env()?);
+    Box::pin(lambda_runtime::run(service_fn(move |event: LambdaEvent<ApiGatewayV2CustomAuthorizerV2Request>| {
+        let app = Arc::clone(&app);
+        Box::pin(async move {
+            let decision = crate::authorizer::authorize(&app, event.payload, crate::core::clock::now_ms()).await?;
+            Ok::<_, lambda_runtime::Error>(decision)
+        })
+    })))
+    .await
+}

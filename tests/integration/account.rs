@@ -155,3 +155,25 @@ async fn logout_other_clients_ends_many_sessions_once_under_parallel_calls() {
     let after = env.app.store.active_session_count().await.unwrap();
     assert_eq!(before - after, 60 + 3, "each ended session counted once");
 }
+
+#[tokio::test]
+async fn me_answers_the_callers_account_in_rocket_chats_shape() {
+    let env = TestEnv::seeded().await;
+    let resp =
+        env.send(sessions_api::Endpoint::Me, Req::new().auth(&demo_auth(TEST_USER_ID, "WJ2giBwm4B9mcojFi"))).await;
+    assert_reply(
+        &resp,
+        200,
+        json!({"_id": TEST_USER_ID, "username": "test.test", "name": "test test",
+               "emails": [{"address": "test.test@example.com", "verified": false}],
+               "status": "online", "statusConnection": "online", "utcOffset": 0, "active": true,
+               "roles": ["user"], "settings": {"preferences": {}}, "success": true}),
+    );
+    for secret in ["password", "bcrypt", "totp", "secret", "backup"] {
+        assert!(!resp.body.to_lowercase().contains(secret), "{secret}: {}", resp.body);
+    }
+    let resp =
+        env.send(sessions_api::Endpoint::Me, Req::new().auth(&(TEST_USER_ID.into(), "not-a-token".into()))).await;
+    assert_reply(&resp, 401, unauthorized());
+    assert_reply(&env.send(sessions_api::Endpoint::Me, Req::new()).await, 401, unauthorized());
+}

@@ -34,6 +34,8 @@ fn operations(endpoint: Endpoint) -> &'static [&'static str] {
         SessionsList => &["GetItem", "Query"],
         // Token; the session.
         SessionsInfo => &["GetItem"],
+        // Token, user.
+        Me => &["GetItem"],
         // Token; the session; its delete with the token and a counter shard.
         SessionsLogoutMe => &["GetItem", "TransactWriteItems"],
         // Token, user, permission, 2FA window; a code try reserved (UpdateItem) and, the code
@@ -105,7 +107,7 @@ async fn fresh_request(env: &TestEnv, endpoint: Endpoint) -> (ApiGatewayV2httpRe
     let user_path = format!("/api/users/{TEST_USER_ID}/sessions");
     let session_path = format!("{user_path}/{sid}");
     match endpoint {
-        SessionsList => (own.event(endpoint), vec![]),
+        SessionsList | Me => (own.event(endpoint), vec![]),
         SessionsInfo => (own.param("sessionId", &sid).event(endpoint), vec![]),
         SessionsLogoutMe => (own.json(body(&sid)).event(endpoint), vec![session]),
         Logout => (own.event(endpoint), vec![session]),

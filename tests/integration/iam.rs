@@ -11,7 +11,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::json;
 use serde_yaml_ng::Value;
 use sessions_api::Endpoint::{self, *};
+use sessions_api::authorizer::authorize;
 use sessions_api::core::clock::now_ms;
+use sessions_api::routes::OTHER_FUNCTIONS;
 use sessions_api::store::faults::{Access, Faults};
 use sessions_api::store::{ActivityPolicy, ActivityRecorder};
 use sessions_cli::demo::DEMO_PASSWORD;
@@ -152,8 +154,9 @@ impl Recorder {
 }
 
 /// Every route that authenticates a Rocket.Chat token, and so ends an idle session.
-const AUTHENTICATED: [Endpoint; 10] = [
+const AUTHENTICATED: [Endpoint; 11] = [
     SessionsList,
+    Me,
     SessionsInfo,
     SessionsLogoutMe,
     SessionsListAll,
@@ -174,6 +177,22 @@ async fn idle_path(env: &mut TestEnv, endpoint: Endpoint, rec: &mut Recorder) {
     rec.setup();
     let resp = env.send(endpoint, Req::new().auth(&(TEST_USER_ID.to_string(), idle.token))).await;
     assert_eq!(resp.status, 401, "{endpoint:?}: {}", resp.body);
+    rec.function();
+    env.app.store = env.app.store.clone().with_activity(policy);
+}
+
+/// The authorizer, with an idle timeout set, on a session unused past it: denied, and ended.
+async fn authorizer_idle_path(env: &mut TestEnv, rec: &mut Recorder) {
+    let policy = env.app.store.activity_policy();
+    env.app.store =
+        env.app.store.clone().with_activity(ActivityPolicy { idle_timeout_ms: Some(30 * 60_000), ..policy });
+    let idle = env.login(TEST_USER_ID, "Chrome", "Windows", now_ms() - 31 * 60_000).await;
+    let mut event: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(repo_root().join("events/authorizer.json")).unwrap()).unwrap();
+    event["headers"]["x-auth-token"] = json!(idle.token);
+    rec.setup();
+    let decision = authorize(&env.app, serde_json::from_value(event).unwrap(), now_ms()).await.unwrap();
+    assert!(!decision.is_authorized);
     rec.function();
     env.app.store = env.app.store.clone().with_activity(policy);
 }
@@ -265,6 +284,9 @@ async fn recorded(function: &str) -> BTreeSet<Access> {
         if function == "session-expiry" {
             let event = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
             sessions_api::expiry::on_stream(&env.app.store, &event).await.unwrap();
+        } else if function == "authorizer" {
+            let event = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+            authorize(&env.app, event, now_ms()).await.unwrap();
         } else {
             let (_, resp) = env.send_event(&file).await;
             assert!(resp.status < 500, "{}: {}", file.display(), resp.body);
@@ -274,6 +296,9 @@ async fn recorded(function: &str) -> BTreeSet<Access> {
     if let Some(endpoint) = Endpoint::ALL.iter().find(|e| e.function() == function) {
         extra_paths(&mut env, *endpoint, &mut rec).await;
     }
+    if function == "authorizer" {
+        authorizer_idle_path(&mut env, &mut rec).await;
+    }
     as_deployed(rec.sent)
 }
 
@@ -281,7 +306,7 @@ async fn recorded(function: &str) -> BTreeSet<Access> {
 async fn every_functions_policy_is_exactly_what_its_code_sends() {
     let text = std::fs::read_to_string(repo_root().join("template.yaml")).unwrap();
     let template: Value = serde_yaml_ng::from_str(&text).unwrap();
-    let functions: Vec<&str> = Endpoint::ALL.iter().map(|e| e.function()).chain(["session-expiry"]).collect();
+    let functions: Vec<&str> = Endpoint::ALL.iter().map(|e| e.function()).chain(OTHER_FUNCTIONS).collect();
     let mut problems = Vec::new();
     let mut used: BTreeMap<&str, BTreeSet<Access>> = BTreeMap::new();
     for function in &functions {

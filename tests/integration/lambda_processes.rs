@@ -97,6 +97,21 @@ async fn the_expiry_consumer_runs_as_a_lambda_process() {
     process.stop().await;
 }
 
+/// The authorizer, as a process: its events/ file allowed with the caller as context.
+#[tokio::test]
+async fn the_authorizer_runs_as_a_lambda_process() {
+    let event: Value =
+        serde_json::from_str(&std::fs::read_to_string(repo_root().join("events/authorizer.json")).unwrap()).unwrap();
+    let env = TestEnv::seeded().await;
+    let api = RuntimeApi::start("authorizer").await.unwrap();
+    let process = FunctionProcess::spawn(&binary("authorizer"), "authorizer", &api, &environment(&env)).unwrap();
+    let outcome = api.invoke(&event, ANSWER_WITHIN).await.unwrap();
+    let Outcome::Response(decision) = outcome else { panic!("{outcome:?}: {}", process.logs()) };
+    assert_eq!(decision["isAuthorized"], json!(true), "{decision}");
+    assert_eq!(decision["context"]["sessionId"], json!("QoYYFw2t9oKks2niG"));
+    process.stop().await;
+}
+
 /// A function whose environment is wrong stops at start-up naming the variable, and the
 /// harness sees it: it never answers.
 #[tokio::test]

@@ -4,6 +4,7 @@
 mod account;
 mod activity;
 mod admin;
+mod authorizer;
 mod bad_input;
 mod event_sources;
 mod events;

@@ -418,7 +418,7 @@ pub fn events_of(function: &str) -> Vec<std::path::PathBuf> {
             let owner = Endpoint::ALL
                 .iter()
                 .map(|e| e.function())
-                .chain(["session-expiry"])
+                .chain(sessions_api::routes::OTHER_FUNCTIONS)
                 .filter(|f| stem == *f || stem.starts_with(&format!("{f}-")))
                 .max_by_key(|f| f.len());
             owner == Some(function)

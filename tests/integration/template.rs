@@ -74,7 +74,7 @@ fn every_function_logs_to_its_own_group_with_retention_and_has_alarms() {
     let t = template();
     let resources = &t["Resources"];
     let fs = functions(&t);
-    assert_eq!(fs.len(), Endpoint::ALL.len() + 1);
+    assert_eq!(fs.len(), Endpoint::ALL.len() + sessions_api::routes::OTHER_FUNCTIONS.len());
     for (name, f) in fs {
         let base = name.strip_suffix("Function").unwrap();
         let logging = &f["Properties"]["LoggingConfig"];
@@ -153,7 +153,8 @@ fn function_crates_are_exactly_the_endpoints() {
         .collect();
     dirs.sort();
     let mut expected: Vec<String> = Endpoint::ALL.iter().map(|e| e.function().to_string()).collect();
-    expected.push("session-expiry".to_string()); // the stream consumer, not an HTTP route
+    // The stream consumer and the authorizer, not HTTP routes.
+    expected.extend(sessions_api::routes::OTHER_FUNCTIONS.map(String::from));
     expected.sort();
     assert_eq!(dirs, expected);
 }

@@ -50,6 +50,10 @@ pub struct Config {
     pub idle_timeout_ms: Option<i64>,
     /// Folder of the IP-geolocation database (`GEO_DB_DIR`; core::geo); unset: no location.
     pub geo_db_dir: Option<String>,
+    /// The headers the Lambda authorizer reads the user id and token from, lowercase
+    /// (`AUTHORIZER_USER_ID_HEADER`, `AUTHORIZER_TOKEN_HEADER`; Rocket.Chat's by default).
+    pub authorizer_user_id_header: String,
+    pub authorizer_token_header: String,
     /// Where 2FA email goes (`MAILER`).
     pub mailer: MailerKind,
     /// Sender address for SES (`MAIL_FROM`; required with `MAILER=ses`).
@@ -91,6 +95,8 @@ impl Default for Config {
             activity_interval_ms: 300_000,
             idle_timeout_ms: None,
             geo_db_dir: None,
+            authorizer_user_id_header: "x-user-id".into(),
+            authorizer_token_header: "x-auth-token".into(),
             mailer: MailerKind::Outbox,
             mail_from: None,
             trust_cloudfront_geo: false,
@@ -189,6 +195,12 @@ impl Config {
         }
         self.idle_timeout_ms = (idle > 0).then_some(idle);
         self.geo_db_dir = lookup("GEO_DB_DIR").filter(|v| !v.trim().is_empty());
+        if let Some(name) = header_name(lookup, "AUTHORIZER_USER_ID_HEADER")? {
+            self.authorizer_user_id_header = name;
+        }
+        if let Some(name) = header_name(lookup, "AUTHORIZER_TOKEN_HEADER")? {
+            self.authorizer_token_header = name;
+        }
         Ok(())
     }
 
@@ -212,6 +224,20 @@ impl Config {
         };
         Ok(())
     }
+}
+
+/// A header name, lowercased: letters, digits and `-` only (API Gateway lowercases the
+/// headers it passes an authorizer).
+fn header_name(
+    lookup: &impl Fn(&str) -> Option<String>,
+    variable: &'static str,
+) -> Result<Option<String>, ConfigError> {
+    let Some(raw) = lookup(variable).filter(|v| !v.trim().is_empty()) else { return Ok(None) };
+    let name = raw.trim().to_ascii_lowercase();
+    if name.len() > 64 || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+        return Err(err(variable, format!("{raw:?} is not a header name")));
+    }
+    Ok(Some(name))
 }
 
 fn err(variable: &'static str, reason: impl Into<String>) -> ConfigError {
@@ -265,6 +291,8 @@ mod tests {
             ("ACTIVITY_INTERVAL_SECONDS", "60"),
             ("IDLE_TIMEOUT_MINUTES", "30"),
             ("GEO_DB_DIR", "/opt/geo"),
+            ("AUTHORIZER_USER_ID_HEADER", "X-Service-User"),
+            ("AUTHORIZER_TOKEN_HEADER", "X-Service-Token"),
         ])
         .unwrap();
         assert_eq!(c.table_name, "t1");
@@ -276,6 +304,10 @@ mod tests {
         assert_eq!((c.two_factor_max_failures, c.two_factor_failure_window_ms), (3, 20 * 60_000));
         assert_eq!((c.activity_interval_ms, c.idle_timeout_ms), (60_000, Some(30 * 60_000)));
         assert_eq!(c.geo_db_dir.as_deref(), Some("/opt/geo"));
+        assert_eq!(
+            (c.authorizer_user_id_header.as_str(), c.authorizer_token_header.as_str()),
+            ("x-service-user", "x-service-token")
+        );
     }
 
     #[test]
@@ -297,6 +329,8 @@ mod tests {
             ("ACTIVITY_INTERVAL_SECONDS", "0"),
             ("IDLE_TIMEOUT_MINUTES", "-1"),
             ("IDLE_TIMEOUT_MINUTES", "5"),
+            ("AUTHORIZER_TOKEN_HEADER", "X Token"),
+            ("AUTHORIZER_USER_ID_HEADER", "x-user:id"),
         ] {
             assert_eq!(from(&[(variable, bad)]).unwrap_err().variable, variable, "{variable}={bad}");
         }

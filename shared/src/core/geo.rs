@@ -36,24 +36,23 @@ struct Record {
     longitude: Option<f32>,
 }
 
-/// Opens one file, memory-mapped; `None` (with one warning) when it is missing or not a
-/// MaxMind DB.
-fn open(path: &Path) -> Option<Reader<Mmap>> {
+/// Opens one file, memory-mapped; the reason when it is missing or not a MaxMind DB.
+fn open(path: &Path) -> Result<Reader<Mmap>, String> {
     // SAFETY: the file is mapped read-only and never written while this process runs (a
     // Lambda layer is read-only; locally it is installed once into .tools/).
-    match unsafe { Reader::open_mmap(path) } {
-        Ok(reader) => Some(reader),
-        Err(e) => {
-            tracing::warn!(path = %path.display(), error = %e, "geolocation database unreadable; locations stay empty");
-            None
-        }
-    }
+    unsafe { Reader::open_mmap(path) }.map_err(|e| format!("{}: {e}", path.display()))
 }
 
 impl GeoDb {
-    /// The database in `dir`; `None` when neither file can be opened.
+    /// The database in `dir`; `None` when neither file can be opened. One warning names
+    /// whatever could not be read: locations it would give stay empty.
     pub fn open(dir: &Path) -> Option<GeoDb> {
-        let db = GeoDb { v4: open(&dir.join(IPV4_FILE)), v6: open(&dir.join(IPV6_FILE)) };
+        let (v4, v6) = (open(&dir.join(IPV4_FILE)), open(&dir.join(IPV6_FILE)));
+        let unread: Vec<&str> = [&v4, &v6].into_iter().filter_map(|r| r.as_ref().err().map(String::as_str)).collect();
+        if !unread.is_empty() {
+            tracing::warn!(unread = %unread.join("; "), "geolocation database unreadable; those locations stay empty");
+        }
+        let db = GeoDb { v4: v4.ok(), v6: v6.ok() };
         (db.v4.is_some() || db.v6.is_some()).then_some(db)
     }
 

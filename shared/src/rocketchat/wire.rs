@@ -7,7 +7,7 @@ use serde_json::json;
 use super::errors::{ApiError, error_body};
 use super::handlers::{Reply, SessionInfo, SessionPage};
 use crate::core::clock::iso_millis;
-use crate::core::model::{Device, Session, UserRef};
+use crate::core::model::{Device, Session, User, UserRef};
 use crate::request::ApiRequest;
 use crate::response::{Response, json as json_response, unavailable};
 
@@ -88,6 +88,30 @@ fn to_json<T: Serialize>(v: &T) -> String {
     serde_json::to_string(v).unwrap_or_else(|_| r#"{"success":false,"error":"Internal server error"}"#.into())
 }
 
+/// `/api/v1/me`: the account in Rocket.Chat's shape. Presence, time zone and preferences are
+/// not kept here: the caller is `online` (it just called), at UTC, with no preferences set;
+/// no address is verified. No password, hash or second-factor secret can reach it.
+fn me_body(user: &User) -> serde_json::Value {
+    let emails: Vec<serde_json::Value> =
+        user.emails.iter().map(|address| json!({"address": address, "verified": false})).collect();
+    let mut body = json!({
+        "_id": user.user_id,
+        "username": user.username,
+        "emails": emails,
+        "status": "online",
+        "statusConnection": "online",
+        "utcOffset": 0,
+        "active": user.active,
+        "roles": user.roles,
+        "settings": {"preferences": {}},
+        "success": true
+    });
+    if let Some(name) = &user.name {
+        body["name"] = json!(name);
+    }
+    body
+}
+
 /// [`respond`], as the route table calls every dialect (Rocket.Chat's answers carry no
 /// request id).
 pub fn respond_to(_req: &ApiRequest, result: Result<Reply, ApiError>) -> Response {
@@ -122,6 +146,7 @@ pub fn respond(result: Result<Reply, ApiError>) -> Response {
             JSON,
             json!({"message": format!("User {id} has been logged out!"), "success": true}).to_string(),
         ),
+        Ok(Reply::Me(user)) => json_response(200, JSON, me_body(&user).to_string()),
         Ok(Reply::Ended(e)) => {
             json_response(200, JSON, json!({"sessionId": e.session_id, "success": true}).to_string())
         }

@@ -6,6 +6,7 @@ use serde_json::Value;
 
 use super::ApiError;
 use crate::core::clock::Millis;
+use crate::core::model::User;
 use crate::core::permissions::LOGOUT_OTHER_USER;
 use crate::request::{ApiRequest, RequestView};
 use crate::rocketchat::auth::require_permission;
@@ -99,6 +100,14 @@ fn body_user_id(body: &[u8]) -> Result<Option<String>, ApiError> {
         },
         _ => Err(ApiError::InvalidParams("request body must be a JSON object".into())),
     }
+}
+
+/// GET /api/v1/me: the caller's account, as Rocket.Chat's apps and clients read it right
+/// after login.
+pub async fn me<S: AuthStore>(store: &S, req: &ApiRequest, now: Millis) -> Result<User, ApiError> {
+    let caller = authenticate(store, req, now).await?;
+    record_activity(store, req, &caller);
+    Ok(caller.user)
 }
 
 #[cfg(test)]

@@ -17,8 +17,8 @@ use crate::rocketchat::errors::Blocked;
 use crate::rocketchat::login_body::{LoginRequest, MAX_FIELD_LEN, ResumeToken, parse_login};
 use crate::rocketchat::two_factor::{self, METHOD_HEADER};
 use crate::store::{
-    LoginLimitKey, LoginLimitStore, Reservation, SessionCreator, SessionEnder, TokenStore, TwoFactorStore,
-    UserSessionReader, UserStore,
+    ActivityRecorder, LoginLimitKey, LoginLimitStore, Reservation, SessionCreator, SessionEnder, TokenStore,
+    TwoFactorStore, UserSessionReader, UserStore,
 };
 
 /// A successful login: the user and the new token (shown once, stored only hashed).
@@ -32,8 +32,8 @@ pub struct LoggedIn {
 crate::debug_redacted!(LoggedIn { user, session_id } redacted { token });
 
 /// `{"resume": token}`: the same success body for a live token of an active user, without
-/// a new session; anything else is the one login 401.
-pub async fn resume<S: TokenStore + UserStore>(
+/// a new session; anything else (an idle session included) is the one login 401.
+pub async fn resume<S: TokenStore + UserStore + ActivityRecorder>(
     store: &S,
     token: &ResumeToken,
     now: Millis,
@@ -42,6 +42,9 @@ pub async fn resume<S: TokenStore + UserStore>(
         return Err(ApiError::LoginFailed);
     }
     let record = store.token(&hash_token(&token.0)).await?.filter(|r| r.is_live(now)).ok_or(ApiError::LoginFailed)?;
+    if store.activity_policy().idle(record.last_activity_at, now) {
+        return Err(ApiError::LoginFailed);
+    }
     let user = store.user(&record.user_id).await?.filter(|u| u.active).ok_or(ApiError::LoginFailed)?;
     Ok(LoggedIn { user, token: token.0.clone(), session_id: record.session_id })
 }
@@ -55,11 +58,25 @@ fn decoy_hash(cost: u32) -> &'static str {
 
 /// Everything login touches in the store.
 pub trait LoginStore:
-    UserStore + TokenStore + SessionCreator + UserSessionReader + SessionEnder + TwoFactorStore + LoginLimitStore
+    UserStore
+    + TokenStore
+    + SessionCreator
+    + UserSessionReader
+    + SessionEnder
+    + TwoFactorStore
+    + LoginLimitStore
+    + ActivityRecorder
 {
 }
-impl<T: UserStore + TokenStore + SessionCreator + UserSessionReader + SessionEnder + TwoFactorStore + LoginLimitStore>
-    LoginStore for T
+impl<T> LoginStore for T where
+    T: UserStore
+        + TokenStore
+        + SessionCreator
+        + UserSessionReader
+        + SessionEnder
+        + TwoFactorStore
+        + LoginLimitStore
+        + ActivityRecorder
 {
 }
 

@@ -7,7 +7,7 @@ pub mod login;
 pub mod sessions;
 
 pub use super::errors::ApiError;
-use crate::core::model::Session;
+use crate::core::model::{Session, User};
 
 /// One page of a session list.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -52,4 +52,6 @@ pub enum Reply {
     Success,
     /// users.logout: whose sessions ended.
     UserLoggedOut(String),
+    /// /me: the caller's account.
+    Me(Box<User>),
 }
