@@ -4,7 +4,7 @@
 //! it; a refused write is dropped, never the call's failure; an idle session ends.
 
 use serde_json::json;
-use sessions_api::Endpoint::{SessionsInfo, SessionsList, UserSessionGet};
+use sessions_api::Endpoint::{Login, SessionsInfo, SessionsList, UserSessionGet};
 use sessions_api::core::clock::{iso_millis, now_ms};
 use sessions_api::core::geo::GeoDb;
 use sessions_api::core::model::Geo;
@@ -127,9 +127,13 @@ async fn an_idle_session_answers_401_and_ends_and_a_used_one_does_not() {
     env.app.store =
         env.app.store.clone().with_activity(ActivityPolicy { idle_timeout_ms: Some(30 * 60_000), ..policy });
     let now = now_ms();
-    let idle = env.login(TEST_USER_ID, "Chrome", "Windows", now - 31 * 60_000).await;
+    let idle = env.login(TEST_USER_ID, "Chrome", "Windows", now - 36 * 60_000).await;
     let used = env.login(TEST_USER_ID, "Firefox", "Linux", now - 10 * 60_000).await;
     let auth = |token: &str| (TEST_USER_ID.to_string(), token.to_string());
+    // A resume of the idle token is the login's one 401, and ends nothing by itself.
+    let resume = env.send(Login, Req::new().json(json!({"resume": idle.token}))).await;
+    assert_reply(&resume, 401, json!({"status": "error", "error": "Unauthorized", "message": "Unauthorized"}));
+    assert!(env.app.store.user_session(TEST_USER_ID, &idle.session.session_id).await.unwrap().is_some());
     let resp = env.send(SessionsList, Req::new().auth(&auth(&idle.token))).await;
     assert_reply(&resp, 401, unauthorized());
     assert!(env.app.store.user_session(TEST_USER_ID, &idle.session.session_id).await.unwrap().is_none(), "ended");

@@ -62,7 +62,7 @@ async fn ended_expired_idle_and_deactivated_tokens_are_denied() {
     let policy = env.app.store.activity_policy();
     env.app.store =
         env.app.store.clone().with_activity(ActivityPolicy { idle_timeout_ms: Some(30 * 60_000), ..policy });
-    let idle = env.login(TEST_USER_ID, "Chrome", "Windows", now - 31 * 60_000).await;
+    let idle = env.login(TEST_USER_ID, "Chrome", "Windows", now - 36 * 60_000).await;
     assert!(denied(authorize(&env.app, event_for(TEST_USER_ID, &idle.token), now).await.unwrap()), "idle");
     let used = env.login(TEST_USER_ID, "Chrome", "Windows", now - 10 * 60_000).await;
     assert!(authorize(&env.app, event_for(TEST_USER_ID, &used.token), now).await.unwrap().is_authorized);

@@ -173,7 +173,7 @@ async fn idle_path(env: &mut TestEnv, endpoint: Endpoint, rec: &mut Recorder) {
     let policy = env.app.store.activity_policy();
     let idle_after = ActivityPolicy { idle_timeout_ms: Some(30 * 60_000), ..policy };
     env.app.store = env.app.store.clone().with_activity(idle_after);
-    let idle = env.login(TEST_USER_ID, "Chrome", "Windows", now_ms() - 31 * 60_000).await;
+    let idle = env.login(TEST_USER_ID, "Chrome", "Windows", now_ms() - 36 * 60_000).await;
     rec.setup();
     let resp = env.send(endpoint, Req::new().auth(&(TEST_USER_ID.to_string(), idle.token))).await;
     assert_eq!(resp.status, 401, "{endpoint:?}: {}", resp.body);
@@ -186,7 +186,7 @@ async fn authorizer_idle_path(env: &mut TestEnv, rec: &mut Recorder) {
     let policy = env.app.store.activity_policy();
     env.app.store =
         env.app.store.clone().with_activity(ActivityPolicy { idle_timeout_ms: Some(30 * 60_000), ..policy });
-    let idle = env.login(TEST_USER_ID, "Chrome", "Windows", now_ms() - 31 * 60_000).await;
+    let idle = env.login(TEST_USER_ID, "Chrome", "Windows", now_ms() - 36 * 60_000).await;
     let mut event: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(repo_root().join("events/authorizer.json")).unwrap()).unwrap();
     event["headers"]["x-auth-token"] = json!(idle.token);

@@ -19,8 +19,8 @@ use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{Value, json};
 use sessions_api::Endpoint::{self, *};
-use sessions_api::store::DynamoStore;
 use sessions_api::store::metering::{Call, Meter, sequential_round_trips};
+use sessions_api::store::{ActivityPolicy, DynamoStore};
 use sessions_api::{App, Config, runner};
 use sessions_cli::table::{TableDefinition, create_table};
 
@@ -410,6 +410,54 @@ async fn write_costs(args: &Args, base: &aws_sdk_dynamodb::Client, rows: &mut Ve
     }
 }
 
+/// Activity at 100 sessions: the same list call with its session's activity due every call
+/// (an interval of 1 ms) and inside the interval (the default 300 s), for the write units a
+/// record costs and the sequential round trips with and without it.
+async fn activity_costs(args: &Args, base: &aws_sdk_dynamodb::Client, rows: &mut Vec<Row>) {
+    let meter = Meter::new();
+    let table = format!("bench-activity-{}", sessions_api::core::ids::new_id());
+    let def = TableDefinition::from_template(&PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../template.yaml"))
+        .expect("template table");
+    create_table(base, &table, &def).await.expect("create table");
+    let config = Config { table_name: table.clone(), bcrypt_cost: 4, ..Config::default() };
+    let app = Arc::new(App::new(config.clone(), DynamoStore::new(meter.client(base), &table)));
+    let fixture = seed::seed(&app, 100).await;
+    let user = [("x-user-id", fixture.user_id.as_str()), ("x-auth-token", fixture.user_token.as_str())];
+    let list = || event(SessionsList, "/api/v1/sessions/list", "", &user, None);
+    let every_call = ActivityPolicy { interval_ms: 1, ..ActivityPolicy::of(&config) };
+    let due_store = app.store.clone().with_activity(every_call);
+    let due = Bench { app: Arc::new(App { store: due_store, ..(*app).clone() }), meter: meter.clone() };
+    let mut samples = Vec::with_capacity(args.calls);
+    for _ in 0..args.calls {
+        tokio::time::sleep(Duration::from_millis(2)).await;
+        let (status, body, sample) = due.call(SessionsList, list()).await;
+        assert_eq!(status, 200, "{body}");
+        samples.push(sample);
+    }
+    rows.push(Row { size: 100, name: ACTIVITY_DUE.into(), samples, baseline: None });
+    let inside = Bench { app, meter };
+    let samples = inside.repeat(args.calls, SessionsList, |_| list()).await;
+    rows.push(Row { size: 100, name: ACTIVITY_INSIDE.into(), samples, baseline: None });
+    let _ = base.delete_table().table_name(&table).send().await;
+}
+
+/// The activity rows' names, which the report reads back for the per-hour figure.
+const ACTIVITY_DUE: &str = "list, the session's activity due (a record: 2 conditional updates)";
+const ACTIVITY_INSIDE: &str = "list, inside the activity interval (no write)";
+
+/// Write units one activity record costs (the due row's over the other's), and per active
+/// session-hour at the default interval of 300 s (12 records).
+fn activity_summary(rows: &[Row]) -> Option<String> {
+    let wcu = |name: &str| rows.iter().find(|r| r.name == name).map(|r| median_of(&r.samples, |x| x.write_units));
+    let record = wcu(ACTIVITY_DUE)? - wcu(ACTIVITY_INSIDE)?;
+    Some(format!(
+        "Activity: one record takes {record:.1} write units (the token's and the session's conditional updates; \
+         no index entry is rewritten), so an active session costs {:.0} write units per hour at the default \
+         interval of 300 s (12 records); the two activity rows take the same sequential round trips.\n",
+        record * 12.0
+    ))
+}
+
 /// A query value, percent-encoded as a client sends it.
 fn percent(s: &str) -> String {
     percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
@@ -426,7 +474,8 @@ fn report(rows: &[Row], args: &Args) -> String {
          reported, KB the bytes of its answers. The baseline reads every session item whole (a Scan of the table \
          for session items; its items are the sessions it read), sorts and slices in memory. The rows at 100 \
          sessions compare the write units of a login and a logout with the order indexes projecting the packed \
-         list row (the template) against projecting ALL (before), for three user-agent lengths.\n",
+         list row (the template) against projecting ALL (before), for three user-agent lengths, and a user's list \
+         with its session's activity due against the same list inside the activity interval.\n",
         std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
         args.calls,
         args.full_read_calls,
@@ -465,6 +514,10 @@ fn report(rows: &[Row], args: &Args) -> String {
             quantile(s.iter().map(|x| x.latency_ms).collect(), 0.95),
         );
     }
+    if let Some(activity) = activity_summary(rows) {
+        md.push('\n');
+        md.push_str(&activity);
+    }
     md.push_str("\n![items read and latency against sessions](benchmark.svg)\n");
     md
 }
@@ -483,6 +536,7 @@ async fn main() {
     let mut rows = Vec::new();
     std::fs::create_dir_all(&args.out).expect("docs folder");
     write_costs(&args, &base, &mut rows).await;
+    activity_costs(&args, &base, &mut rows).await;
     for &size in &args.sizes {
         run_size(&args, &base, size, &mut rows).await;
         // Written after every size, so a long run that is stopped keeps what it measured.

@@ -128,8 +128,9 @@ pub fn record_activity(store: &impl AuthStore, req: &ApiRequest, caller: &Caller
 /// Ends a session found idle. Its token is refused either way; if DynamoDB fails here, the
 /// next call finds it idle again (or TTL removes it).
 async fn end_idle(store: &impl AuthStore, record: &TokenRecord, now: Millis) {
-    if let Err(e) = store.end_session(&record.user_id, &record.session_id, now).await {
-        tracing::warn!(error = %e, session_id = %record.session_id, "an idle session could not be ended");
+    match store.end_session(&record.user_id, &record.session_id, now).await {
+        Ok(_) => tracing::info!(session_id = %record.session_id, reason = "idle", "session ended"),
+        Err(e) => tracing::warn!(error = %e, session_id = %record.session_id, "an idle session could not be ended"),
     }
 }
 

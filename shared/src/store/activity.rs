@@ -9,7 +9,10 @@
 use std::future::Future;
 use std::sync::atomic::Ordering::Relaxed;
 
+use std::time::Duration;
+
 use aws_sdk_dynamodb::config::retry::RetryConfig;
+use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
 
 use super::attributes::{number_value, string_value};
 use super::error::{StoreError, conditional_write};
@@ -43,10 +46,12 @@ impl ActivityPolicy {
         last.is_none_or(|last| now - last >= self.interval_ms)
     }
 
-    /// Whether a session last recorded at `last` has been unused past the idle timeout
-    /// (unknown, or no timeout: no).
+    /// Whether a session last recorded at `last` has surely been unused past the idle
+    /// timeout (unknown, or no timeout: no). Uses inside an interval are not recorded, so the
+    /// last real use may be up to one interval after `last`: only a gap longer than the
+    /// timeout plus one interval proves idleness, and a session in use is never ended.
     pub fn idle(&self, last: Option<Millis>, now: Millis) -> bool {
-        matches!((last, self.idle_timeout_ms), (Some(last), Some(idle)) if now - last > idle)
+        matches!((last, self.idle_timeout_ms), (Some(last), Some(idle)) if now - last > idle + self.interval_ms)
     }
 }
 
@@ -76,9 +81,14 @@ pub trait ActivityRecorder {
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }
 
-/// The SDK configuration of an activity write: one try, no retries.
+/// The SDK configuration of an activity write: one try of at most 500 ms, no retries, so a
+/// stuck write holds the answer back no longer than that.
 fn single_try() -> aws_sdk_dynamodb::config::Builder {
-    aws_sdk_dynamodb::config::Builder::default().retry_config(RetryConfig::disabled())
+    let timeout = TimeoutConfig::builder()
+        .operation_attempt_timeout(Duration::from_millis(500))
+        .operation_timeout(Duration::from_millis(500))
+        .build();
+    aws_sdk_dynamodb::config::Builder::default().retry_config(RetryConfig::disabled()).timeout_config(timeout)
 }
 
 impl ActivityRecorder for DynamoStore {
@@ -116,11 +126,11 @@ impl ActivityRecorder for DynamoStore {
         if token.is_err() || session.is_err() {
             self.activity_failed.fetch_add(1, Relaxed);
         }
-        let (_, written) = (token?, session?);
-        if written {
+        if let Ok(true) = session {
             self.activity_writes.fetch_add(1, Relaxed);
         }
-        Ok(written)
+        token?;
+        session
     }
 }
 
@@ -154,8 +164,8 @@ mod tests {
         assert!(!p.due(Some(1_000), 300_999));
         assert!(p.due(Some(1_000), 301_000));
         assert!(!p.idle(None, i64::MAX), "unknown is not idle");
-        assert!(!p.idle(Some(0), 1_800_000));
-        assert!(p.idle(Some(0), 1_800_001));
+        assert!(!p.idle(Some(0), 2_100_000), "a use up to one interval after the record may have gone unrecorded");
+        assert!(p.idle(Some(0), 2_100_001));
         let off = ActivityPolicy { idle_timeout_ms: None, ..p };
         assert!(!off.idle(Some(0), i64::MAX));
     }

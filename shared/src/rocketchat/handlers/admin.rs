@@ -115,7 +115,10 @@ pub async fn logout<S: AdminStore + AllSessionsReader + SessionEnder, M: Mailer>
     let (caller, user) = admin_caller(store, req, now, LOGOUT_DEVICE_MANAGEMENT).await?;
     let session_id = session_id_from_body(req.body_bytes())?;
     two_factor::require(store, mailer, config, &user, &caller, req, now).await?;
-    record_activity(store, req, &caller);
+    // Ending its own session, the call has no activity left to record.
+    if session_id != caller.session_id {
+        record_activity(store, req, &caller);
+    }
     if !plausible_id(&session_id) || !store.end_session_by_id(&session_id, now).await? {
         return Err(ApiError::SessionNotFound);
     }
