@@ -9,8 +9,8 @@ use sessions_api::core::clock::{iso_millis, now_ms};
 use sessions_api::core::geo::GeoDb;
 use sessions_api::core::model::Geo;
 use sessions_api::response::ApiResponse;
+use sessions_api::store::UserSessionReader;
 use sessions_api::store::faults::{Fault, Faults};
-use sessions_api::store::{ActivityPolicy, ActivityRecorder, UserSessionReader};
 use sessions_cli::demo::DEMO_API_KEY;
 
 use crate::support::*;
@@ -120,14 +120,31 @@ async fn a_refused_activity_write_is_dropped_and_the_call_answers() {
     }
 }
 
+/// An idle session whose end DynamoDB refuses is refused all the same, with the same 401;
+/// the next call ends it.
+#[tokio::test]
+async fn an_idle_session_whose_end_fails_still_answers_401() {
+    let faults = Faults::new();
+    let mut env = TestEnv::seeded_with_faults(&faults).await;
+    env.set_idle_timeout();
+    let idle = env.idle_login().await;
+    let auth = (TEST_USER_ID.to_string(), idle.token.clone());
+    for fault in [Fault::Throttling, Fault::TransactionConflict, Fault::Timeout] {
+        faults.fail("TransactWriteItems", fault);
+        assert_reply(&env.send(SessionsList, Req::new().auth(&auth)).await, 401, unauthorized());
+        faults.clear();
+        assert!(env.app.store.user_session(TEST_USER_ID, &idle.session.session_id).await.unwrap().is_some());
+    }
+    assert_reply(&env.send(SessionsList, Req::new().auth(&auth)).await, 401, unauthorized());
+    assert!(env.app.store.user_session(TEST_USER_ID, &idle.session.session_id).await.unwrap().is_none(), "ended");
+}
+
 #[tokio::test]
 async fn an_idle_session_answers_401_and_ends_and_a_used_one_does_not() {
     let mut env = TestEnv::seeded().await;
-    let policy = env.app.store.activity_policy();
-    env.app.store =
-        env.app.store.clone().with_activity(ActivityPolicy { idle_timeout_ms: Some(30 * 60_000), ..policy });
+    env.set_idle_timeout();
     let now = now_ms();
-    let idle = env.login(TEST_USER_ID, "Chrome", "Windows", now - 36 * 60_000).await;
+    let idle = env.idle_login().await;
     let used = env.login(TEST_USER_ID, "Firefox", "Linux", now - 10 * 60_000).await;
     let auth = |token: &str| (TEST_USER_ID.to_string(), token.to_string());
     // A resume of the idle token is the login's one 401, and ends nothing by itself.

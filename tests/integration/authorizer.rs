@@ -9,7 +9,6 @@ use sessions_api::Endpoint::SessionsLogoutMe;
 use sessions_api::authorizer::authorize;
 use sessions_api::core::clock::now_ms;
 use sessions_api::store::faults::{Fault, Faults};
-use sessions_api::store::{ActivityPolicy, ActivityRecorder};
 
 use crate::support::*;
 
@@ -59,10 +58,8 @@ async fn ended_expired_idle_and_deactivated_tokens_are_denied() {
     let expired = env.login(TEST_USER_ID, "Chrome", "Windows", now - lifetime_ms - 60_000).await;
     assert!(denied(authorize(&env.app, event_for(TEST_USER_ID, &expired.token), now).await.unwrap()), "expired");
     // Idle: unused for longer than the idle timeout.
-    let policy = env.app.store.activity_policy();
-    env.app.store =
-        env.app.store.clone().with_activity(ActivityPolicy { idle_timeout_ms: Some(30 * 60_000), ..policy });
-    let idle = env.login(TEST_USER_ID, "Chrome", "Windows", now - 36 * 60_000).await;
+    env.set_idle_timeout();
+    let idle = env.idle_login().await;
     assert!(denied(authorize(&env.app, event_for(TEST_USER_ID, &idle.token), now).await.unwrap()), "idle");
     let used = env.login(TEST_USER_ID, "Chrome", "Windows", now - 10 * 60_000).await;
     assert!(authorize(&env.app, event_for(TEST_USER_ID, &used.token), now).await.unwrap().is_authorized);

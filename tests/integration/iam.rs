@@ -15,7 +15,6 @@ use sessions_api::authorizer::authorize;
 use sessions_api::core::clock::now_ms;
 use sessions_api::routes::OTHER_FUNCTIONS;
 use sessions_api::store::faults::{Access, Faults};
-use sessions_api::store::{ActivityPolicy, ActivityRecorder};
 use sessions_cli::demo::DEMO_PASSWORD;
 
 use crate::support::*;
@@ -170,23 +169,19 @@ const AUTHENTICATED: [Endpoint; 11] = [
 
 /// With an idle timeout set, a session unused past it: 401, and the session ended.
 async fn idle_path(env: &mut TestEnv, endpoint: Endpoint, rec: &mut Recorder) {
-    let policy = env.app.store.activity_policy();
-    let idle_after = ActivityPolicy { idle_timeout_ms: Some(30 * 60_000), ..policy };
-    env.app.store = env.app.store.clone().with_activity(idle_after);
-    let idle = env.login(TEST_USER_ID, "Chrome", "Windows", now_ms() - 36 * 60_000).await;
+    let policy = env.set_idle_timeout();
+    let idle = env.idle_login().await;
     rec.setup();
     let resp = env.send(endpoint, Req::new().auth(&(TEST_USER_ID.to_string(), idle.token))).await;
     assert_eq!(resp.status, 401, "{endpoint:?}: {}", resp.body);
     rec.function();
-    env.app.store = env.app.store.clone().with_activity(policy);
+    env.set_activity(policy);
 }
 
 /// The authorizer, with an idle timeout set, on a session unused past it: denied, and ended.
 async fn authorizer_idle_path(env: &mut TestEnv, rec: &mut Recorder) {
-    let policy = env.app.store.activity_policy();
-    env.app.store =
-        env.app.store.clone().with_activity(ActivityPolicy { idle_timeout_ms: Some(30 * 60_000), ..policy });
-    let idle = env.login(TEST_USER_ID, "Chrome", "Windows", now_ms() - 36 * 60_000).await;
+    let policy = env.set_idle_timeout();
+    let idle = env.idle_login().await;
     let mut event: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(repo_root().join("events/authorizer.json")).unwrap()).unwrap();
     event["headers"]["x-auth-token"] = json!(idle.token);
@@ -194,7 +189,7 @@ async fn authorizer_idle_path(env: &mut TestEnv, rec: &mut Recorder) {
     let decision = authorize(&env.app, serde_json::from_value(event).unwrap(), now_ms()).await.unwrap();
     assert!(!decision.is_authorized);
     rec.function();
-    env.app.store = env.app.store.clone().with_activity(policy);
+    env.set_activity(policy);
 }
 
 /// The requests that reach every store path of `endpoint` beyond its events/ files.

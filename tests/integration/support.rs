@@ -458,3 +458,24 @@ pub async fn in_parallel<T: Send + 'static>(
     }
     out
 }
+
+impl TestEnv {
+    /// Turns on an idle timeout of 30 minutes (activity interval as configured, 5 minutes by
+    /// default); the policy it replaced, for [`TestEnv::set_activity`].
+    pub fn set_idle_timeout(&mut self) -> sessions_api::store::ActivityPolicy {
+        use sessions_api::store::ActivityRecorder;
+        let before = self.app.store.activity_policy();
+        self.set_activity(sessions_api::store::ActivityPolicy { idle_timeout_ms: Some(30 * 60_000), ..before });
+        before
+    }
+
+    pub fn set_activity(&mut self, policy: sessions_api::store::ActivityPolicy) {
+        self.app.store = self.app.store.clone().with_activity(policy);
+    }
+
+    /// A login of test.test whose newest activity record is 36 minutes old: idle under
+    /// [`TestEnv::set_idle_timeout`] (past the timeout plus one interval).
+    pub async fn idle_login(&self) -> IssuedLogin {
+        self.login(TEST_USER_ID, "Chrome", "Windows", now_ms() - 36 * 60_000).await
+    }
+}
