@@ -2,11 +2,12 @@
 
 use sessions_api::Config;
 use sessions_api::core::clock::{Millis, now_ms};
+use sessions_api::core::history::{EndReason, Ending};
 use sessions_api::core::ids::{hash_token, new_id, new_token, sha256_hex};
 use sessions_api::core::model::{ApiKey, Device, Geo, Session, TwoFactor, User};
 use sessions_api::core::{permissions, totp};
 use sessions_api::store::{
-    ApiKeyStore, OutboxMessage, OutboxStore, PermissionStore, SessionCreator, UserAdmin, UserStore,
+    ApiKeyStore, OutboxMessage, OutboxStore, PermissionStore, SessionCreator, SessionEnder, UserAdmin, UserStore,
 };
 
 use crate::CliError;
@@ -168,10 +169,20 @@ pub async fn change_role<S: UserStore + UserAdmin>(
     Ok(roles)
 }
 
-/// Activates or deactivates a user (by username, email or id).
-pub async fn set_user_active<S: UserStore + UserAdmin>(store: &S, who: &str, active: bool) -> Result<String, CliError> {
+/// Activates or deactivates a user (by username, email or id). Deactivating also ends
+/// every session of the user, each with reason "deactivated" in its history; the flag is set
+/// first, so no token of the user works once it is.
+pub async fn set_user_active<S: UserStore + UserAdmin + SessionEnder>(
+    store: &S,
+    who: &str,
+    active: bool,
+) -> Result<String, CliError> {
     let user = find_user(store, who).await?;
     store.set_active(&user.user_id, active).await?;
+    if !active {
+        let ending = Ending::by_system(EndReason::Deactivated, now_ms());
+        store.end_sessions(&user.user_id, None, &ending).await?;
+    }
     Ok(user.user_id)
 }
 

@@ -208,25 +208,19 @@ impl FunctionProcess {
             .env("PATH", "/usr/local/bin:/usr/bin:/bin")
             .envs(extra.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdin(Stdio::null())
-            .stdout(Stdio::null())
+            .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true);
         let started = Instant::now();
         let mut child = cmd.spawn()?;
-        // Drained as it comes, so a chatty function never blocks on a full pipe.
+        // Both streams (Lambda's log lines go to stdout) drained as they come, so a chatty
+        // function never blocks on a full pipe.
         let logs = Arc::new(Mutex::new(String::new()));
-        if let Some(mut err) = child.stderr.take() {
-            let logs = Arc::clone(&logs);
-            tokio::spawn(async move {
-                use tokio::io::AsyncReadExt;
-                let mut buf = [0u8; 8192];
-                while let Ok(n) = err.read(&mut buf).await {
-                    if n == 0 {
-                        break;
-                    }
-                    logs.lock().unwrap().push_str(&String::from_utf8_lossy(&buf[..n]));
-                }
-            });
+        if let Some(out) = child.stdout.take() {
+            drain(out, Arc::clone(&logs));
+        }
+        if let Some(err) = child.stderr.take() {
+            drain(err, Arc::clone(&logs));
         }
         Ok(FunctionProcess { child, logs, started })
     }
@@ -248,4 +242,18 @@ impl FunctionProcess {
         tokio::time::sleep(Duration::from_millis(20)).await;
         self.logs()
     }
+}
+
+/// Appends everything `pipe` yields to `logs`, until it closes.
+fn drain(mut pipe: impl tokio::io::AsyncRead + Unpin + Send + 'static, logs: Arc<Mutex<String>>) {
+    tokio::spawn(async move {
+        use tokio::io::AsyncReadExt;
+        let mut buf = [0u8; 8192];
+        while let Ok(n) = pipe.read(&mut buf).await {
+            if n == 0 {
+                break;
+            }
+            logs.lock().unwrap().push_str(&String::from_utf8_lossy(&buf[..n]));
+        }
+    });
 }

@@ -6,7 +6,7 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata};
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
-    ScalarAttributeType, TimeToLiveSpecification,
+    ScalarAttributeType, StreamSpecification, StreamViewType, TimeToLiveSpecification,
 };
 use serde::Deserialize;
 
@@ -22,6 +22,15 @@ pub struct TableDefinition {
     pub global_secondary_indexes: Vec<IndexDef>,
     #[serde(default)]
     pub time_to_live_specification: Option<TtlDef>,
+    #[serde(default)]
+    pub stream_specification: Option<StreamDef>,
+}
+
+/// The table's stream: DynamoDB Local serves it through the Streams API (stream::local).
+#[derive(Deserialize, Debug, Clone, PartialEq)]
+#[serde(rename_all = "PascalCase")]
+pub struct StreamDef {
+    pub stream_view_type: String,
 }
 
 #[derive(Deserialize, Debug, Clone, PartialEq)]
@@ -117,6 +126,15 @@ pub async fn create_table(client: &Client, name: &str, def: &TableDefinition) ->
             index = index.key_schema(key(k)?);
         }
         req = req.global_secondary_indexes(index.build().map_err(|e| CliError::Usage(e.to_string()))?);
+    }
+    if let Some(stream) = &def.stream_specification {
+        req = req.stream_specification(
+            StreamSpecification::builder()
+                .stream_enabled(true)
+                .stream_view_type(StreamViewType::from(stream.stream_view_type.as_str()))
+                .build()
+                .map_err(|e| CliError::Usage(e.to_string()))?,
+        );
     }
     match req.send().await {
         Ok(_) => {}

@@ -7,6 +7,7 @@ use crate::core::config::{Config, ConfigError, MailerKind};
 use crate::core::geo::GeoDb;
 use crate::mailer::AppMailer;
 use crate::store::{ActivityPolicy, DynamoStore};
+use crate::stream::publisher::Publisher;
 
 /// What a function builds once at init and shares across invocations.
 #[derive(Clone, Debug)]
@@ -14,6 +15,8 @@ pub struct App {
     pub config: Config,
     pub store: DynamoStore,
     pub mailer: AppMailer,
+    /// The AWS configuration the clients were built from (`None` for [`App::new`]).
+    pub sdk: Option<aws_config::SdkConfig>,
 }
 
 impl App {
@@ -23,9 +26,10 @@ impl App {
         let store = store
             .with_counter_shards(config.counter_shards)
             .with_order_shards(config.order_shards)
-            .with_activity(ActivityPolicy::of(&config));
+            .with_activity(ActivityPolicy::of(&config))
+            .with_history_days(config.history_days);
         let mailer = AppMailer::Outbox(store.clone());
-        App { config, store, mailer }
+        App { config, store, mailer, sdk: None }
     }
 
     /// Configuration and the AWS clients from the environment, with aws-config's whole
@@ -43,12 +47,23 @@ impl App {
         Self::with_sdk(config, &sdk)
     }
 
+    /// Where the stream consumer publishes: the bus `EVENT_BUS_NAME` names, else the log.
+    pub fn publisher(&self) -> Publisher {
+        match (&self.config.event_bus, &self.sdk) {
+            (Some(bus), Some(sdk)) => {
+                Publisher::EventBridge { client: aws_sdk_eventbridge::Client::new(sdk), bus: bus.clone() }
+            }
+            _ => Publisher::Log,
+        }
+    }
+
     fn with_sdk(config: Config, sdk: &aws_config::SdkConfig) -> Result<Self, ConfigError> {
         GeoDb::init(config.geo_db_dir.as_deref().map(Path::new));
         let store = DynamoStore::new(DynamoStore::client_for(sdk), config.table_name.clone())
             .with_counter_shards(config.counter_shards)
             .with_order_shards(config.order_shards)
-            .with_activity(ActivityPolicy::of(&config));
+            .with_activity(ActivityPolicy::of(&config))
+            .with_history_days(config.history_days);
         let mailer = match config.mailer {
             MailerKind::Outbox => AppMailer::Outbox(store.clone()),
             MailerKind::Ses => AppMailer::Ses {
@@ -56,6 +71,6 @@ impl App {
                 from: config.mail_from.clone().unwrap_or_default(),
             },
         };
-        Ok(App { config, store, mailer })
+        Ok(App { config, store, mailer, sdk: Some(sdk.clone()) })
     }
 }

@@ -12,7 +12,6 @@
 pub mod app;
 pub mod authorizer;
 pub mod core;
-pub mod expiry;
 pub mod mailer;
 pub mod metrics;
 pub mod monocloud;
@@ -22,6 +21,7 @@ pub mod rocketchat;
 pub mod routes;
 pub mod runner;
 pub mod store;
+pub mod stream;
 
 pub use app::App;
 pub use core::config::Config;

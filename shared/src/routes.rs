@@ -17,7 +17,7 @@ use crate::rocketchat::handlers::{Reply, account, admin, login, sessions};
 
 /// The functions that serve no route: the table-stream consumer that counts TTL removals
 /// (crate::expiry) and the Lambda authorizer other HTTP APIs attach (crate::authorizer).
-pub const OTHER_FUNCTIONS: [&str; 2] = ["session-expiry", "authorizer"];
+pub const OTHER_FUNCTIONS: [&str; 2] = ["session-stream", "authorizer"];
 
 /// One endpoint's work: the prepared request in, the wire response out. A plain function
 /// per endpoint, so a function binary that names only its own links only its own handler.
@@ -101,7 +101,7 @@ routes! {
     /// Any session (step-up 2FA, view-device-management).
     SessionsInfoAdmin => "sessions-info-admin", ["GET"], "/api/v1/sessions/info.admin",
         rocketchat::sessions_info_admin(|a, req, now| {
-            admin::info_admin(&a.store, &a.mailer, &a.config, req, now).await.map(|i| Reply::Info(Box::new(i)))
+            admin::info_admin(&a.store, &a.mailer, &a.config, req, now).await.map(Reply::from)
         });
     /// Ends any session (step-up 2FA, logout-device-management).
     SessionsLogout => "sessions-logout", ["POST"], "/api/v1/sessions/logout",

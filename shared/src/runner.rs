@@ -82,16 +82,17 @@ pub async fn invoke_with(
     }
 }
 
-/// Entry point of the stream consumer that counts TTL-expired sessions down.
-pub async fn run_session_expiry() -> Result<(), lambda_runtime::Error> {
+/// Entry point of the table stream's consumer (crate::stream): partial batch responses.
+pub async fn run_session_stream() -> Result<(), lambda_runtime::Error> {
     init_tracing();
     let app = Arc::new(App::from_lambda_env()?);
+    let publisher = Arc::new(app.publisher());
     Box::pin(lambda_runtime::run(service_fn(move |event: LambdaEvent<aws_lambda_events::dynamodb::Event>| {
-        let app = Arc::clone(&app);
+        let (app, publisher) = (Arc::clone(&app), Arc::clone(&publisher));
         Box::pin(async move {
-            let expired = crate::expiry::on_stream(&app.store, &event.payload).await?;
-            tracing::info!(expired, "expired sessions counted down");
-            Ok::<(), lambda_runtime::Error>(())
+            let (response, outcome) = crate::stream::on_stream(&app.store, &publisher, &event.payload).await;
+            tracing::info!(?outcome, records = event.payload.records.len(), "stream batch handled");
+            Ok::<_, lambda_runtime::Error>(response)
         })
     })))
     .await

@@ -49,7 +49,7 @@ async fn every_event_succeeds_against_the_demo_data() {
     assert!(files.len() > Endpoint::ALL.len());
     for file in files {
         let name = file.file_name().unwrap().to_string_lossy().into_owned();
-        if name.starts_with("session-expiry") || name.starts_with("authorizer") {
+        if name.starts_with("session-stream") || name.starts_with("authorizer") {
             continue; // a stream event, run below; authorizer events: authorizer.rs
         }
         let env = TestEnv::seeded().await;
@@ -164,14 +164,26 @@ async fn every_event_succeeds_against_the_demo_data() {
 }
 
 /// The stream event holds two TTL removals of sessions among other changes: only those
-/// two leave the counter, so list.all's total drops by two.
+/// two are recorded as expired and leave the counter, so list.all's total drops by two; the
+/// login and the history record publish one event each. Delivered again, nothing changes.
 #[tokio::test]
-async fn session_expiry_counts_down_ttl_removals_only() {
+async fn the_stream_consumer_records_ttl_expiries_once() {
+    use sessions_api::stream::{on_stream, publisher::Publisher};
     let env = TestEnv::seeded().await;
-    let text = std::fs::read_to_string(repo_root().join("events/session-expiry.json")).unwrap();
+    let text = std::fs::read_to_string(repo_root().join("events/session-stream.json")).unwrap();
     let event: aws_lambda_events::dynamodb::Event = serde_json::from_str(&text).expect("a DynamoDB stream event");
-    let before = env.app.store.session_count().await.unwrap();
-    assert_eq!(before, 14);
-    assert_eq!(sessions_api::expiry::on_stream(&env.app.store, &event).await.unwrap(), 2);
-    assert_eq!(env.app.store.session_count().await.unwrap(), before - 2);
+    assert_eq!(env.app.store.session_count().await.unwrap(), 14);
+    let (response, outcome) = on_stream(&env.app.store, &Publisher::Log, &event).await;
+    assert!(response.batch_item_failures.is_empty());
+    assert_eq!((outcome.expired, outcome.published, outcome.skipped, outcome.failed_at), (2, 2, 0, None));
+    assert_eq!(env.app.store.session_count().await.unwrap(), 12);
+    for id in ["QoYYFw2t9oKks2niG", "WJ2giBwm4B9mcojFi"] {
+        let ended = env.app.store.ended_session(TEST_USER_ID, id).await.unwrap().expect("a history record");
+        assert_eq!(ended.ending.reason, sessions_api::core::history::EndReason::Expired);
+        assert_eq!(ended.ending.actor, sessions_api::core::history::Actor::System);
+        assert_eq!(ended.session.expect("the session's details").session_id, id);
+    }
+    let (_, again) = on_stream(&env.app.store, &Publisher::Log, &event).await;
+    assert_eq!((again.expired, again.failed_at), (0, None));
+    assert_eq!(env.app.store.session_count().await.unwrap(), 12);
 }

@@ -133,9 +133,27 @@ impl TestEnv {
         TestEnv::empty_with(client().await).await
     }
 
+    /// A new table with the demo data and the template's stream, which tests read through
+    /// the Streams API ([`TestEnv::stream_tail`]). Other tables have none: DynamoDB Local
+    /// keeps every stream record, and most tests never read them.
+    pub async fn seeded_with_stream() -> TestEnv {
+        let env = TestEnv::empty_with_stream(client().await, true).await;
+        demo::seed(&env.app.store, &env.app.config, env.seeded_at, &ProgressBar::hidden())
+            .await
+            .expect("seed demo data");
+        env
+    }
+
     async fn empty_with(client: Client) -> TestEnv {
+        TestEnv::empty_with_stream(client, false).await
+    }
+
+    async fn empty_with_stream(client: Client, stream: bool) -> TestEnv {
         let table = format!("test-{}", new_id());
-        let def = TableDefinition::from_template(&repo_root().join("template.yaml")).expect("template table");
+        let mut def = TableDefinition::from_template(&repo_root().join("template.yaml")).expect("template table");
+        if !stream {
+            def.stream_specification = None;
+        }
         create_table(&client, &table, &def).await.expect("create table");
         let config = test_config(&table);
         TestEnv { app: App::new(config, DynamoStore::new(client, table)), seeded_at: now_ms() }
@@ -477,5 +495,30 @@ impl TestEnv {
     /// [`TestEnv::set_idle_timeout`] (past the timeout plus one interval).
     pub async fn idle_login(&self) -> IssuedLogin {
         self.login(TEST_USER_ID, "Chrome", "Windows", now_ms() - 36 * 60_000).await
+    }
+}
+
+impl TestEnv {
+    /// A reader of this table's stream from its beginning, through the DynamoDB Streams API
+    /// DynamoDB Local serves (sessions_api::stream::local).
+    pub async fn stream_tail(&self) -> sessions_api::stream::local::StreamTail {
+        let sdk = sessions_api::store::sdk_config().await;
+        sessions_api::stream::local::StreamTail::new(&sdk, self.app.store.clone())
+    }
+
+    /// Feeds every stream record since `tail` last read to the consumer, as Lambda would;
+    /// each batch's outcome. No batch may report a failure.
+    pub async fn run_stream(
+        &self,
+        tail: &mut sessions_api::stream::local::StreamTail,
+        publisher: &sessions_api::stream::publisher::Publisher,
+    ) -> Vec<sessions_api::stream::Outcome> {
+        let mut outcomes = Vec::new();
+        for batch in tail.next_batches().await.expect("stream read") {
+            let (response, outcome) = sessions_api::stream::on_stream(&self.app.store, publisher, &batch).await;
+            assert!(response.batch_item_failures.is_empty(), "{outcome:?}");
+            outcomes.push(outcome);
+        }
+        outcomes
     }
 }

@@ -160,13 +160,19 @@ fn function_crates_are_exactly_the_endpoints() {
 }
 
 #[test]
-fn the_expiry_consumer_reads_the_tables_stream() {
+fn the_stream_consumer_reads_the_tables_stream_with_images() {
     let t = template();
-    let f = &t["Resources"]["SessionExpiryFunction"];
-    assert_eq!(f["Properties"]["CodeUri"].as_str(), Some("functions/session-expiry"));
-    assert_eq!(f["Properties"]["Events"]["Expired"]["Type"].as_str(), Some("DynamoDB"));
+    let f = &t["Resources"]["SessionStreamFunction"];
+    assert_eq!(f["Properties"]["CodeUri"].as_str(), Some("functions/session-stream"));
+    let source = &f["Properties"]["Events"]["Stream"]["Properties"];
+    assert_eq!(f["Properties"]["Events"]["Stream"]["Type"].as_str(), Some("DynamoDB"));
+    assert_eq!(source["BisectBatchOnFunctionError"].as_bool(), Some(true));
+    assert_eq!(source["FunctionResponseTypes"][0].as_str(), Some("ReportBatchItemFailures"));
+    assert_eq!(source["DestinationConfig"]["OnFailure"]["Type"].as_str(), Some("SQS"));
     assert_eq!(
         t["Resources"]["SessionsTable"]["Properties"]["StreamSpecification"]["StreamViewType"].as_str(),
-        Some("KEYS_ONLY")
+        Some("NEW_AND_OLD_IMAGES")
     );
+    assert_eq!(t["Resources"]["StreamDeadLetterAlarm"]["Properties"]["Namespace"].as_str(), Some("AWS/SQS"));
+    assert_eq!(t["Resources"]["SessionsEventBus"]["Condition"].as_str(), Some("CreateEventBus"));
 }

@@ -35,6 +35,9 @@ async fn main() {
         Some(_) => eprintln!("local-api: docs on http://{addr}/docs"),
         None => eprintln!("local-api: no docs page (LOCAL_API_DOCS_DIR is not set)"),
     }
+    // The table's stream, fed to the consumer as Lambda would: the events it publishes are
+    // printed to the log (docs/events.md).
+    tokio::spawn(sessions_api::stream::local::follow(Arc::clone(&app)));
     tokio::select! {
         r = serve_with_docs(app, listener, docs) => if let Err(e) = r { eprintln!("local-api: {e}"); std::process::exit(1) },
         _ = tokio::signal::ctrl_c() => eprintln!("local-api: stopped"),

@@ -61,6 +61,11 @@ pub struct Config {
     /// Record CloudFront's viewer location headers on new sessions (`TRUST_CLOUDFRONT_GEO`).
     /// Only true behind CloudFront: anywhere else a client can send those headers itself.
     pub trust_cloudfront_geo: bool,
+    /// Days an ended session's history record is kept (`HISTORY_DAYS`, 1–3 650).
+    pub history_days: i64,
+    /// The EventBridge bus the stream consumer publishes to (`EVENT_BUS_NAME`); unset: the
+    /// events go to the log.
+    pub event_bus: Option<String>,
 }
 
 /// How email codes are delivered.
@@ -100,6 +105,8 @@ impl Default for Config {
             mailer: MailerKind::Outbox,
             mail_from: None,
             trust_cloudfront_geo: false,
+            history_days: 90,
+            event_bus: None,
         }
     }
 }
@@ -194,6 +201,7 @@ impl Config {
             return Err(err("IDLE_TIMEOUT_MINUTES", "must be longer than ACTIVITY_INTERVAL_SECONDS, or 0 (off)"));
         }
         self.idle_timeout_ms = (idle > 0).then_some(idle);
+        self.history_days = number(lookup, "HISTORY_DAYS", 1, 3650, self.history_days)?;
         self.geo_db_dir = lookup("GEO_DB_DIR").filter(|v| !v.trim().is_empty());
         if let Some(name) = header_name(lookup, "AUTHORIZER_USER_ID_HEADER")? {
             self.authorizer_user_id_header = name;
@@ -212,6 +220,7 @@ impl Config {
             Some(other) => return Err(err("MAILER", format!("{other:?} is neither \"outbox\" nor \"ses\""))),
         };
         self.mail_from = lookup("MAIL_FROM").filter(|v| !v.trim().is_empty());
+        self.event_bus = lookup("EVENT_BUS_NAME").map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
         if self.mailer == MailerKind::Ses && self.mail_from.is_none() {
             return Err(err("MAIL_FROM", "must be set to a verified sender when MAILER=ses"));
         }
@@ -291,6 +300,8 @@ mod tests {
             ("ACTIVITY_INTERVAL_SECONDS", "60"),
             ("IDLE_TIMEOUT_MINUTES", "30"),
             ("GEO_DB_DIR", "/opt/geo"),
+            ("HISTORY_DAYS", "30"),
+            ("EVENT_BUS_NAME", "sessions-events"),
             ("AUTHORIZER_USER_ID_HEADER", "X-Service-User"),
             ("AUTHORIZER_TOKEN_HEADER", "X-Service-Token"),
         ])
@@ -304,6 +315,8 @@ mod tests {
         assert_eq!((c.two_factor_max_failures, c.two_factor_failure_window_ms), (3, 20 * 60_000));
         assert_eq!((c.activity_interval_ms, c.idle_timeout_ms), (60_000, Some(30 * 60_000)));
         assert_eq!(c.geo_db_dir.as_deref(), Some("/opt/geo"));
+        assert_eq!(c.history_days, 30);
+        assert_eq!(c.event_bus.as_deref(), Some("sessions-events"));
         assert_eq!(
             (c.authorizer_user_id_header.as_str(), c.authorizer_token_header.as_str()),
             ("x-service-user", "x-service-token")
@@ -329,6 +342,7 @@ mod tests {
             ("ACTIVITY_INTERVAL_SECONDS", "0"),
             ("IDLE_TIMEOUT_MINUTES", "-1"),
             ("IDLE_TIMEOUT_MINUTES", "5"),
+            ("HISTORY_DAYS", "0"),
             ("AUTHORIZER_TOKEN_HEADER", "X Token"),
             ("AUTHORIZER_USER_ID_HEADER", "x-user:id"),
         ] {

@@ -6,6 +6,7 @@ pub mod clock;
 pub mod config;
 pub mod device;
 pub mod geo;
+pub mod history;
 pub mod ids;
 pub mod model;
 pub mod order;

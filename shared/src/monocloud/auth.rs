@@ -4,6 +4,7 @@ use subtle::ConstantTimeEq;
 
 use super::errors::McError;
 use super::query::path_param;
+use crate::core::history::Actor;
 use crate::core::ids::sha256_hex;
 use crate::request::{ApiRequest, RequestView};
 use crate::store::{ApiKeyStore, UserStore};
@@ -11,14 +12,17 @@ use crate::store::{ApiKeyStore, UserStore};
 pub const API_KEY_HEADER: &str = "x-api-key";
 
 /// 401 unless `X-API-KEY` names an enabled key. Only its hash is looked up and compared.
-pub async fn authorize(store: &impl ApiKeyStore, req: &ApiRequest) -> Result<(), McError> {
+/// The key's public id is who acts (history records, the audit log).
+pub async fn authorize(store: &impl ApiKeyStore, req: &ApiRequest) -> Result<Actor, McError> {
     let key = req.header(API_KEY_HEADER).unwrap_or("").trim();
     if key.is_empty() || key.len() > 256 {
         return Err(McError::Unauthorized);
     }
     let hash = sha256_hex(key);
     match store.api_key(&hash).await? {
-        Some(k) if !k.disabled && bool::from(k.key_hash.as_bytes().ct_eq(hash.as_bytes())) => Ok(()),
+        Some(k) if !k.disabled && bool::from(k.key_hash.as_bytes().ct_eq(hash.as_bytes())) => {
+            Ok(Actor::ApiKey(k.key_id))
+        }
         _ => Err(McError::Unauthorized),
     }
 }
@@ -29,15 +33,22 @@ async fn existing_user(store: &impl UserStore, req: &ApiRequest) -> Result<Strin
     Ok(user_id)
 }
 
+/// An authorized call: its checked parameters, the path's user and the key acting.
+pub struct Authorized<T> {
+    pub checked: T,
+    pub user_id: String,
+    pub actor: Actor,
+}
+
 /// The API key and the path's user, read in one round trip: 401 comes first, then
 /// `checks` (the request's own parameters), then 404 for an unknown user.
 pub async fn authorized<T>(
     store: &(impl ApiKeyStore + UserStore),
     req: &ApiRequest,
     checks: impl FnOnce() -> Result<T, McError>,
-) -> Result<(T, String), McError> {
+) -> Result<Authorized<T>, McError> {
     let (key, user) = tokio::join!(authorize(store, req), existing_user(store, req));
-    key?;
+    let actor = key?;
     let checked = checks()?;
-    Ok((checked, user?))
+    Ok(Authorized { checked, user_id: user?, actor })
 }

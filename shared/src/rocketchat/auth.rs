@@ -1,6 +1,7 @@
 //! Authentication by `X-User-Id` + `X-Auth-Token` (Rocket.Chat's REST scheme).
 
 use crate::core::clock::Millis;
+use crate::core::history::{EndReason, Ending};
 use crate::core::ids::hash_token;
 use crate::core::model::{LastUse, TokenRecord, User};
 use crate::core::permissions::holds;
@@ -128,7 +129,8 @@ pub fn record_activity(store: &impl AuthStore, req: &ApiRequest, caller: &Caller
 /// Ends a session found idle. Its token is refused either way; if DynamoDB fails here, the
 /// next call finds it idle again (or TTL removes it).
 async fn end_idle(store: &impl AuthStore, record: &TokenRecord, now: Millis) {
-    match store.end_session(&record.user_id, &record.session_id, now).await {
+    let idle = Ending::by_system(EndReason::Idle, now);
+    match store.end_session(&record.user_id, &record.session_id, &idle).await {
         Ok(_) => tracing::info!(session_id = %record.session_id, reason = "idle", "session ended"),
         Err(e) => tracing::warn!(error = %e, session_id = %record.session_id, "an idle session could not be ended"),
     }

@@ -7,6 +7,7 @@ use serde_json::json;
 use super::errors::{ApiError, error_body};
 use super::handlers::{Reply, SessionInfo, SessionPage};
 use crate::core::clock::iso_millis;
+use crate::core::history::{EndedSession, Ending};
 use crate::core::model::{Device, Session, User, UserRef};
 use crate::request::ApiRequest;
 use crate::response::{Response, json as json_response, unavailable};
@@ -64,7 +65,34 @@ struct ListBody<'a> {
 struct InfoBody<'a> {
     #[serde(flatten)]
     session: SessionView<'a>,
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    ended: Option<EndView<'a>>,
     success: bool,
+}
+
+/// How an ended session shows its end, as Rocket.Chat's session documents do: `logoutAt`,
+/// and `logoutBy` (the user or API key that ended it; absent when the system did).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct EndView<'a> {
+    logout_at: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    logout_by: Option<&'a str>,
+}
+
+impl<'a> EndView<'a> {
+    fn new(ending: &'a Ending) -> Self {
+        EndView { logout_at: iso_millis(ending.at), logout_by: ending.actor.id() }
+    }
+}
+
+/// info.admin of an ended session whose record holds no details yet: its ids and its end.
+fn ended_only_body(e: &EndedSession) -> String {
+    let mut body = json!({"_id": e.session_id, "sessionId": e.session_id, "userId": e.user_id, "success": true});
+    if let Ok(serde_json::Value::Object(end)) = serde_json::to_value(EndView::new(&e.ending)) {
+        body.as_object_mut().into_iter().for_each(|b| b.extend(end.clone()));
+    }
+    body.to_string()
 }
 
 fn page_body(p: &SessionPage) -> String {
@@ -80,7 +108,8 @@ fn page_body(p: &SessionPage) -> String {
 }
 
 fn info_body(i: &SessionInfo) -> String {
-    to_json(&InfoBody { session: SessionView::new(&i.session, i.show_user, true, None), success: true })
+    let ended = i.ended.as_ref().map(EndView::new);
+    to_json(&InfoBody { session: SessionView::new(&i.session, i.show_user, true, None), ended, success: true })
 }
 
 fn to_json<T: Serialize>(v: &T) -> String {
@@ -123,6 +152,7 @@ pub fn respond(result: Result<Reply, ApiError>) -> Response {
     match result {
         Ok(Reply::Page(p)) => json_response(200, JSON, page_body(&p)),
         Ok(Reply::Info(i)) => json_response(200, JSON, info_body(&i)),
+        Ok(Reply::EndedOnly(e)) => json_response(200, JSON, ended_only_body(&e)),
         Ok(Reply::LoggedIn(l)) => {
             let mut me = json!({"_id": l.user.user_id, "username": l.user.username});
             if let Some(name) = &l.user.name {
@@ -223,7 +253,7 @@ mod tests {
         let mut s = seed_session();
         s.user.name = None;
         let body: serde_json::Value =
-            serde_json::from_str(&info_body(&SessionInfo { session: s, show_user: true })).unwrap();
+            serde_json::from_str(&info_body(&SessionInfo { session: s, show_user: true, ended: None })).unwrap();
         assert_eq!(body["_user"], json!({"username": "test.test"}));
         assert_eq!(body["success"], json!(true));
         assert!(body.get("current").is_none());

@@ -44,6 +44,11 @@ pub fn user(user_id: &str) -> String {
 pub fn session(session_id: &str) -> String {
     format!("{SESSION_PREFIX}{session_id}")
 }
+/// Prefix of a session's history record under its user, once it ended (store::history).
+pub const ENDED_PREFIX: &str = "ENDED#";
+pub fn ended(session_id: &str) -> String {
+    format!("{ENDED_PREFIX}{session_id}")
+}
 pub fn token(token_hash: &str) -> String {
     format!("TOKEN#{token_hash}")
 }

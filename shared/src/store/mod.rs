@@ -13,6 +13,7 @@ mod counter;
 mod error;
 #[cfg(feature = "fault-injection")]
 pub mod faults;
+mod history;
 pub mod keys;
 mod login_limits;
 #[cfg(feature = "metering")]
@@ -35,10 +36,11 @@ pub use api_keys::ApiKeyStore;
 pub use attributes::Item;
 pub use client::{https_client, lambda_sdk_config, lambda_sdk_config_from, sdk_config};
 pub use error::StoreError;
+pub use history::{ended_from_image, session_from_image};
 pub use login_limits::{LoginLimitKey, LoginLimitStore};
 pub use outbox::{OutboxMessage, OutboxStore};
 pub use permissions::PermissionStore;
-pub use session_index::{AllSessionsReader, Scan, ScanBudget};
+pub use session_index::{AllSessionsReader, ById, Scan, ScanBudget};
 pub use sessions::{SessionBulkLoader, SessionCreator, SessionEnder, UserSessionReader};
 pub use tokens::TokenStore;
 pub use transactions::{RetryPolicy, TRANSACTION_RETRY};
@@ -68,6 +70,8 @@ pub struct DynamoStore {
     /// Session activity writes that succeeded, and records refused, for the same.
     activity_writes: std::sync::Arc<std::sync::atomic::AtomicU64>,
     activity_failed: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    /// Days a history record is kept (`HISTORY_DAYS`; store::history).
+    history_days: i64,
 }
 
 impl DynamoStore {
@@ -84,6 +88,7 @@ impl DynamoStore {
             activity: ActivityPolicy::of(&defaults),
             activity_writes: Default::default(),
             activity_failed: Default::default(),
+            history_days: defaults.history_days,
         }
     }
 
@@ -104,6 +109,12 @@ impl DynamoStore {
     /// (1..=2 500); smaller ranges mean more Queries at once and fewer pages after each other.
     pub fn with_filter_range_rows(mut self, rows: usize) -> Self {
         self.filter_range_rows = rows.clamp(1, session_filter::FILTER_PAGE);
+        self
+    }
+
+    /// The same store keeping history records `days` days.
+    pub fn with_history_days(mut self, days: i64) -> Self {
+        self.history_days = days.max(1);
         self
     }
 

@@ -15,6 +15,7 @@ use super::session_merge::ShardMerge;
 use super::sessions::SessionItem;
 use super::{DynamoStore, keys, session_row};
 use crate::core::clock::Millis;
+use crate::core::history::EndedSession;
 use crate::core::model::Session;
 use crate::core::order::{Direction, SortKey};
 
@@ -61,6 +62,18 @@ pub trait AllSessionsReader {
     fn active_session_count(&self) -> impl Future<Output = Result<usize, StoreError>> + Send;
     /// Any user's session by id.
     fn session_by_id(&self, session_id: &str) -> impl Future<Output = Result<Option<Session>, StoreError>> + Send;
+    /// Any user's session by id, or the history record of one that ended.
+    fn session_or_history_by_id(
+        &self,
+        session_id: &str,
+    ) -> impl Future<Output = Result<Option<ById>, StoreError>> + Send;
+}
+
+/// A session found by id: live, or ended (its history record).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ById {
+    Live(Session),
+    Ended(EndedSession),
 }
 
 /// One Query page of one order-index shard, as (sort key, row) pairs.
@@ -187,7 +200,17 @@ impl DynamoStore {
 
     /// The by-session-id index entry of `session_id`: its keys, token hash and expiry. The
     /// index is eventually consistent, so callers confirm against the item itself.
+    /// The by-id index's entry of the live session `session_id` (not its history record).
     pub(super) async fn session_index_entry(&self, session_id: &str) -> Result<Option<Item>, StoreError> {
+        let live = |item: &Item| {
+            item.get(keys::SK).and_then(|v| v.as_s().ok()).is_some_and(|sk| sk.starts_with(keys::SESSION_PREFIX))
+        };
+        Ok(self.session_index_entries(session_id).await?.into_iter().find(live))
+    }
+
+    /// Every by-id index entry of `session_id`: the live session's, its history record's, or
+    /// (for a moment after an end, as the index catches up) both.
+    async fn session_index_entries(&self, session_id: &str) -> Result<Vec<Item>, StoreError> {
         let out = self
             .client
             .query()
@@ -198,7 +221,7 @@ impl DynamoStore {
             .send()
             .await
             .map_err(store_error)?;
-        Ok(out.items.unwrap_or_default().into_iter().next())
+        Ok(out.items.unwrap_or_default())
     }
 }
 
@@ -225,6 +248,23 @@ impl AllSessionsReader for DynamoStore {
 
     async fn active_session_count(&self) -> Result<usize, StoreError> {
         Ok(self.session_count().await?.max(0) as usize)
+    }
+
+    async fn session_or_history_by_id(&self, session_id: &str) -> Result<Option<ById>, StoreError> {
+        let entries = self.session_index_entries(session_id).await?;
+        let sk_of = |item: &Item| item.get(keys::SK).and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
+        let pk_of = |item: &Item| item.get(keys::PK).and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
+        // An ended session's record wins over a lagging index entry of the live one.
+        if let Some(ended) = entries.iter().find(|i| sk_of(i).starts_with(keys::ENDED_PREFIX)) {
+            let user_id = pk_of(ended).strip_prefix("USER#").unwrap_or_default().to_string();
+            return Ok(self.ended_session(&user_id, session_id).await?.map(ById::Ended));
+        }
+        let Some(live) = entries.first() else { return Ok(None) };
+        // The index is eventually consistent: confirm with a consistent read of the item.
+        match self.get(pk_of(live), &keys::session(session_id)).await? {
+            Some(item) => Ok(Some(ById::Live(from_item::<SessionItem>(item)?.into_session()?))),
+            None => Ok(None),
+        }
     }
 
     async fn session_by_id(&self, session_id: &str) -> Result<Option<Session>, StoreError> {

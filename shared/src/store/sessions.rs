@@ -10,7 +10,8 @@ use super::error::{StoreError, store_error};
 use super::tokens::TokenItem;
 use super::transactions::{Tx, transact_put};
 use super::{DynamoStore, keys};
-use crate::core::clock::{Millis, iso_millis, parse_iso};
+use crate::core::clock::{iso_millis, parse_iso};
+use crate::core::history::Ending;
 use crate::core::model::{Device, Geo, LastUse, Session, UserRef};
 
 /// Reads one user's own sessions.
@@ -24,7 +25,8 @@ pub trait UserSessionReader {
     ) -> impl Future<Output = Result<Option<Session>, StoreError>> + Send;
 }
 
-/// Ends sessions: the session, its token and its place in the counter go together.
+/// Ends sessions: the session, its token, its place in the counter and its history record
+/// (why, by whom, when: store::history) go together, in one transaction.
 pub trait SessionEnder {
     /// Ends a live session of `user_id`; `Ok(false)` when there is none to end (never
     /// when it is still live: a write that cannot be done is an error).
@@ -32,18 +34,22 @@ pub trait SessionEnder {
         &self,
         user_id: &str,
         session_id: &str,
-        now: Millis,
+        ending: &Ending,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
-    /// The same for any user's live session found by its id alone (administrators).
-    fn end_session_by_id(&self, session_id: &str, now: Millis)
-    -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// The same for any user's live session found by its id alone (administrators). The
+    /// history record gets the session's details from the table's stream.
+    fn end_session_by_id(
+        &self,
+        session_id: &str,
+        ending: &Ending,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
     /// Ends every live session of `user_id` but `except`; how many it ended. Sessions
     /// another call ends meanwhile are not counted.
     fn end_sessions(
         &self,
         user_id: &str,
         except: Option<&str>,
-        now: Millis,
+        ending: &Ending,
     ) -> impl Future<Output = Result<usize, StoreError>> + Send;
 }
 
@@ -57,31 +63,39 @@ pub trait SessionCreator {
 }
 
 /// A session as stored: the domain fields plus keys, index attributes and its token's hash.
-#[derive(Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(super) struct SessionItem {
-    #[serde(rename = "PK")]
+    #[serde(rename = "PK", default, skip_serializing_if = "String::is_empty")]
     pk: String,
-    #[serde(rename = "SK")]
+    #[serde(rename = "SK", default, skip_serializing_if = "String::is_empty")]
     sk: String,
     /// By-session-id index (info.admin, logout): `SESSION#<sessionId>`.
     #[serde(rename = "GSI1PK")]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     gsi1pk: String,
     /// Order indexes (list.all): the shard's partition `SESSIONS#<shard>`; ByLoginAt's sort
     /// key is `loginAt#sessionId`, the others' `<value>\u{1}<sessionId>`.
     #[serde(rename = "GSI2PK")]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     gsi2pk: String,
     #[serde(rename = "GSI2SK")]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     gsi2sk: String,
     #[serde(rename = "GSI3SK")]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     gsi3sk: String,
     #[serde(rename = "GSI4SK")]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     gsi4sk: String,
     #[serde(rename = "GSI5SK")]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     gsi5sk: String,
     #[serde(rename = "GSI6SK")]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     gsi6sk: String,
     #[serde(rename = "GSI7SK")]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     gsi7sk: String,
     entity: String,
     session_id: String,
@@ -102,10 +116,11 @@ pub(super) struct SessionItem {
     /// The newest recorded use (store::activity); absent until one is recorded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     last_use: Option<LastUse>,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     token_hash: String,
     /// The packed list row the order indexes project (store::session_row). Items written
     /// before it existed read as "" here (their index entries need a backfill; docs/deploying.md).
-    #[serde(rename = "r", default)]
+    #[serde(rename = "r", default, skip_serializing_if = "String::is_empty")]
     row: String,
 }
 
@@ -140,6 +155,39 @@ impl SessionItem {
             last_use: session.last_use.clone(),
             token_hash: token_hash.into(),
             row: super::session_row::pack(session),
+        }
+    }
+
+    pub(super) fn user_id(&self) -> &str {
+        &self.user_id
+    }
+
+    pub(super) fn session_id(&self) -> &str {
+        &self.session_id
+    }
+
+    pub(super) fn expires_at_secs(&self) -> i64 {
+        self.expires_at
+    }
+
+    /// The session's own fields only, as its history record keeps them: no keys, no index
+    /// attributes, no token hash.
+    pub(super) fn without_index_keys(self) -> Self {
+        let empty = String::new;
+        SessionItem {
+            pk: empty(),
+            sk: empty(),
+            gsi1pk: empty(),
+            gsi2pk: empty(),
+            gsi2sk: empty(),
+            gsi3sk: empty(),
+            gsi4sk: empty(),
+            gsi5sk: empty(),
+            gsi6sk: empty(),
+            gsi7sk: empty(),
+            token_hash: empty(),
+            row: empty(),
+            ..self
         }
     }
 
@@ -228,17 +276,19 @@ impl UserSessionReader for DynamoStore {
 }
 
 impl SessionEnder for DynamoStore {
-    async fn end_session(&self, user_id: &str, session_id: &str, now: Millis) -> Result<bool, StoreError> {
+    async fn end_session(&self, user_id: &str, session_id: &str, ending: &Ending) -> Result<bool, StoreError> {
         let Some(item) = self.session_item(user_id, session_id).await? else {
             return Ok(false);
         };
-        if item.expires_at.saturating_mul(1000) <= now {
+        if item.expires_at.saturating_mul(1000) <= ending.at {
             return Ok(false);
         }
-        self.end_keyed(&item.pk, &item.sk, &item.token_hash).await
+        let (pk, sk, token_hash) = (item.pk.clone(), item.sk.clone(), item.token_hash.clone());
+        let history = self.history_put(user_id, session_id, ending, Some(item))?;
+        self.end_keyed(&pk, &sk, &token_hash, history).await
     }
 
-    async fn end_session_by_id(&self, session_id: &str, now: Millis) -> Result<bool, StoreError> {
+    async fn end_session_by_id(&self, session_id: &str, ending: &Ending) -> Result<bool, StoreError> {
         // The by-id index carries the keys, the token hash and the expiry: enough to end the
         // session in one transaction, whose condition on the token hash confirms the item
         // (the index may lag: a session already ended fails the condition, so "not found").
@@ -247,52 +297,69 @@ impl SessionEnder for DynamoStore {
         };
         let text = |name: &str| found.get(name).and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
         let expires_at = found.get("expiresAt").and_then(|v| v.as_n().ok()).and_then(|n| n.parse::<i64>().ok());
-        if expires_at.is_none_or(|e| e.saturating_mul(1000) <= now) {
+        if expires_at.is_none_or(|e| e.saturating_mul(1000) <= ending.at) {
             return Ok(false);
         }
         let (pk, sk, token_hash) = (text(keys::PK), text(keys::SK), text("tokenHash"));
-        if pk.is_empty() || token_hash.is_empty() {
+        let user_id = pk.strip_prefix("USER#").unwrap_or_default().to_string();
+        if user_id.is_empty() || token_hash.is_empty() {
             return Err(StoreError::Corrupt(format!("index entry of session {session_id}")));
         }
-        self.end_keyed(&pk, &sk, &token_hash).await
+        let history = self.history_put(&user_id, session_id, ending, None)?;
+        self.end_keyed(&pk, &sk, &token_hash, history).await
     }
 
-    async fn end_sessions(&self, user_id: &str, except: Option<&str>, now: Millis) -> Result<usize, StoreError> {
-        // The Query returns each session's token hash: the sessions are ended straight from
-        // it, up to SESSIONS_PER_TRANSACTION per transaction, the transactions at once.
-        let targets: Vec<(String, String)> = self
+    async fn end_sessions(&self, user_id: &str, except: Option<&str>, ending: &Ending) -> Result<usize, StoreError> {
+        // The Query returns each session whole: the sessions are ended straight from it, up
+        // to SESSIONS_PER_TRANSACTION per transaction, the transactions at once.
+        let targets: Vec<SessionItem> = self
             .user_session_items(user_id)
             .await?
             .into_iter()
-            .filter(|i| i.expires_at.saturating_mul(1000) > now && Some(i.session_id.as_str()) != except)
-            .map(|i| (i.sk, i.token_hash))
+            .filter(|i| i.expires_at.saturating_mul(1000) > ending.at && Some(i.session_id.as_str()) != except)
             .collect();
-        let pk = keys::user(user_id);
-        let batches = targets.chunks(SESSIONS_PER_TRANSACTION).map(|batch| self.end_batch(&pk, batch.to_vec()));
+        let mut batches = Vec::new();
+        let mut rest = targets.into_iter().peekable();
+        while rest.peek().is_some() {
+            let batch: Vec<SessionItem> = rest.by_ref().take(SESSIONS_PER_TRANSACTION).collect();
+            batches.push(self.end_batch(user_id, batch, ending));
+        }
         Ok(futures_util::future::try_join_all(batches).await?.into_iter().sum())
     }
 }
 
-/// Sessions one transaction ends: two deletes each, and one counter update, of at most 100 items.
-const SESSIONS_PER_TRANSACTION: usize = 49;
+/// Sessions one transaction ends: two deletes and a history record each, and one counter
+/// update, of at most 100 items.
+const SESSIONS_PER_TRANSACTION: usize = 33;
+
+/// Items a transaction writes per session in `end_batch`; the session's delete comes first.
+const ITEMS_PER_SESSION: usize = 3;
 
 impl DynamoStore {
-    /// Ends the sessions (sort key, token hash) under `pk` in one transaction with one counter
-    /// adjustment; those whose condition fails (ended meanwhile) are dropped and the rest
-    /// tried again. How many it ended.
-    async fn end_batch(&self, pk: &str, mut sessions: Vec<(String, String)>) -> Result<usize, StoreError> {
+    /// Ends `sessions` of `user_id` in one transaction with one counter adjustment; those
+    /// whose condition fails (ended meanwhile) are dropped and the rest tried again. How
+    /// many it ended.
+    async fn end_batch(
+        &self,
+        user_id: &str,
+        mut sessions: Vec<SessionItem>,
+        ending: &Ending,
+    ) -> Result<usize, StoreError> {
         while !sessions.is_empty() {
-            let mut items = Vec::with_capacity(2 * sessions.len() + 1);
-            for (sk, token_hash) in &sessions {
-                let [session, token] = self.session_deletes(pk, sk, token_hash)?;
+            let mut items = Vec::with_capacity(ITEMS_PER_SESSION * sessions.len() + 1);
+            for item in &sessions {
+                let [session, token] = self.session_deletes(&item.pk, &item.sk, &item.token_hash)?;
                 items.push(TransactWriteItem::builder().delete(session).build());
                 items.push(TransactWriteItem::builder().delete(token).build());
+                items.push(self.history_put(user_id, &item.session_id, ending, Some(item.clone()))?);
             }
             items.push(self.counter_update(-(sessions.len() as i64))?);
             match self.transact(items).await? {
                 Tx::Written => return Ok(sessions.len()),
-                Tx::ConditionFailed(failed) if failed.iter().all(|i| i % 2 == 0 && i / 2 < sessions.len()) => {
-                    let gone: Vec<usize> = failed.iter().map(|i| i / 2).collect();
+                Tx::ConditionFailed(failed)
+                    if failed.iter().all(|i| i % ITEMS_PER_SESSION == 0 && i / ITEMS_PER_SESSION < sessions.len()) =>
+                {
+                    let gone: Vec<usize> = failed.iter().map(|i| i / ITEMS_PER_SESSION).collect();
                     sessions =
                         sessions.into_iter().enumerate().filter(|(i, _)| !gone.contains(i)).map(|(_, s)| s).collect();
                 }
@@ -325,15 +392,22 @@ impl DynamoStore {
 }
 
 impl DynamoStore {
-    /// Ends the session at (pk, sk) whose token hash is `token_hash`, with its token and a
-    /// counter shard; `Ok(false)` when it is gone (or holds another token).
-    async fn end_keyed(&self, pk: &str, sk: &str, token_hash: &str) -> Result<bool, StoreError> {
+    /// Ends the session at (pk, sk) whose token hash is `token_hash`, with its token, a
+    /// counter shard and its `history` record; `Ok(false)` when it is gone (or holds another token).
+    async fn end_keyed(
+        &self,
+        pk: &str,
+        sk: &str,
+        token_hash: &str,
+        history: TransactWriteItem,
+    ) -> Result<bool, StoreError> {
         let [delete_session, delete_token] = self.session_deletes(pk, sk, token_hash)?;
         let outcome = self
             .transact(vec![
                 TransactWriteItem::builder().delete(delete_session).build(),
                 TransactWriteItem::builder().delete(delete_token).build(),
                 self.counter_update(-1)?,
+                history,
             ])
             .await?;
         // Only the session's own condition can fail: it was ended (or replaced) meanwhile.

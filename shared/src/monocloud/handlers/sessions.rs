@@ -3,9 +3,10 @@
 
 use super::McPage;
 use crate::core::clock::Millis;
+use crate::core::history::{EndReason, Ending};
 use crate::core::model::Session;
 use crate::core::order::Direction;
-use crate::monocloud::auth::authorized;
+use crate::monocloud::auth::{Authorized, authorized};
 use crate::monocloud::errors::McError;
 use crate::monocloud::query::{parse_list_params, path_param, single};
 use crate::request::{ApiRequest, RequestView};
@@ -17,7 +18,8 @@ pub async fn list<S: ApiKeyStore + UserStore + UserSessionReader>(
     req: &ApiRequest,
     now: Millis,
 ) -> Result<McPage, McError> {
-    let (params, user_id) = authorized(store, req, || parse_list_params(&req.query_pairs())).await?;
+    let Authorized { checked: params, user_id, .. } =
+        authorized(store, req, || parse_list_params(&req.query_pairs())).await?;
     let mut sessions: Vec<Session> = store
         .user_sessions(&user_id)
         .await?
@@ -42,7 +44,7 @@ pub async fn get<S: ApiKeyStore + UserStore + UserSessionReader>(
     req: &ApiRequest,
     now: Millis,
 ) -> Result<Session, McError> {
-    let ((), user_id) = authorized(store, req, || Ok(())).await?;
+    let Authorized { user_id, .. } = authorized(store, req, || Ok(())).await?;
     let session_id = path_param(req, "session_id")?;
     store
         .user_session(&user_id, &session_id)
@@ -57,9 +59,9 @@ pub async fn revoke<S: ApiKeyStore + UserStore + SessionEnder>(
     req: &ApiRequest,
     now: Millis,
 ) -> Result<(), McError> {
-    let ((), user_id) = authorized(store, req, || Ok(())).await?;
+    let Authorized { user_id, actor, .. } = authorized(store, req, || Ok(())).await?;
     let session_id = path_param(req, "session_id")?;
-    if store.end_session(&user_id, &session_id, now).await? {
+    if store.end_session(&user_id, &session_id, &Ending::new(EndReason::Revoke, actor, now)).await? {
         Ok(())
     } else {
         Err(McError::NotFound("Session not found"))
@@ -72,7 +74,7 @@ pub async fn revoke_all<S: ApiKeyStore + UserStore + UserSessionReader + Session
     req: &ApiRequest,
     now: Millis,
 ) -> Result<usize, McError> {
-    let (except, user_id) =
+    let Authorized { checked: except, user_id, actor } =
         authorized(store, req, || Ok(single(&req.query_pairs(), "except")?.map(str::to_string))).await?;
-    Ok(store.end_sessions(&user_id, except.as_deref(), now).await?)
+    Ok(store.end_sessions(&user_id, except.as_deref(), &Ending::new(EndReason::RevokeAll, actor, now)).await?)
 }

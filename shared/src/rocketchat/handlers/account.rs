@@ -6,6 +6,7 @@ use serde_json::Value;
 
 use super::ApiError;
 use crate::core::clock::Millis;
+use crate::core::history::{EndReason, Ending};
 use crate::core::model::User;
 use crate::core::permissions::LOGOUT_OTHER_USER;
 use crate::request::{ApiRequest, RequestView};
@@ -32,9 +33,9 @@ pub async fn end_sessions_of(
     store: &(impl UserSessionReader + SessionEnder),
     user_id: &str,
     except: Option<&str>,
-    now: Millis,
+    ending: &Ending,
 ) -> Result<usize, StoreError> {
-    store.end_sessions(user_id, except, now).await
+    store.end_sessions(user_id, except, ending).await
 }
 
 /// POST /api/v1/users.logoutOtherClients
@@ -45,7 +46,8 @@ pub async fn logout_other_clients<S: AccountStore>(
 ) -> Result<OtherClientsLoggedOut, ApiError> {
     let caller = authenticate(store, req, now).await?;
     record_activity(store, req, &caller);
-    end_sessions_of(store, &caller.user_id, Some(&caller.session_id), now).await?;
+    let ending = Ending::by_user(EndReason::LogoutOtherClients, &caller.user_id, now);
+    end_sessions_of(store, &caller.user_id, Some(&caller.session_id), &ending).await?;
     let token = req.header(AUTH_TOKEN_HEADER).unwrap_or("").to_string();
     Ok(OtherClientsLoggedOut { token, token_expires_at: caller.token_expires_at })
 }
@@ -54,7 +56,8 @@ pub async fn logout_other_clients<S: AccountStore>(
 pub async fn remove_other_tokens<S: AccountStore>(store: &S, req: &ApiRequest, now: Millis) -> Result<(), ApiError> {
     let caller = authenticate(store, req, now).await?;
     record_activity(store, req, &caller);
-    end_sessions_of(store, &caller.user_id, Some(&caller.session_id), now).await?;
+    let ending = Ending::by_user(EndReason::RemoveOtherTokens, &caller.user_id, now);
+    end_sessions_of(store, &caller.user_id, Some(&caller.session_id), &ending).await?;
     Ok(())
 }
 
@@ -79,7 +82,7 @@ pub async fn logout_user<S: AccountStore + PermissionStore>(
         }
         _ => caller.user_id.clone(),
     };
-    end_sessions_of(store, &user_id, None, now).await?;
+    end_sessions_of(store, &user_id, None, &Ending::by_user(EndReason::UsersLogout, &caller.user_id, now)).await?;
     Ok(user_id)
 }
 

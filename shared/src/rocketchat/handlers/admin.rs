@@ -2,9 +2,10 @@
 //! step-up 2FA. Checks run in docs/rocketchat.md's order: auth → permission → parameters → 2FA.
 
 use super::sessions::{session_id_from_body, session_id_from_query};
-use super::{ApiError, SessionEnded, SessionInfo, SessionPage};
+use super::{AdminInfo, ApiError, SessionEnded, SessionInfo, SessionPage};
 use crate::core::clock::Millis;
 use crate::core::config::Config;
+use crate::core::history::{EndReason, EndedSession, Ending};
 use crate::core::model::Session;
 use crate::core::model::User;
 use crate::core::order::Scope;
@@ -14,7 +15,7 @@ use crate::request::{ApiRequest, RequestView};
 use crate::rocketchat::auth::{AuthStore, Caller, authenticate, record_activity};
 use crate::rocketchat::query::{parse_list_query, select};
 use crate::rocketchat::two_factor;
-use crate::store::{AllSessionsReader, PermissionStore, Scan, ScanBudget, SessionEnder, TwoFactorStore};
+use crate::store::{AllSessionsReader, ById, PermissionStore, Scan, ScanBudget, SessionEnder, TwoFactorStore};
 use std::time::{Duration, Instant};
 
 /// The 400 of a filtered or multi-key list.all past its memory or time budget.
@@ -88,20 +89,20 @@ pub async fn list_all<S: AdminStore + AllSessionsReader, M: Mailer>(
     })
 }
 
-/// GET /api/v1/sessions/info.admin
+/// GET /api/v1/sessions/info.admin: a live session, or an ended one from its history
+/// record with `logoutAt` and `logoutBy`.
 pub async fn info_admin<S: AdminStore + AllSessionsReader, M: Mailer>(
     store: &S,
     mailer: &M,
     config: &Config,
     req: &ApiRequest,
     now: Millis,
-) -> Result<SessionInfo, ApiError> {
+) -> Result<AdminInfo, ApiError> {
     let (caller, user) = admin_caller(store, req, now, VIEW_DEVICE_MANAGEMENT).await?;
     let session_id = session_id_from_query(&req.query_pairs())?;
     two_factor::require(store, mailer, config, &user, &caller, req, now).await?;
     record_activity(store, req, &caller);
-    let session = find(store, &session_id, now).await?;
-    Ok(SessionInfo { session, show_user: true })
+    find(store, &session_id, now).await
 }
 
 /// POST /api/v1/sessions/logout: ends any user's session; its token stops working at once.
@@ -119,7 +120,9 @@ pub async fn logout<S: AdminStore + AllSessionsReader + SessionEnder, M: Mailer>
     if session_id != caller.session_id {
         record_activity(store, req, &caller);
     }
-    if !plausible_id(&session_id) || !store.end_session_by_id(&session_id, now).await? {
+    if !plausible_id(&session_id)
+        || !store.end_session_by_id(&session_id, &Ending::by_user(EndReason::AdminLogout, &caller.user_id, now)).await?
+    {
         return Err(ApiError::SessionNotFound);
     }
     Ok(SessionEnded { session_id })
@@ -130,13 +133,20 @@ fn plausible_id(session_id: &str) -> bool {
     !session_id.is_empty() && session_id.len() <= super::sessions::MAX_SESSION_ID_LEN
 }
 
-async fn find(
-    store: &impl AllSessionsReader,
-    session_id: &str,
-    now: Millis,
-) -> Result<crate::core::model::Session, ApiError> {
+/// The live session, or the history record of an ended one (an expired session TTL has not
+/// removed yet is neither: not found until the stream records it).
+async fn find(store: &impl AllSessionsReader, session_id: &str, now: Millis) -> Result<AdminInfo, ApiError> {
     if !plausible_id(session_id) {
         return Err(ApiError::SessionNotFound);
     }
-    store.session_by_id(session_id).await?.filter(|s| s.is_live(now)).ok_or(ApiError::SessionNotFound)
+    match store.session_or_history_by_id(session_id).await? {
+        Some(ById::Live(session)) if session.is_live(now) => {
+            Ok(AdminInfo::Session(SessionInfo { session, show_user: true, ended: None }))
+        }
+        Some(ById::Ended(ended)) => Ok(match ended.session {
+            Some(session) => AdminInfo::Session(SessionInfo { session, show_user: true, ended: Some(ended.ending) }),
+            None => AdminInfo::EndedOnly(EndedSession { session: None, ..ended }),
+        }),
+        _ => Err(ApiError::SessionNotFound),
+    }
 }

@@ -8,6 +8,7 @@ use super::ApiError;
 use crate::core::clock::Millis;
 use crate::core::config::Config;
 use crate::core::device::parse_user_agent;
+use crate::core::history::{EndReason, Ending};
 use crate::core::ids::{hash_token, new_id, new_token, sha256_hex};
 use crate::core::model::{Session, User};
 use crate::mailer::Mailer;
@@ -278,7 +279,8 @@ async fn create_capped<S: LoginStore>(
 /// DynamoDB still fails, the session stays until the user's next login caps it again, or
 /// TTL removes it.
 async fn end_unanswered(store: &impl SessionEnder, session: &Session, now: Millis) {
-    let ending = store.end_session(&session.user_id, &session.session_id, now);
+    let unanswered = Ending::by_system(EndReason::LoginUnanswered, now);
+    let ending = store.end_session(&session.user_id, &session.session_id, &unanswered);
     if !matches!(tokio::time::timeout(CLEANUP_BUDGET, ending).await, Ok(Ok(_))) {
         tracing::warn!(session_id = %session.session_id, "a failed login's session could not be ended");
     }
@@ -304,8 +306,9 @@ async fn enforce_cap(
     let mut live: Vec<Session> = store.user_sessions(user_id).await?.into_iter().filter(|s| s.is_live(now)).collect();
     live.sort_by(|a, b| a.login_at.cmp(&b.login_at).then_with(|| a.session_id.cmp(&b.session_id)));
     let excess = live.len().saturating_sub(cap);
+    let capped = Ending::by_user(EndReason::SessionCap, user_id, now);
     for old in &live[..excess] {
-        store.end_session(user_id, &old.session_id, now).await?;
+        store.end_session(user_id, &old.session_id, &capped).await?;
     }
     Ok(live[..excess].iter().all(|s| s.session_id != new_session))
 }
@@ -317,6 +320,8 @@ pub async fn logout<S: crate::rocketchat::auth::AuthStore + SessionEnder>(
     now: Millis,
 ) -> Result<(), ApiError> {
     let caller = authenticate(store, req, now).await?;
-    store.end_session(&caller.user_id, &caller.session_id, now).await?;
+    store
+        .end_session(&caller.user_id, &caller.session_id, &Ending::by_user(EndReason::Logout, &caller.user_id, now))
+        .await?;
     Ok(())
 }

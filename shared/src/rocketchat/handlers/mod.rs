@@ -7,6 +7,7 @@ pub mod login;
 pub mod sessions;
 
 pub use super::errors::ApiError;
+use crate::core::history::{EndedSession, Ending};
 use crate::core::model::{Session, User};
 
 /// One page of a session list.
@@ -30,6 +31,18 @@ pub struct SessionPage {
 pub struct SessionInfo {
     pub session: Session,
     pub show_user: bool,
+    /// Set when info.admin answers an ended session from its history record
+    /// (`logoutAt`, `logoutBy`).
+    pub ended: Option<Ending>,
+}
+
+/// What info.admin found: a live session, or an ended one's history record.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AdminInfo {
+    Session(SessionInfo),
+    /// An ended session whose record does not hold its details yet (an end by id, before
+    /// the table's stream added them): ids and the end only.
+    EndedOnly(EndedSession),
 }
 
 /// A session that was just ended.
@@ -54,4 +67,15 @@ pub enum Reply {
     UserLoggedOut(String),
     /// /me: the caller's account.
     Me(Box<User>),
+    /// info.admin of an ended session whose record holds no details yet.
+    EndedOnly(Box<EndedSession>),
+}
+
+impl From<AdminInfo> for Reply {
+    fn from(info: AdminInfo) -> Self {
+        match info {
+            AdminInfo::Session(i) => Reply::Info(Box::new(i)),
+            AdminInfo::EndedOnly(e) => Reply::EndedOnly(Box::new(e)),
+        }
+    }
 }

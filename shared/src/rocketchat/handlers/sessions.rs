@@ -5,6 +5,7 @@ use serde_json::Value;
 use super::{ApiError, SessionEnded, SessionInfo, SessionPage};
 use crate::core::clock::Millis;
 use crate::core::config::Config;
+use crate::core::history::{EndReason, Ending};
 use crate::core::order::Scope;
 use crate::request::{ApiRequest, RequestView};
 use crate::rocketchat::auth::AuthStore;
@@ -57,7 +58,7 @@ pub async fn info<S: AuthStore + UserSessionReader>(
         .await?
         .filter(|s| s.is_live(now))
         .ok_or(ApiError::SessionNotFound)?;
-    Ok(SessionInfo { session, show_user: false })
+    Ok(SessionInfo { session, show_user: false, ended: None })
 }
 
 /// POST /api/v1/sessions/logout.me: ends one of the caller's sessions (its token stops working).
@@ -75,7 +76,10 @@ pub async fn logout_me<S: AuthStore + SessionEnder>(
     if session_id != caller.session_id {
         record_activity(store, req, &caller);
     }
-    if !store.end_session(&caller.user_id, &session_id, now).await? {
+    if !store
+        .end_session(&caller.user_id, &session_id, &Ending::by_user(EndReason::LogoutMe, &caller.user_id, now))
+        .await?
+    {
         return Err(ApiError::SessionNotFound);
     }
     Ok(SessionEnded { session_id })

@@ -1,0 +1,77 @@
+//! What one record of the table's stream means (docs/events.md): the consumer acts on
+//! session items and history records and lets everything else pass.
+
+use aws_lambda_events::dynamodb::EventRecord;
+use serde_dynamo::{AttributeValue, Item};
+
+use crate::core::history::EndedSession;
+use crate::core::model::Session;
+use crate::store::{StoreError, ended_from_image, keys, session_from_image};
+
+/// One stream record, read.
+#[derive(Debug)]
+pub enum Change {
+    /// A new session (a login): `Session Created`.
+    SessionCreated(Box<Session>),
+    /// A history record written (any end, expiry included): `Session Ended`.
+    SessionEnded(Box<EndedSession>),
+    /// DynamoDB's TTL removed a session: its end is recorded with reason "expired".
+    SessionExpired(Item),
+    /// Our code ended a session: its old image completes a history record written without it.
+    SessionRemoved(Item),
+    /// A session removed while the stream carried keys only (before its view held images):
+    /// only the counter can be kept, as before.
+    ExpiredKeysOnly,
+    /// Nothing the consumer acts on (activity updates, counters, limits, TTL removals of
+    /// history records, ...).
+    Other,
+    /// A record that cannot be read: logged and skipped, never retried.
+    Malformed(String),
+}
+
+/// True for a removal by DynamoDB's TTL process (its service principal in userIdentity).
+pub fn by_ttl(record: &EventRecord) -> bool {
+    record.user_identity.as_ref().is_some_and(|u| u.type_ == "Service" && u.principal_id == "dynamodb.amazonaws.com")
+}
+
+fn sort_key(record: &EventRecord) -> Option<&str> {
+    match record.change.keys.get(keys::SK) {
+        Some(AttributeValue::S(sk)) => Some(sk),
+        _ => None,
+    }
+}
+
+/// Reads one record.
+pub fn classify(record: &EventRecord) -> Change {
+    let Some(sk) = sort_key(record) else {
+        return Change::Malformed("no string SK in the record's keys".into());
+    };
+    let session = sk.starts_with(keys::SESSION_PREFIX);
+    let ended = sk.starts_with(keys::ENDED_PREFIX);
+    match (record.event_name.as_str(), session, ended) {
+        ("INSERT", true, _) => {
+            read(session_from_image(record.change.new_image.clone()), |s| Change::SessionCreated(Box::new(s)))
+        }
+        ("INSERT", _, true) => {
+            read(ended_from_image(record.change.new_image.clone()), |e| Change::SessionEnded(Box::new(e)))
+        }
+        ("REMOVE", true, _) if record.change.old_image.is_empty() => {
+            if by_ttl(record) {
+                Change::ExpiredKeysOnly
+            } else {
+                Change::Other
+            }
+        }
+        ("REMOVE", true, _) if by_ttl(record) => Change::SessionExpired(record.change.old_image.clone()),
+        ("REMOVE", true, _) => Change::SessionRemoved(record.change.old_image.clone()),
+        ("INSERT" | "MODIFY" | "REMOVE", _, _) => Change::Other,
+        (other, _, _) => Change::Malformed(format!("unknown eventName {other:?}")),
+    }
+}
+
+fn read<T>(parsed: Result<T, StoreError>, change: impl FnOnce(T) -> Change) -> Change {
+    match parsed {
+        Ok(value) => change(value),
+        Err(e) => Change::Malformed(e.to_string()),
+    }
+}

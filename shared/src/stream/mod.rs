@@ -1,0 +1,112 @@
+//! The table stream's consumer (function `session-stream`; docs/events.md). Work that can
+//! happen after an answer runs here, never on a request's path: ended sessions' history
+//! completed, TTL expiries recorded (and counted out of the active-session counter), and
+//! events published. Records are handled in order; the first that fails is reported as the
+//! batch item failure, so Lambda retries from it and no record before it runs twice.
+//! A record that cannot be read is logged and skipped: a poison record never blocks the shard.
+
+pub mod change;
+pub mod events;
+pub mod local;
+pub mod publisher;
+
+use aws_lambda_events::dynamodb::{Event as StreamEvent, EventRecord};
+use aws_lambda_events::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
+
+use crate::metrics::emit_count;
+use crate::store::{DynamoStore, StoreError};
+use change::{Change, classify};
+use events::Event;
+use publisher::Publisher;
+
+/// What one batch did, for logs and tests.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Outcome {
+    pub published: usize,
+    pub expired: usize,
+    pub skipped: usize,
+    /// The index of the first record that failed, if any (it and those after are retried).
+    pub failed_at: Option<usize>,
+}
+
+/// Handles one batch: each record's table work in order, then the events of those before
+/// the first failure, published at once. The response names the first record that failed.
+pub async fn on_stream(
+    store: &DynamoStore,
+    publisher: &Publisher,
+    batch: &StreamEvent,
+) -> (DynamoDbEventResponse, Outcome) {
+    let mut outcome = Outcome::default();
+    let mut pending: Vec<(usize, Event)> = Vec::new();
+    for (i, record) in batch.records.iter().enumerate() {
+        match apply(store, record, &mut outcome).await {
+            Ok(Some(event)) => pending.push((i, event)),
+            Ok(None) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, event_id = %record.event_id, "stream record failed; retried from here");
+                outcome.failed_at = Some(i);
+                break;
+            }
+        }
+    }
+    let sent = publisher.publish(&pending.iter().map(|(_, e)| e.clone()).collect::<Vec<_>>()).await;
+    outcome.published = sent.iter().filter(|ok| **ok).count();
+    if let Some((i, _)) = pending.iter().zip(&sent).find(|(_, ok)| !**ok).map(|(p, ok)| (p.0, ok)) {
+        emit_count("EventsNotPublished");
+        outcome.failed_at = Some(outcome.failed_at.map_or(i, |f| f.min(i)));
+    }
+    (response(batch, outcome.failed_at), outcome)
+}
+
+/// The partial batch response: the sequence number of the first failed record.
+fn response(batch: &StreamEvent, failed_at: Option<usize>) -> DynamoDbEventResponse {
+    let mut response = DynamoDbEventResponse::default();
+    if let Some(record) = failed_at.and_then(|i| batch.records.get(i)) {
+        let mut failure = DynamoDbBatchItemFailure::default();
+        failure.item_identifier =
+            Some(record.change.sequence_number.clone().unwrap_or_else(|| record.event_id.clone()));
+        response.batch_item_failures.push(failure);
+    }
+    response
+}
+
+/// One record's table work; the event it publishes, if any.
+async fn apply(store: &DynamoStore, record: &EventRecord, outcome: &mut Outcome) -> Result<Option<Event>, StoreError> {
+    match act(store, record, outcome).await {
+        // An image that does not read as a session: no retry can change it.
+        Err(StoreError::Corrupt(reason)) => skip(record, outcome, &reason),
+        other => other,
+    }
+}
+
+/// A record that cannot be handled: logged, counted and passed over.
+fn skip(record: &EventRecord, outcome: &mut Outcome, reason: &str) -> Result<Option<Event>, StoreError> {
+    tracing::error!(%reason, event_id = %record.event_id, "stream record skipped: malformed");
+    emit_count("StreamRecordsSkipped");
+    outcome.skipped += 1;
+    Ok(None)
+}
+
+async fn act(store: &DynamoStore, record: &EventRecord, outcome: &mut Outcome) -> Result<Option<Event>, StoreError> {
+    match classify(record) {
+        Change::SessionCreated(session) => Ok(Some(events::session_created(&record.event_id, &session))),
+        Change::SessionEnded(ended) => Ok(Some(events::session_ended(&record.event_id, &ended))),
+        Change::SessionExpired(old) => {
+            if store.record_expired(old).await? {
+                outcome.expired += 1;
+            }
+            Ok(None)
+        }
+        Change::SessionRemoved(old) => {
+            store.complete_history(old).await?;
+            Ok(None)
+        }
+        Change::ExpiredKeysOnly => {
+            store.adjust_session_count(-1).await?;
+            outcome.expired += 1;
+            Ok(None)
+        }
+        Change::Other => Ok(None),
+        Change::Malformed(reason) => skip(record, outcome, &reason),
+    }
+}
