@@ -120,6 +120,7 @@ pub async fn issue_login(
         login_at,
         last_activity_at: login_at,
         last_use: None,
+        risk: None,
         expires_at: login_at.div_euclid(1000) + config.token_lifetime_secs,
         client_ids: spec.client_ids,
         geo: spec.geo,

@@ -13,7 +13,8 @@ use sessions_api::store::{SessionCreator, UserStore};
 use crate::CliError;
 use crate::admin::{LoginSpec, NewUser, create_api_key, create_user, enable_totp, init_permissions, issue_login};
 use crate::progress::ProgressBar;
-use sessions_api::store::{ApiKeyStore, PermissionStore, UserAdmin};
+use sessions_api::core::ids::sha256_hex;
+use sessions_api::store::{ApiKeyStore, AuditLogStore, PermissionStore, UserAdmin};
 
 /// Password of every demo user.
 pub const DEMO_PASSWORD: &str = "demo-password";
@@ -267,7 +268,7 @@ impl DemoSession {
 /// Creates every demo user and session, the admin's TOTP, and the default permissions.
 /// testroxie is an admin without 2FA: its step-up method is the password (docs/seeds/000). Fails on a table that already holds them.
 /// `progress` counts users and sessions written (`ProgressBar::hidden()` for none).
-pub async fn seed<S: UserStore + SessionCreator + UserAdmin + PermissionStore + ApiKeyStore>(
+pub async fn seed<S: UserStore + SessionCreator + UserAdmin + PermissionStore + ApiKeyStore + AuditLogStore>(
     store: &S,
     config: &Config,
     now: Millis,
@@ -294,7 +295,10 @@ pub async fn seed<S: UserStore + SessionCreator + UserAdmin + PermissionStore + 
         progress.inc(1);
         for s in u.sessions {
             let spec = s.login_spec(now);
-            issue_login(store, config, &user, spec).await?;
+            let issued = issue_login(store, config, &user, spec).await?;
+            // Its sign-in in the audit log, as the stream consumer would have written it.
+            let id = sha256_hex(&issued.session.session_id).chars().take(24).collect();
+            store.put_log(&sessions_api::core::audit::signed_in(id, &issued.session)).await?;
             progress.inc(1);
             sessions += 1;
         }

@@ -126,6 +126,11 @@ routes! {
         monocloud::user_sessions_revoke_all(|a, req, now| {
             mc::sessions::revoke_all(&a.store, req, now).await.map(McReply::RevokedCount)
         });
+    /// The audit log: sign-ins, refusals and session ends, by API key.
+    LogsList => "logs-list", ["GET"], "/api/logs",
+        monocloud::logs_list(|a, req, now| {
+            mc::logs::list(&a.store, &a.config, req, now).await.map(|p| McReply::Logs(Box::new(p)))
+        });
     /// Signs in: a new session and its token.
     Login => "login", ["POST"], "/api/v1/login",
         rocketchat::login(|a, req, now| {

@@ -90,7 +90,7 @@ pub async fn run_session_stream() -> Result<(), lambda_runtime::Error> {
     Box::pin(lambda_runtime::run(service_fn(move |event: LambdaEvent<aws_lambda_events::dynamodb::Event>| {
         let (app, publisher) = (Arc::clone(&app), Arc::clone(&publisher));
         Box::pin(async move {
-            let (response, outcome) = crate::stream::on_stream(&app.store, &publisher, &event.payload).await;
+            let (response, outcome) = crate::stream::on_stream(&app, &publisher, &event.payload).await;
             tracing::info!(?outcome, records = event.payload.records.len(), "stream batch handled");
             Ok::<_, lambda_runtime::Error>(response)
         })

@@ -282,6 +282,7 @@ fn session() -> impl Strategy<Value = Session> {
                 login_at,
                 last_activity_at: login_at,
                 last_use: None,
+                risk: None,
                 expires_at,
                 client_ids: Vec::new(),
                 geo: Default::default(),

@@ -119,6 +119,16 @@ async fn every_event_succeeds_against_the_demo_data() {
                 assert_eq!(body["last_metadata"]["city"], "Los Angeles");
             }
             "user-session-revoke.json" => assert_eq!(resp.body, ""),
+            "logs-list.json" => {
+                // test.test's four demo sign-ins, newest first, three to a page.
+                let codes: Vec<&str> = body.as_array().unwrap().iter().map(|e| e["code"].as_str().unwrap()).collect();
+                assert_eq!(codes, ["user_sign_in_succeeded"; 3]);
+                let times: Vec<i64> =
+                    body.as_array().unwrap().iter().map(|e| e["time_stamp"].as_i64().unwrap()).collect();
+                assert!(times.windows(2).all(|w| w[0] >= w[1]), "{times:?}");
+                let page: Value = serde_json::from_str(resp.header("x-pagination").unwrap()).unwrap();
+                assert_eq!((page["total_count"].clone(), page["has_next"].clone()), (json!(4), json!(true)));
+            }
             "user-sessions-revoke-all.json" => assert_eq!(body, json!({"count": 3})),
             "login.json" | "login-digest.json" | "login-alb.json" => {
                 assert_eq!(body["status"], "success");
@@ -173,7 +183,7 @@ async fn the_stream_consumer_records_ttl_expiries_once() {
     let text = std::fs::read_to_string(repo_root().join("events/session-stream.json")).unwrap();
     let event: aws_lambda_events::dynamodb::Event = serde_json::from_str(&text).expect("a DynamoDB stream event");
     assert_eq!(env.app.store.session_count().await.unwrap(), 14);
-    let (response, outcome) = on_stream(&env.app.store, &Publisher::Log, &event).await;
+    let (response, outcome) = on_stream(&env.app, &Publisher::Log, &event).await;
     assert!(response.batch_item_failures.is_empty());
     assert_eq!((outcome.expired, outcome.published, outcome.skipped, outcome.failed_at), (2, 2, 0, None));
     assert_eq!(env.app.store.session_count().await.unwrap(), 12);
@@ -183,7 +193,7 @@ async fn the_stream_consumer_records_ttl_expiries_once() {
         assert_eq!(ended.ending.actor, sessions_api::core::history::Actor::System);
         assert_eq!(ended.session.expect("the session's details").session_id, id);
     }
-    let (_, again) = on_stream(&env.app.store, &Publisher::Log, &event).await;
+    let (_, again) = on_stream(&env.app, &Publisher::Log, &event).await;
     assert_eq!((again.expired, again.failed_at), (0, None));
     assert_eq!(env.app.store.session_count().await.unwrap(), 12);
 }

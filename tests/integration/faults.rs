@@ -50,6 +50,8 @@ fn operations(endpoint: Endpoint) -> &'static [&'static str] {
         UserSessionGet => &["GetItem"],
         UserSessionRevoke => &["GetItem", "TransactWriteItems"],
         UserSessionsRevokeAll => &["GetItem", "Query", "TransactWriteItems"],
+        // API key; the time index's shards of every month kept.
+        LogsList => &["GetItem", "Query"],
         // Username, user; the new session; the user's sessions (cap); an eviction.
         // Also: a try reserved per address and per name (UpdateItem), the address's given
         // back (DeleteItem, its window's last try) and the name's failures cleared
@@ -76,7 +78,7 @@ fn monocloud_503() -> Value {
 }
 
 fn is_monocloud(endpoint: Endpoint) -> bool {
-    endpoint.path().starts_with("/api/users/")
+    endpoint.path().starts_with("/api/users/") || endpoint == LogsList
 }
 
 /// A MonoCloud event for a concrete path.
@@ -121,6 +123,7 @@ async fn fresh_request(env: &TestEnv, endpoint: Endpoint) -> (ApiGatewayV2httpRe
             }
         }
         UserSessionsList => (mc_event(endpoint, &user_path), vec![]),
+        LogsList => (mc_event(endpoint, "/api/logs"), vec![]),
         UserSessionGet => (mc_event(endpoint, &session_path), vec![]),
         UserSessionRevoke => (mc_event(endpoint, &session_path), vec![session]),
         UserSessionsRevokeAll => {

@@ -15,7 +15,7 @@ use sessions_api::authorizer::authorize;
 use sessions_api::core::clock::now_ms;
 use sessions_api::routes::OTHER_FUNCTIONS;
 use sessions_api::store::faults::{Access, Faults};
-use sessions_cli::demo::DEMO_PASSWORD;
+use sessions_cli::demo::{DEMO_API_KEY, DEMO_PASSWORD};
 
 use crate::support::*;
 
@@ -209,6 +209,12 @@ async fn extra_paths(env: &mut TestEnv, endpoint: Endpoint, rec: &mut Recorder) 
     let admin = demo_auth(ADMIN_ID, ADMIN_SESSION);
     let roxie = demo_auth(ROXIE_ID, ROXIE_SESSION);
     match endpoint {
+        LogsList => {
+            // Everyone's entries: every shard of the time index.
+            let resp = env.send(endpoint, Req::new().header("X-API-KEY", DEMO_API_KEY)).await;
+            assert_eq!(resp.status, 200, "{}", resp.body);
+            rec.function();
+        }
         SessionsListAll | SessionsInfoAdmin | SessionsLogout => {
             // A wrong TOTP code (a try reserved and kept), then a right one (replay guard).
             let resp = env.send(endpoint, admin_request(endpoint).auth(&admin).code("000000")).await;
@@ -288,7 +294,7 @@ async fn recorded(function: &str) -> BTreeSet<Access> {
         if function == "session-stream" {
             let event = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
             let publisher = sessions_api::stream::publisher::Publisher::Log;
-            let (response, _) = sessions_api::stream::on_stream(&env.app.store, &publisher, &event).await;
+            let (response, _) = sessions_api::stream::on_stream(&env.app, &publisher, &event).await;
             assert!(response.batch_item_failures.is_empty(), "{response:?}");
         } else if function == "authorizer" {
             let event = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();

@@ -208,9 +208,15 @@ async fn bad_credentials_get_one_identical_401_and_write_only_failure_counts() {
         assert_eq!(resp.body, login_failed().to_string(), "{body}");
     }
     let counted = |item: &String| item.contains("LOGINFAIL#");
+    let logged = |item: &String| item.contains("PK=S(\"LOG#");
     let after = env.snapshot().await;
-    assert_eq!(after.iter().filter(|i| !counted(i)).cloned().collect::<Vec<_>>(), before);
+    let unlogged = |items: &[String]| items.iter().filter(|i| !logged(i)).cloned().collect::<Vec<_>>();
+    assert_eq!(unlogged(&after).into_iter().filter(|i| !counted(i)).collect::<Vec<_>>(), unlogged(&before));
     assert_eq!(after.iter().filter(|i| counted(i)).count(), 5, "one per address and per login name");
+    // And one audit entry per refusal (docs/audit-log.md), no raw unknown name in any.
+    let entries = |items: &[String]| items.iter().filter(|i| logged(i)).count();
+    assert_eq!(entries(&after) - entries(&before), 5);
+    assert!(after.iter().all(|i| !i.contains("nobody")));
 }
 
 #[tokio::test]

@@ -4,6 +4,7 @@
 mod account;
 mod activity;
 mod admin;
+mod audit_log;
 mod authorizer;
 mod bad_input;
 mod event_sources;
@@ -22,6 +23,7 @@ mod monocloud;
 mod openapi;
 mod order_shards;
 mod redaction;
+mod risk;
 mod sessions_info;
 mod sessions_list;
 mod sessions_logout_me;

@@ -50,6 +50,7 @@ fn session() -> Session {
         login_at: 0,
         last_activity_at: 0,
         last_use: None,
+        risk: None,
         expires_at: 0,
         client_ids: vec![],
         geo: Default::default(),

@@ -21,9 +21,9 @@ use crate::support::*;
 /// Answers PutEvents: refuses the next `refuse` entries with ThrottlingException, takes the
 /// rest; keeps every request body.
 #[derive(Clone, Debug, Default)]
-struct EventBridgeRecorder {
+pub struct EventBridgeRecorder {
     requests: Arc<Mutex<Vec<Value>>>,
-    refuse: Arc<Mutex<usize>>,
+    pub refuse: Arc<Mutex<usize>>,
 }
 
 impl HttpClient for EventBridgeRecorder {
@@ -55,7 +55,7 @@ impl HttpConnector for EventBridgeRecorder {
 }
 
 impl EventBridgeRecorder {
-    fn publisher(&self) -> Publisher {
+    pub fn publisher(&self) -> Publisher {
         use aws_sdk_eventbridge::config::{BehaviorVersion, Credentials, Region};
         let config = aws_sdk_eventbridge::Config::builder()
             .behavior_version(BehaviorVersion::latest())
@@ -67,7 +67,7 @@ impl EventBridgeRecorder {
     }
 
     /// Every entry sent so far, in order.
-    fn entries(&self) -> Vec<Value> {
+    pub fn entries(&self) -> Vec<Value> {
         self.requests
             .lock()
             .unwrap()
@@ -77,10 +77,13 @@ impl EventBridgeRecorder {
     }
 }
 
-fn schema(detail_type: &str) -> jsonschema::Validator {
+pub fn schema(detail_type: &str) -> jsonschema::Validator {
     let file = match detail_type {
         "Session Created" => "session-created.v1.schema.json",
         "Session Ended" => "session-ended.v1.schema.json",
+        "Session Flagged" => "session-flagged.v1.schema.json",
+        "Login Failed" => "login-failed.v1.schema.json",
+        "Login Blocked" => "login-blocked.v1.schema.json",
         other => panic!("no schema for {other}"),
     };
     let text = std::fs::read_to_string(repo_root().join("docs/events").join(file)).unwrap();
@@ -135,7 +138,7 @@ async fn a_refused_entry_is_reported_as_the_batch_item_failure() {
     let batch: aws_lambda_events::dynamodb::Event = serde_json::from_str(&text).unwrap();
     let recorder = EventBridgeRecorder::default();
     *recorder.refuse.lock().unwrap() = 1;
-    let (response, outcome) = on_stream(&env.app.store, &recorder.publisher(), &batch).await;
+    let (response, outcome) = on_stream(&env.app, &recorder.publisher(), &batch).await;
     // The first event is the history record's (the 4th record, sequence number 104).
     assert_eq!(outcome.failed_at, Some(3));
     assert_eq!(response.batch_item_failures.len(), 1);
@@ -160,7 +163,22 @@ async fn a_malformed_record_is_skipped_without_failing_the_batch() {
     records.insert(1, unknown);
     let batch: aws_lambda_events::dynamodb::Event = serde_json::from_value(raw).unwrap();
     let recorder = EventBridgeRecorder::default();
-    let (response, outcome) = on_stream(&env.app.store, &recorder.publisher(), &batch).await;
+    let (response, outcome) = on_stream(&env.app, &recorder.publisher(), &batch).await;
     assert!(response.batch_item_failures.is_empty(), "{outcome:?}");
     assert_eq!((outcome.skipped, outcome.expired, outcome.published), (2, 2, 2));
+}
+
+/// Every entry sent: its detail type and detail, each detail checked against its schema.
+pub fn published(recorder: &EventBridgeRecorder) -> Vec<(String, Value)> {
+    recorder
+        .entries()
+        .iter()
+        .map(|entry| {
+            let kind = entry["DetailType"].as_str().unwrap().to_string();
+            let detail: Value = serde_json::from_str(entry["Detail"].as_str().unwrap()).unwrap();
+            let errors: Vec<String> = schema(&kind).iter_errors(&detail).map(|e| e.to_string()).collect();
+            assert!(errors.is_empty(), "{kind} {detail}: {errors:?}");
+            (kind, detail)
+        })
+        .collect()
 }

@@ -515,7 +515,7 @@ impl TestEnv {
     ) -> Vec<sessions_api::stream::Outcome> {
         let mut outcomes = Vec::new();
         for batch in tail.next_batches().await.expect("stream read") {
-            let (response, outcome) = sessions_api::stream::on_stream(&self.app.store, publisher, &batch).await;
+            let (response, outcome) = sessions_api::stream::on_stream(&self.app, publisher, &batch).await;
             assert!(response.batch_item_failures.is_empty(), "{outcome:?}");
             outcomes.push(outcome);
         }

@@ -57,6 +57,7 @@ fn session(user: &User, i: usize, now: i64, lifetime: i64) -> (Session, String) 
         login_at,
         last_activity_at: login_at,
         last_use: None,
+        risk: None,
         expires_at: login_at / 1000 + lifetime,
         client_ids: Vec::new(),
         geo: Geo::default(),

@@ -66,6 +66,10 @@ pub struct Config {
     /// The EventBridge bus the stream consumer publishes to (`EVENT_BUS_NAME`); unset: the
     /// events go to the log.
     pub event_bus: Option<String>,
+    /// Impossible travel: faster than this between two sessions' places (`TRAVEL_MAX_SPEED_KMH`)…
+    pub travel_max_speed_kmh: i64,
+    /// …over more than this distance (`TRAVEL_MIN_DISTANCE_KM`) flags the newer session.
+    pub travel_min_distance_km: i64,
 }
 
 /// How email codes are delivered.
@@ -107,6 +111,8 @@ impl Default for Config {
             trust_cloudfront_geo: false,
             history_days: 90,
             event_bus: None,
+            travel_max_speed_kmh: 900,
+            travel_min_distance_km: 50,
         }
     }
 }
@@ -202,6 +208,8 @@ impl Config {
         }
         self.idle_timeout_ms = (idle > 0).then_some(idle);
         self.history_days = number(lookup, "HISTORY_DAYS", 1, 3650, self.history_days)?;
+        self.travel_max_speed_kmh = number(lookup, "TRAVEL_MAX_SPEED_KMH", 1, 100_000, self.travel_max_speed_kmh)?;
+        self.travel_min_distance_km = number(lookup, "TRAVEL_MIN_DISTANCE_KM", 0, 20_000, self.travel_min_distance_km)?;
         self.geo_db_dir = lookup("GEO_DB_DIR").filter(|v| !v.trim().is_empty());
         if let Some(name) = header_name(lookup, "AUTHORIZER_USER_ID_HEADER")? {
             self.authorizer_user_id_header = name;
@@ -301,6 +309,8 @@ mod tests {
             ("IDLE_TIMEOUT_MINUTES", "30"),
             ("GEO_DB_DIR", "/opt/geo"),
             ("HISTORY_DAYS", "30"),
+            ("TRAVEL_MAX_SPEED_KMH", "500"),
+            ("TRAVEL_MIN_DISTANCE_KM", "100"),
             ("EVENT_BUS_NAME", "sessions-events"),
             ("AUTHORIZER_USER_ID_HEADER", "X-Service-User"),
             ("AUTHORIZER_TOKEN_HEADER", "X-Service-Token"),
@@ -316,6 +326,7 @@ mod tests {
         assert_eq!((c.activity_interval_ms, c.idle_timeout_ms), (60_000, Some(30 * 60_000)));
         assert_eq!(c.geo_db_dir.as_deref(), Some("/opt/geo"));
         assert_eq!(c.history_days, 30);
+        assert_eq!((c.travel_max_speed_kmh, c.travel_min_distance_km), (500, 100));
         assert_eq!(c.event_bus.as_deref(), Some("sessions-events"));
         assert_eq!(
             (c.authorizer_user_id_header.as_str(), c.authorizer_token_header.as_str()),
@@ -343,6 +354,8 @@ mod tests {
             ("IDLE_TIMEOUT_MINUTES", "-1"),
             ("IDLE_TIMEOUT_MINUTES", "5"),
             ("HISTORY_DAYS", "0"),
+            ("TRAVEL_MAX_SPEED_KMH", "0"),
+            ("TRAVEL_MIN_DISTANCE_KM", "-1"),
             ("AUTHORIZER_TOKEN_HEADER", "X Token"),
             ("AUTHORIZER_USER_ID_HEADER", "x-user:id"),
         ] {

@@ -2,6 +2,8 @@
 //! lists, permissions, configuration, time, ids, User-Agent parsing, TOTP and redaction.
 //! Nothing here imports a dialect or the store.
 
+pub mod audit;
+pub mod audit_query;
 pub mod clock;
 pub mod config;
 pub mod device;
@@ -13,3 +15,4 @@ pub mod order;
 pub mod permissions;
 pub mod redact;
 pub mod totp;
+pub mod travel;

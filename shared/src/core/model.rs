@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::core::clock::Millis;
+use crate::core::travel::Risk;
 
 /// The device a session was opened from, as Rocket.Chat reports it.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
@@ -78,6 +79,8 @@ pub struct Session {
     /// Address, User-Agent and location of the newest recorded use; `None` until a call
     /// after the login records one (the login's own are `ip`, `user_agent` and `geo`).
     pub last_use: Option<LastUse>,
+    /// Set when the session was flagged (core::travel, from the table's stream).
+    pub risk: Option<Risk>,
 }
 
 impl Session {

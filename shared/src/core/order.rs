@@ -181,6 +181,7 @@ mod tests {
             login_at: 1,
             last_activity_at: 1,
             last_use: None,
+            risk: None,
             expires_at: 4_000_000_000,
             client_ids: vec![],
             geo: Default::default(),

@@ -5,6 +5,7 @@ use std::cmp::Ordering;
 use std::collections::BTreeMap;
 
 use super::errors::McError;
+use crate::core::audit_query::{LogFilter, LogSortKey};
 use crate::core::model::Session;
 use crate::core::order::Direction;
 use crate::request::{ApiRequest, RequestView};
@@ -110,6 +111,63 @@ pub fn parse_list_params(query: &[(String, String)]) -> Result<ListParams, McErr
         return Err(McError::Validation(errors));
     }
     Ok(ListParams { page: page as usize, size: size as usize, client_id, sort })
+}
+
+/// Validated `GET /api/logs` parameters.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LogParams {
+    pub page: usize,
+    pub size: usize,
+    pub filter: LogFilter,
+    pub sort: (LogSortKey, Direction),
+}
+
+/// Parses `page`, `size`, `filter` and `sort` (`time_stamp:-1` by default): unparseable
+/// numbers → 400, anything out of range or not understood → 422 by parameter.
+pub fn parse_log_params(query: &[(String, String)]) -> Result<LogParams, McError> {
+    let mut errors: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let (page, size) = page_and_size(query, &mut errors)?;
+    let filter = match LogFilter::parse(single(query, "filter")?.unwrap_or("")) {
+        Ok(f) => f,
+        Err(message) => {
+            errors.entry("filter".into()).or_default().push(message);
+            LogFilter::default()
+        }
+    };
+    let mut sort = (LogSortKey::TimeStamp, Direction::Descending);
+    if let Some(raw) = single(query, "sort")?.filter(|s| !s.trim().is_empty()) {
+        let (key, order) = raw.split_once(':').unwrap_or((raw, ""));
+        let mut invalid = |msg: &str| errors.entry("sort".into()).or_default().push(msg.into());
+        match LogSortKey::parse(key) {
+            Some(k) => sort.0 = k,
+            None => invalid("The sort key must be one of time_stamp, category, code, type, name."),
+        }
+        match order {
+            "1" => sort.1 = Direction::Ascending,
+            "-1" => sort.1 = Direction::Descending,
+            _ => invalid("The sort order must be 1 (ascending) or -1 (descending), as 'key:order'."),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(McError::Validation(errors));
+    }
+    Ok(LogParams { page, size, filter, sort })
+}
+
+/// `page` (from 1) and `size` (1–100), their range errors added to `errors`.
+fn page_and_size(
+    query: &[(String, String)],
+    errors: &mut BTreeMap<String, Vec<String>>,
+) -> Result<(usize, usize), McError> {
+    let page = single(query, "page")?.map_or(Ok(1), |raw| integer("page", raw))?;
+    let size = single(query, "size")?.map_or(Ok(DEFAULT_PAGE_SIZE as i64), |raw| integer("size", raw))?;
+    if page < 1 || page > i32::MAX as i64 {
+        errors.entry("page".into()).or_default().push(format!("The field page must be between 1 and {}.", i32::MAX));
+    }
+    if !(1..=MAX_PAGE_SIZE as i64).contains(&size) {
+        errors.entry("size".into()).or_default().push(format!("The field size must be between 1 and {MAX_PAGE_SIZE}."));
+    }
+    Ok((page.max(1) as usize, size.max(1) as usize))
 }
 
 /// A path id (`user_id`, `session_id`): a missing or oversized one is the 404 of what it names.

@@ -8,6 +8,7 @@ use super::errors::{McError, problem};
 use super::handlers::{McPage, McReply};
 use crate::core::ids::new_id;
 use crate::core::model::Session;
+use crate::core::travel::Risk;
 use crate::request::{ApiRequest, RequestView};
 use crate::response::{Response, empty, json as json_response, unavailable};
 
@@ -23,6 +24,9 @@ struct Metadata<'a> {
     city: Option<&'a str>,
     latitude: Option<&'a str>,
     longitude: Option<&'a str>,
+    /// Why the session is suspect (impossible travel), when it was flagged.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    risk: Option<&'a Risk>,
 }
 
 /// A session as MonoCloud shows it; unknown metadata is null. No token or its hash.
@@ -62,6 +66,7 @@ impl<'a> McSessionView<'a> {
                 city: geo.city.as_deref(),
                 latitude: geo.latitude.as_deref(),
                 longitude: geo.longitude.as_deref(),
+                risk: s.risk.as_ref(),
             },
         }
     }
@@ -69,14 +74,28 @@ impl<'a> McSessionView<'a> {
 
 /// `X-Pagination` for a page.
 pub fn pagination(p: &McPage) -> String {
+    pagination_of(p.total, p.page, p.size)
+}
+
+/// `X-Pagination` for page `page` of `size` rows out of `total`.
+fn pagination_of(total: usize, page: usize, size: usize) -> String {
     json!({
-        "total_count": p.total,
-        "page_size": p.size,
-        "current_page": p.page,
-        "has_next": p.page.saturating_mul(p.size) < p.total,
-        "has_previous": p.page > 1
+        "total_count": total,
+        "page_size": size,
+        "current_page": page,
+        "has_next": page.saturating_mul(size) < total,
+        "has_previous": page > 1
     })
     .to_string()
+}
+
+/// A JSON array body with its `X-Pagination` header.
+fn paged(rows: String, header: String) -> Response {
+    let mut r = json_response(200, JSON, rows);
+    if let Ok(v) = http::HeaderValue::try_from(header) {
+        r.headers_mut().insert("x-pagination", v);
+    }
+    r
 }
 
 /// [`respond`] with the request's id as the problem's `traceId` (a new id where the event
@@ -91,12 +110,12 @@ pub fn respond(result: Result<McReply, McError>, trace_id: &str) -> Response {
     match result {
         Ok(McReply::Page(p)) => {
             let rows: Vec<McSessionView> = p.sessions.iter().map(McSessionView::new).collect();
-            let mut r = json_response(200, JSON, serde_json::to_string(&rows).unwrap_or_else(|_| "[]".into()));
-            if let Ok(v) = http::HeaderValue::try_from(pagination(&p)) {
-                r.headers_mut().insert("x-pagination", v);
-            }
-            r
+            paged(serde_json::to_string(&rows).unwrap_or_else(|_| "[]".into()), pagination(&p))
         }
+        Ok(McReply::Logs(p)) => paged(
+            serde_json::to_string(&p.entries).unwrap_or_else(|_| "[]".into()),
+            pagination_of(p.total, p.page, p.size),
+        ),
         Ok(McReply::Session(s)) => {
             json_response(200, JSON, serde_json::to_string(&McSessionView::new(&s)).unwrap_or_default())
         }

@@ -158,6 +158,7 @@ mod tests {
             login_at,
             last_activity_at: login_at,
             last_use: None,
+            risk: None,
             expires_at: 4_000_000_000,
             client_ids: vec![],
             geo: Default::default(),

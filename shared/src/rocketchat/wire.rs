@@ -9,6 +9,7 @@ use super::handlers::{Reply, SessionInfo, SessionPage};
 use crate::core::clock::iso_millis;
 use crate::core::history::{EndedSession, Ending};
 use crate::core::model::{Device, Session, User, UserRef};
+use crate::core::travel::Risk;
 use crate::request::ApiRequest;
 use crate::response::{Response, json as json_response, unavailable};
 
@@ -33,6 +34,9 @@ pub struct SessionView<'a> {
     pub id: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub current: Option<bool>,
+    /// Why the session is suspect (impossible travel), when it was flagged.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub risk: Option<&'a Risk>,
 }
 
 impl<'a> SessionView<'a> {
@@ -48,6 +52,7 @@ impl<'a> SessionView<'a> {
             user: show_user.then_some(&s.user),
             id: &s.session_id,
             current,
+            risk: s.risk.as_ref(),
         }
     }
 }
@@ -217,6 +222,7 @@ mod tests {
             login_at: 1_684_859_625_202,
             last_activity_at: 1_684_859_625_202,
             last_use: None,
+            risk: None,
             expires_at: 4_000_000_000,
             client_ids: vec!["c1".into()],
             geo: Geo::default(),

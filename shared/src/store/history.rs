@@ -13,6 +13,7 @@ use super::{DynamoStore, keys};
 use crate::core::clock::{iso_millis, parse_iso};
 use crate::core::history::{Actor, EndReason, EndedSession, Ending};
 use crate::core::model::Session;
+use crate::core::travel::Risk;
 
 /// A history record as stored.
 #[derive(Serialize, Deserialize)]
@@ -127,6 +128,55 @@ impl DynamoStore {
             .condition_expression("attribute_exists(PK) AND attribute_not_exists(#s)")
             .expression_attribute_names("#s", "session")
             .expression_attribute_values(":s", aws_sdk_dynamodb::types::AttributeValue::M(details))
+            .send()
+            .await;
+        match outcome {
+            Ok(_) => Ok(true),
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) => Ok(false),
+            Err(e) => Err(store_error(e)),
+        }
+    }
+}
+
+impl DynamoStore {
+    /// Every history record of the user (kept `HISTORY_DAYS`), from a consistent Query.
+    pub async fn user_ended_sessions(&self, user_id: &str) -> Result<Vec<EndedSession>, StoreError> {
+        let mut ended = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("PK = :pk AND begins_with(SK, :sk)")
+                .expression_attribute_values(":pk", aws_sdk_dynamodb::types::AttributeValue::S(keys::user(user_id)))
+                .expression_attribute_values(
+                    ":sk",
+                    aws_sdk_dynamodb::types::AttributeValue::S(keys::ENDED_PREFIX.into()),
+                )
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(store_error)?;
+            for item in out.items.unwrap_or_default() {
+                ended.push(from_item::<HistoryItem>(item)?.into_ended()?);
+            }
+            match out.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => return Ok(ended),
+            }
+        }
+    }
+
+    /// Sets `risk` on a live session; false when it is gone.
+    pub async fn flag_session(&self, user_id: &str, session_id: &str, risk: &Risk) -> Result<bool, StoreError> {
+        let outcome = self
+            .update_key(keys::user(user_id), &keys::session(session_id))
+            .update_expression("SET #r = :r")
+            .condition_expression("attribute_exists(PK)")
+            .expression_attribute_names("#r", "risk")
+            .expression_attribute_values(":r", aws_sdk_dynamodb::types::AttributeValue::M(to_item(risk)?))
             .send()
             .await;
         match outcome {

@@ -49,6 +49,15 @@ pub const ENDED_PREFIX: &str = "ENDED#";
 pub fn ended(session_id: &str) -> String {
     format!("{ENDED_PREFIX}{session_id}")
 }
+/// Partition of the audit log entries about one user (store::audit).
+pub fn log(subject: &str) -> String {
+    format!("LOG#{subject}")
+}
+/// The audit log's time index, and its partition for one month and shard.
+pub const LOG_INDEX: &str = "ByTime";
+pub fn log_month(month: &str, shard: u32) -> String {
+    format!("LOGS#{month}#{shard}")
+}
 pub fn token(token_hash: &str) -> String {
     format!("TOKEN#{token_hash}")
 }

@@ -8,6 +8,7 @@
 mod activity;
 mod api_keys;
 mod attributes;
+mod audit;
 mod client;
 mod counter;
 mod error;
@@ -34,6 +35,7 @@ mod window;
 pub use activity::{ActivityPolicy, ActivityRecorder, SessionUse};
 pub use api_keys::ApiKeyStore;
 pub use attributes::Item;
+pub use audit::{AuditLogReader, AuditLogStore, LOG_SHARDS, LogRange};
 pub use client::{https_client, lambda_sdk_config, lambda_sdk_config_from, sdk_config};
 pub use error::StoreError;
 pub use history::{ended_from_image, session_from_image};

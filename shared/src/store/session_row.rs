@@ -125,6 +125,7 @@ pub fn unpack(row: &str) -> Option<Session> {
         login_at,
         last_activity_at: login_at,
         last_use: None,
+        risk: None,
         expires_at,
         client_ids: Vec::new(),
         geo: Default::default(),
@@ -153,6 +154,7 @@ mod tests {
             login_at: 1_764_582_000_123,
             last_activity_at: 1_764_582_999_999,
             last_use: None,
+            risk: None,
             expires_at: 1_772_358_000,
             client_ids: vec!["c1".into()],
             geo: Default::default(),
@@ -165,6 +167,7 @@ mod tests {
             user_agent: String::new(),
             last_activity_at: s.login_at,
             last_use: None,
+            risk: None,
             client_ids: Vec::new(),
             geo: Default::default(),
             ..s.clone()

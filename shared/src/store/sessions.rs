@@ -13,6 +13,7 @@ use super::{DynamoStore, keys};
 use crate::core::clock::{iso_millis, parse_iso};
 use crate::core::history::Ending;
 use crate::core::model::{Device, Geo, LastUse, Session, UserRef};
+use crate::core::travel::Risk;
 
 /// Reads one user's own sessions.
 pub trait UserSessionReader {
@@ -116,6 +117,9 @@ pub(super) struct SessionItem {
     /// The newest recorded use (store::activity); absent until one is recorded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     last_use: Option<LastUse>,
+    /// Set by the stream consumer when the session is flagged (core::travel).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    risk: Option<Risk>,
     #[serde(default, skip_serializing_if = "String::is_empty")]
     token_hash: String,
     /// The packed list row the order indexes project (store::session_row). Items written
@@ -153,6 +157,7 @@ impl SessionItem {
             geo: session.geo.clone(),
             user: session.user.clone(),
             last_use: session.last_use.clone(),
+            risk: session.risk.clone(),
             token_hash: token_hash.into(),
             row: super::session_row::pack(session),
         }
@@ -209,6 +214,7 @@ impl SessionItem {
             geo: self.geo,
             user: self.user,
             last_use: self.last_use,
+            risk: self.risk,
         })
     }
 }

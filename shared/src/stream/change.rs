@@ -4,6 +4,7 @@
 use aws_lambda_events::dynamodb::EventRecord;
 use serde_dynamo::{AttributeValue, Item};
 
+use crate::core::audit::LogEntry;
 use crate::core::history::EndedSession;
 use crate::core::model::Session;
 use crate::store::{StoreError, ended_from_image, keys, session_from_image};
@@ -19,6 +20,9 @@ pub enum Change {
     SessionExpired(Item),
     /// Our code ended a session: its old image completes a history record written without it.
     SessionRemoved(Item),
+    /// A refused sign-in's audit entry (written on the login's path): `Login Failed` or
+    /// `Login Blocked`.
+    Refused(Box<LogEntry>),
     /// A session removed while the stream carried keys only (before its view held images):
     /// only the counter can be kept, as before.
     ExpiredKeysOnly,
@@ -46,6 +50,9 @@ pub fn classify(record: &EventRecord) -> Change {
     let Some(sk) = sort_key(record) else {
         return Change::Malformed("no string SK in the record's keys".into());
     };
+    if record.event_name == "INSERT" && partition_key(record).is_some_and(|pk| pk.starts_with("LOG#")) {
+        return refused_entry(record);
+    }
     let session = sk.starts_with(keys::SESSION_PREFIX);
     let ended = sk.starts_with(keys::ENDED_PREFIX);
     match (record.event_name.as_str(), session, ended) {
@@ -66,6 +73,25 @@ pub fn classify(record: &EventRecord) -> Change {
         ("REMOVE", true, _) => Change::SessionRemoved(record.change.old_image.clone()),
         ("INSERT" | "MODIFY" | "REMOVE", _, _) => Change::Other,
         (other, _, _) => Change::Malformed(format!("unknown eventName {other:?}")),
+    }
+}
+
+fn partition_key(record: &EventRecord) -> Option<&str> {
+    match record.change.keys.get(keys::PK) {
+        Some(AttributeValue::S(pk)) => Some(pk),
+        _ => None,
+    }
+}
+
+/// An audit entry's insert: a refusal to publish, or one the consumer wrote itself (passed by).
+fn refused_entry(record: &EventRecord) -> Change {
+    let Some(AttributeValue::S(text)) = record.change.new_image.get("log") else {
+        return Change::Malformed("an audit item without its entry".into());
+    };
+    match serde_json::from_str::<LogEntry>(text) {
+        Ok(entry) if entry.kind == "failure" => Change::Refused(Box::new(entry)),
+        Ok(_) => Change::Other,
+        Err(e) => Change::Malformed(format!("audit entry: {e}")),
     }
 }
 

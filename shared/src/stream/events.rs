@@ -4,9 +4,11 @@
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::core::audit::LogEntry;
 use crate::core::clock::iso_millis;
 use crate::core::history::{Actor, EndedSession};
 use crate::core::model::{Device, Geo, Session};
+use crate::core::travel::Risk;
 
 /// The detail schema's version; a change that could break a consumer raises it.
 pub const SCHEMA_VERSION: &str = "1";
@@ -14,6 +16,9 @@ pub const SCHEMA_VERSION: &str = "1";
 /// The event kinds, as EventBridge `detail-type`s.
 pub const SESSION_CREATED: &str = "Session Created";
 pub const SESSION_ENDED: &str = "Session Ended";
+pub const SESSION_FLAGGED: &str = "Session Flagged";
+pub const LOGIN_FAILED: &str = "Login Failed";
+pub const LOGIN_BLOCKED: &str = "Login Blocked";
 
 /// One event to publish: its detail type and detail.
 #[derive(Clone, Debug, PartialEq)]
@@ -83,6 +88,32 @@ pub fn session_ended(record_id: &str, ended: &EndedSession) -> Event {
         detail.insert("session".into(), serde_json::to_value(SessionDetail::of(session)).unwrap_or(Value::Null));
     }
     Event { detail_type: SESSION_ENDED, detail: Value::Object(detail) }
+}
+
+/// `Session Flagged`: a new session's risk (core::travel), with the session.
+pub fn session_flagged(record_id: &str, session: &Session, risk: &Risk) -> Event {
+    let mut detail = envelope(&format!("{record_id}:flagged"), iso_millis(session.login_at));
+    detail.insert("risk".into(), serde_json::to_value(risk).unwrap_or(Value::Null));
+    detail.insert("session".into(), serde_json::to_value(SessionDetail::of(session)).unwrap_or(Value::Null));
+    Event { detail_type: SESSION_FLAGGED, detail: Value::Object(detail) }
+}
+
+/// `Login Failed` (a wrong password or second-factor code, an unknown user) or `Login
+/// Blocked` (too many failures for the name or from the address), from the refusal's audit
+/// entry: who it was as far as the request says, from where, and why.
+pub fn refused(record_id: &str, entry: &LogEntry) -> Event {
+    let blocked = entry.category == "blocks";
+    let mut detail = envelope(record_id, iso_millis(entry.time_stamp.saturating_mul(1000)));
+    let target = entry.targets.first();
+    let user_id = target.filter(|t| t.kind == "user").and_then(|t| t.id.clone());
+    detail.insert("userId".into(), user_id.into());
+    detail.insert("login".into(), target.and_then(|t| t.identifier.clone()).into());
+    detail.insert("reason".into(), entry.details["reason"].clone());
+    detail.insert("ip".into(), entry.request.remote_ip.as_ref().map(|ip| ip["ip"].clone()).unwrap_or(Value::Null));
+    detail.insert("userAgent".into(), entry.request.user_agent.clone().into());
+    detail.insert("location".into(), entry.request.location.clone().unwrap_or(Value::Null));
+    detail.insert("auditLogId".into(), entry.id.clone().into());
+    Event { detail_type: if blocked { LOGIN_BLOCKED } else { LOGIN_FAILED }, detail: Value::Object(detail) }
 }
 
 fn actor(actor: &Actor) -> Value {

@@ -163,7 +163,7 @@ pub async fn follow(app: std::sync::Arc<crate::App>) {
         match tail.next_batches().await {
             Ok(batches) => {
                 for batch in batches {
-                    let (_, outcome) = super::on_stream(&app.store, &publisher, &batch).await;
+                    let (_, outcome) = super::on_stream(&app, &publisher, &batch).await;
                     tracing::info!(?outcome, records = batch.records.len(), "stream batch handled");
                 }
             }

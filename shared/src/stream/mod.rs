@@ -1,20 +1,24 @@
 //! The table stream's consumer (function `session-stream`; docs/events.md). Work that can
 //! happen after an answer runs here, never on a request's path: ended sessions' history
-//! completed, TTL expiries recorded (and counted out of the active-session counter), and
-//! events published. Records are handled in order; the first that fails is reported as the
-//! batch item failure, so Lambda retries from it and no record before it runs twice.
-//! A record that cannot be read is logged and skipped: a poison record never blocks the shard.
+//! completed, TTL expiries recorded (and counted out of the active-session counter), the
+//! audit log written, new sessions checked for impossible travel, and events published.
+//! Records are handled in order; the first that fails is reported as the batch item
+//! failure, so Lambda retries from it and no record before it runs twice. A record that
+//! cannot be read is logged and skipped: a poison record never blocks the shard.
 
 pub mod change;
 pub mod events;
 pub mod local;
 pub mod publisher;
+pub mod sign_in;
 
 use aws_lambda_events::dynamodb::{Event as StreamEvent, EventRecord};
 use aws_lambda_events::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
 
+use crate::App;
+use crate::core::audit;
 use crate::metrics::emit_count;
-use crate::store::{DynamoStore, StoreError};
+use crate::store::{AuditLogStore, StoreError};
 use change::{Change, classify};
 use events::Event;
 use publisher::Publisher;
@@ -29,19 +33,14 @@ pub struct Outcome {
     pub failed_at: Option<usize>,
 }
 
-/// Handles one batch: each record's table work in order, then the events of those before
-/// the first failure, published at once. The response names the first record that failed.
-pub async fn on_stream(
-    store: &DynamoStore,
-    publisher: &Publisher,
-    batch: &StreamEvent,
-) -> (DynamoDbEventResponse, Outcome) {
+/// Handles one batch: each record's work in order, then the events of those before the
+/// first failure, published at once. The response names the first record that failed.
+pub async fn on_stream(app: &App, publisher: &Publisher, batch: &StreamEvent) -> (DynamoDbEventResponse, Outcome) {
     let mut outcome = Outcome::default();
     let mut pending: Vec<(usize, Event)> = Vec::new();
     for (i, record) in batch.records.iter().enumerate() {
-        match apply(store, record, &mut outcome).await {
-            Ok(Some(event)) => pending.push((i, event)),
-            Ok(None) => {}
+        match apply(app, record, &mut outcome).await {
+            Ok(events) => pending.extend(events.into_iter().map(|e| (i, e))),
             Err(e) => {
                 tracing::warn!(error = %e, event_id = %record.event_id, "stream record failed; retried from here");
                 outcome.failed_at = Some(i);
@@ -58,6 +57,12 @@ pub async fn on_stream(
     (response(batch, outcome.failed_at), outcome)
 }
 
+/// The audit entry id of a change: the same for every delivery of its stream record, so a
+/// record delivered twice writes its entry once.
+fn log_id(record: &EventRecord) -> String {
+    crate::core::ids::sha256_hex(&record.event_id).chars().take(24).collect()
+}
+
 /// The partial batch response: the sequence number of the first failed record.
 fn response(batch: &StreamEvent, failed_at: Option<usize>) -> DynamoDbEventResponse {
     let mut response = DynamoDbEventResponse::default();
@@ -70,9 +75,9 @@ fn response(batch: &StreamEvent, failed_at: Option<usize>) -> DynamoDbEventRespo
     response
 }
 
-/// One record's table work; the event it publishes, if any.
-async fn apply(store: &DynamoStore, record: &EventRecord, outcome: &mut Outcome) -> Result<Option<Event>, StoreError> {
-    match act(store, record, outcome).await {
+/// One record's work; the events it publishes.
+async fn apply(app: &App, record: &EventRecord, outcome: &mut Outcome) -> Result<Vec<Event>, StoreError> {
+    match act(app, record, outcome).await {
         // An image that does not read as a session: no retry can change it.
         Err(StoreError::Corrupt(reason)) => skip(record, outcome, &reason),
         other => other,
@@ -80,33 +85,40 @@ async fn apply(store: &DynamoStore, record: &EventRecord, outcome: &mut Outcome)
 }
 
 /// A record that cannot be handled: logged, counted and passed over.
-fn skip(record: &EventRecord, outcome: &mut Outcome, reason: &str) -> Result<Option<Event>, StoreError> {
+fn skip(record: &EventRecord, outcome: &mut Outcome, reason: &str) -> Result<Vec<Event>, StoreError> {
     tracing::error!(%reason, event_id = %record.event_id, "stream record skipped: malformed");
     emit_count("StreamRecordsSkipped");
     outcome.skipped += 1;
-    Ok(None)
+    Ok(Vec::new())
 }
 
-async fn act(store: &DynamoStore, record: &EventRecord, outcome: &mut Outcome) -> Result<Option<Event>, StoreError> {
+async fn act(app: &App, record: &EventRecord, outcome: &mut Outcome) -> Result<Vec<Event>, StoreError> {
+    let store = &app.store;
     match classify(record) {
-        Change::SessionCreated(session) => Ok(Some(events::session_created(&record.event_id, &session))),
-        Change::SessionEnded(ended) => Ok(Some(events::session_ended(&record.event_id, &ended))),
+        Change::SessionCreated(session) => {
+            sign_in::on_session_created(app, &record.event_id, log_id(record), &session).await
+        }
+        Change::SessionEnded(ended) => {
+            store.put_log(&audit::ended(log_id(record), &ended)).await?;
+            Ok(vec![events::session_ended(&record.event_id, &ended)])
+        }
+        Change::Refused(entry) => Ok(vec![events::refused(&record.event_id, &entry)]),
         Change::SessionExpired(old) => {
             if store.record_expired(old).await? {
                 outcome.expired += 1;
             }
-            Ok(None)
+            Ok(Vec::new())
         }
         Change::SessionRemoved(old) => {
             store.complete_history(old).await?;
-            Ok(None)
+            Ok(Vec::new())
         }
         Change::ExpiredKeysOnly => {
             store.adjust_session_count(-1).await?;
             outcome.expired += 1;
-            Ok(None)
+            Ok(Vec::new())
         }
-        Change::Other => Ok(None),
+        Change::Other => Ok(Vec::new()),
         Change::Malformed(reason) => skip(record, outcome, &reason),
     }
 }

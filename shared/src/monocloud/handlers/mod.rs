@@ -1,8 +1,10 @@
 //! What each MonoCloud endpoint does, as typed results; [`super::wire`] turns them into
 //! wire shapes.
 
+pub mod logs;
 pub mod sessions;
 
+use crate::core::audit::LogEntry;
 use crate::core::model::Session;
 
 /// One page of a user's sessions with what `X-Pagination` reports.
@@ -14,12 +16,22 @@ pub struct McPage {
     pub size: usize,
 }
 
+/// One page of audit log entries with what `X-Pagination` reports.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LogPage {
+    pub entries: Vec<LogEntry>,
+    pub total: usize,
+    pub page: usize,
+    pub size: usize,
+}
+
 /// Every successful MonoCloud-dialect result.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum McReply {
     Page(McPage),
     Session(Box<Session>),
     /// 204, no body.
     Revoked,
     RevokedCount(usize),
+    Logs(Box<LogPage>),
 }

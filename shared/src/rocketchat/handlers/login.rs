@@ -5,6 +5,7 @@ use std::future::Future;
 use std::sync::OnceLock;
 
 use super::ApiError;
+use crate::core::audit::{self, Attempt, Refusal};
 use crate::core::clock::Millis;
 use crate::core::config::Config;
 use crate::core::device::parse_user_agent;
@@ -18,8 +19,8 @@ use crate::rocketchat::errors::Blocked;
 use crate::rocketchat::login_body::{LoginRequest, MAX_FIELD_LEN, ResumeToken, parse_login};
 use crate::rocketchat::two_factor::{self, METHOD_HEADER};
 use crate::store::{
-    ActivityRecorder, LoginLimitKey, LoginLimitStore, Reservation, SessionCreator, SessionEnder, TokenStore,
-    TwoFactorStore, UserSessionReader, UserStore,
+    ActivityRecorder, AuditLogStore, LoginLimitKey, LoginLimitStore, Reservation, SessionCreator, SessionEnder,
+    TokenStore, TwoFactorStore, UserSessionReader, UserStore,
 };
 
 /// A successful login: the user and the new token (shown once, stored only hashed).
@@ -59,7 +60,8 @@ fn decoy_hash(cost: u32) -> &'static str {
 
 /// Everything login touches in the store.
 pub trait LoginStore:
-    UserStore
+    AuditLogStore
+    + UserStore
     + TokenStore
     + SessionCreator
     + UserSessionReader
@@ -70,7 +72,8 @@ pub trait LoginStore:
 {
 }
 impl<T> LoginStore for T where
-    T: UserStore
+    T: AuditLogStore
+        + UserStore
         + TokenStore
         + SessionCreator
         + UserSessionReader
@@ -194,6 +197,7 @@ fn new_session(req: &ApiRequest, user: &User, client_id: Option<String>, config:
         login_at: now,
         last_activity_at: now,
         last_use: None,
+        risk: None,
         expires_at: now.div_euclid(1000) + config.token_lifetime_secs,
         client_ids: client_id.into_iter().collect(),
         geo: req.location(config.trust_cloudfront_geo),
@@ -220,8 +224,10 @@ pub async fn login<S: LoginStore, M: Mailer>(
         Tries::reserve(store, config, req, &creds.user, now),
         store.user_for_login(&creds.user, creds.by_email)
     );
-    let tries = tries?;
-    let user = check_password(found?, &creds.digest, config).ok_or(ApiError::LoginFailed)?;
+    let attempt = attempt_of(req, &creds.user, found.as_ref().ok().and_then(Option::as_ref), config);
+    let tries = refusing(store, &attempt, tries, now).await?;
+    let user = check_password(found?, &creds.digest, config).ok_or(ApiError::LoginFailed);
+    let user = refusing(store, &attempt, user, now).await?;
     let release = tries.release_on_success(store);
     let release = if two_factor::available_methods(&user).is_empty() {
         Some(release)
@@ -229,13 +235,50 @@ pub async fn login<S: LoginStore, M: Mailer>(
         // Released before the code is checked: a wrong code is no failed login.
         release.await?;
         let code = creds.code.as_deref();
-        two_factor::check_code(store, mailer, config, &user, req.header(METHOD_HEADER), code, now).await?;
+        let checked = two_factor::check_code(store, mailer, config, &user, req.header(METHOD_HEADER), code, now).await;
+        refusing(store, &attempt, checked, now).await?;
         None
     };
     let token = new_token();
     let session = new_session(req, &user, creds.client_id, config, now);
     create_capped(store, config.max_sessions_per_user, &session, &hash_token(&token), release, now).await?;
     Ok(LoggedIn { user, token, session_id: session.session_id })
+}
+
+/// The attempt a refused login records: the name as typed, the user it matched, the client.
+fn attempt_of(req: &ApiRequest, login: &str, user: Option<&User>, config: &Config) -> Attempt {
+    Attempt {
+        user_id: user.map(|u| u.user_id.clone()),
+        username: user.map(|u| u.username.clone()),
+        login: login.chars().take(MAX_FIELD_LEN).collect(),
+        ip: req.source_ip(),
+        user_agent: req.user_agent().chars().take(1024).collect(),
+        geo: req.location(config.trust_cloudfront_geo),
+        request_id: req.request_id(),
+    }
+}
+
+/// Passes `outcome` on; a refusal (a wrong password, a block, a wrong second-factor code) is
+/// first written to the audit log, which the stream publishes as `Login Failed` or `Login
+/// Blocked` (docs/audit-log.md). The one write a refused login adds; one that fails is logged
+/// and the refusal answered all the same.
+async fn refusing<T>(
+    store: &impl AuditLogStore,
+    attempt: &Attempt,
+    outcome: Result<T, ApiError>,
+    now: Millis,
+) -> Result<T, ApiError> {
+    let refusal = match &outcome {
+        Err(ApiError::LoginFailed) => Refusal::Password,
+        Err(ApiError::LoginBlocked(Blocked::User)) => Refusal::BlockedUser,
+        Err(ApiError::LoginBlocked(Blocked::Ip)) => Refusal::BlockedIp,
+        Err(ApiError::TotpInvalid { .. } | ApiError::TotpMaxAttempts { .. }) => Refusal::SecondFactor,
+        _ => return outcome,
+    };
+    if let Err(e) = store.put_log(&audit::refused(new_id(), now, attempt, refusal)).await {
+        tracing::warn!(error = %e, ?refusal, "a refused login was not written to the audit log");
+    }
+    outcome
 }
 
 /// Writes the session, then caps the user's sessions (`enforce_cap`). Written first,

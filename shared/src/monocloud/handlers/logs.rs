@@ -1,0 +1,51 @@
+//! MonoCloud's audit log (`GET /api/logs`, the management SDK's `LogsClient.getAllLogs`):
+//! sign-ins, refusals and session ends, by API key (docs/audit-log.md).
+
+use super::LogPage;
+use crate::core::audit::LogEntry;
+use crate::core::clock::Millis;
+use crate::core::config::Config;
+use crate::monocloud::auth::authorize;
+use crate::monocloud::errors::McError;
+use crate::monocloud::query::parse_log_params;
+use crate::request::{ApiRequest, RequestView};
+use crate::store::{ApiKeyStore, AuditLogReader, LogRange};
+
+/// GET /api/logs: the key first (401), then the parameters (400/422); entries kept
+/// `HISTORY_DAYS`, matching the filter, in the asked order, one page of them.
+pub async fn list<S: ApiKeyStore + AuditLogReader>(
+    store: &S,
+    config: &Config,
+    req: &ApiRequest,
+    now: Millis,
+) -> Result<LogPage, McError> {
+    authorize(store, req).await?;
+    let params = parse_log_params(&req.query_pairs())?;
+    let now_secs = now.div_euclid(1000);
+    let range = LogRange {
+        user_id: params.filter.user().map(str::to_string),
+        from: params.filter.from.unwrap_or(0).max(now_secs - config.history_days * 86_400),
+        to: params.filter.to.unwrap_or(now_secs).min(now_secs),
+        max_rows: config.list_scan_max_rows,
+    };
+    // A range wholly before what is kept (or inverted) holds nothing, and is not read.
+    let read = if range.from > range.to { Some(Vec::new()) } else { store.logs(&range).await? };
+    let Some(read) = read else {
+        return Err(too_many(config.list_scan_max_rows));
+    };
+    let mut entries: Vec<LogEntry> = read.into_iter().filter(|e| params.filter.matches(e)).collect();
+    let (key, direction) = params.sort;
+    entries.sort_by(|a, b| key.compare((a, b), direction));
+    let total = entries.len();
+    let start = (params.page - 1).saturating_mul(params.size);
+    let entries = entries.into_iter().skip(start).take(params.size).collect();
+    Ok(LogPage { entries, total, page: params.page, size: params.size })
+}
+
+/// More entries in the range than one request may read.
+fn too_many(max: usize) -> McError {
+    let message = format!(
+        "More than {max} log entries are in range: narrow the filter with targets.id:<user id> or time_stamp:[from TO to]."
+    );
+    McError::Validation([("filter".to_string(), vec![message])].into())
+}

@@ -1,0 +1,181 @@
+//! The audit log (core::audit): one item per entry under the user it is about
+//! (`LOG#<userId>`, or `LOG#NAME#<hash>` for a login name that matched no user), in time
+//! order, and in the `ByTime` index under `LOGS#<yyyy-mm>#<shard>`, so that reading
+//! everyone's entries in time order needs no partition that takes every write.
+//! Kept `HISTORY_DAYS` by TTL.
+
+use aws_sdk_dynamodb::types::AttributeValue;
+
+use super::attributes::{Item, number_value, string_value};
+use super::error::{StoreError, store_error};
+use super::{DynamoStore, keys};
+use crate::core::audit::LogEntry;
+use crate::core::clock::iso_millis;
+
+/// Partitions of the `ByTime` index per month.
+pub const LOG_SHARDS: u32 = 8;
+
+/// Whose entries a read wants, and between which times (epoch seconds, inclusive).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LogRange {
+    /// One user's entries, or everyone's.
+    pub user_id: Option<String>,
+    pub from: i64,
+    pub to: i64,
+    /// Most entries read; past it the read answers `None`.
+    pub max_rows: usize,
+}
+
+/// The sort key of an entry: zero-padded epoch seconds (text order is time order), then its id.
+fn time_key(time_stamp: i64, id: &str) -> String {
+    format!("{:012}#{id}", time_stamp.max(0))
+}
+
+/// The partition of the user an entry is about.
+fn subject(entry: &LogEntry) -> String {
+    match entry.user_id() {
+        Some(user) => keys::log(user),
+        None => keys::log(&format!("NAME#{}", entry.targets.first().and_then(|t| t.id.as_deref()).unwrap_or("-"))),
+    }
+}
+
+/// The `yyyy-mm` of an epoch second.
+fn month(secs: i64) -> String {
+    iso_millis(secs.saturating_mul(1000)).chars().take(7).collect()
+}
+
+/// Every month from `from` to `to`, oldest first.
+fn months(from: i64, to: i64) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut t = from;
+    while t <= to {
+        let m = month(t);
+        if out.last() != Some(&m) {
+            out.push(m);
+        }
+        t += 86_400;
+    }
+    let last = month(to);
+    if out.last() != Some(&last) {
+        out.push(last);
+    }
+    out
+}
+
+/// Writes audit log entries.
+pub trait AuditLogStore {
+    /// Writes `entry` (again, unchanged, when it is already there: an id names one entry).
+    fn put_log(&self, entry: &LogEntry) -> impl std::future::Future<Output = Result<(), StoreError>> + Send;
+}
+
+impl AuditLogStore for DynamoStore {
+    async fn put_log(&self, entry: &LogEntry) -> Result<(), StoreError> {
+        let text = serde_json::to_string(entry).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let sort = time_key(entry.time_stamp, &entry.id);
+        let shard = keys::order_shard_of(&entry.id, LOG_SHARDS);
+        let item: Item = [
+            (keys::PK.to_string(), string_value(subject(entry))),
+            (keys::SK.to_string(), string_value(sort.clone())),
+            ("GSI8PK".to_string(), string_value(keys::log_month(&month(entry.time_stamp), shard))),
+            ("GSI8SK".to_string(), string_value(sort)),
+            ("entity".to_string(), string_value("log")),
+            ("code".to_string(), string_value(&entry.code)),
+            ("log".to_string(), string_value(text)),
+            ("expiresAt".to_string(), number_value(entry.time_stamp + self.history_days * 86_400)),
+        ]
+        .into();
+        self.client.put_item().table_name(&self.table).set_item(Some(item)).send().await.map_err(store_error)?;
+        Ok(())
+    }
+}
+
+/// Reads audit log entries.
+pub trait AuditLogReader {
+    /// The entries of `range`, unordered; `None` when there are more than `max_rows`.
+    fn logs(
+        &self,
+        range: &LogRange,
+    ) -> impl std::future::Future<Output = Result<Option<Vec<LogEntry>>, StoreError>> + Send;
+}
+
+impl AuditLogReader for DynamoStore {
+    async fn logs(&self, range: &LogRange) -> Result<Option<Vec<LogEntry>>, StoreError> {
+        let (low, high) = (time_key(range.from, ""), time_key(range.to, "~"));
+        let reads: Vec<(Option<&str>, String)> = match &range.user_id {
+            Some(user) => vec![(None, keys::log(user))],
+            None => months(range.from, range.to)
+                .iter()
+                .flat_map(|m| (0..LOG_SHARDS).map(move |s| (Some(keys::LOG_INDEX), keys::log_month(m, s))))
+                .collect(),
+        };
+        let queries = reads.iter().map(|(index, pk)| self.log_partition(*index, pk, (&low, &high), range.max_rows));
+        let mut entries = Vec::new();
+        for part in futures_util::future::try_join_all(queries).await? {
+            let Some(part) = part else { return Ok(None) };
+            entries.extend(part);
+            if entries.len() > range.max_rows {
+                return Ok(None);
+            }
+        }
+        Ok(Some(entries))
+    }
+}
+
+impl DynamoStore {
+    /// One partition's entries between two sort keys; `None` past `max_rows`.
+    async fn log_partition(
+        &self,
+        index: Option<&str>,
+        pk: &str,
+        (low, high): (&str, &str),
+        max_rows: usize,
+    ) -> Result<Option<Vec<LogEntry>>, StoreError> {
+        let (pk_name, sk_name) = if index.is_some() { ("GSI8PK", "GSI8SK") } else { (keys::PK, keys::SK) };
+        let mut entries = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .set_index_name(index.map(str::to_string))
+                .key_condition_expression("#p = :p AND #s BETWEEN :lo AND :hi")
+                .expression_attribute_names("#p", pk_name)
+                .expression_attribute_names("#s", sk_name)
+                .expression_attribute_values(":p", string_value(pk))
+                .expression_attribute_values(":lo", string_value(low))
+                .expression_attribute_values(":hi", string_value(high))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(store_error)?;
+            for item in out.items.unwrap_or_default() {
+                match item.get("log") {
+                    Some(AttributeValue::S(text)) => entries
+                        .push(serde_json::from_str(text).map_err(|e| StoreError::Corrupt(format!("log entry: {e}")))?),
+                    _ => return Err(StoreError::Corrupt(format!("log item without its entry in {pk}"))),
+                }
+            }
+            if entries.len() > max_rows {
+                return Ok(None);
+            }
+            match out.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => return Ok(Some(entries)),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn months_cover_the_range_in_order() {
+        // 2026-01-31 to 2026-03-01
+        assert_eq!(months(1_769_817_600, 1_772_323_200), ["2026-01", "2026-02", "2026-03"]);
+        assert_eq!(months(1_769_817_600, 1_769_817_600), ["2026-01"]);
+        assert!(time_key(5, "a") < time_key(10, "a"));
+    }
+}

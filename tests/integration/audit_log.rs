@@ -1,0 +1,135 @@
+//! The audit log, `GET /api/logs`, through the exact HTTP requests MonoCloud's management SDK
+//! sends for `LogsClient.getAllLogs(page, size, filter, sort)`; refused logins written on the
+//! login's path and published from the stream as `Login Failed` / `Login Blocked`.
+
+use serde_json::{Value, json};
+use sessions_api::Endpoint::{Login, Logout, LogsList};
+use sessions_api::response::ApiResponse;
+use sessions_cli::demo::{DEMO_API_KEY, DEMO_PASSWORD};
+
+use crate::stream_events::{EventBridgeRecorder, published};
+use crate::support::*;
+
+/// `getAllLogs(page, size, filter, sort)`: each argument given becomes its query parameter.
+async fn get_all_logs(env: &TestEnv, query: &str, key: Option<&str>) -> ApiResponse {
+    let mut req = Req::new().query(query);
+    if let Some(k) = key {
+        req = req.header("X-API-KEY", k);
+    }
+    env.send(LogsList, req).await
+}
+
+fn codes(resp: &ApiResponse) -> Vec<String> {
+    assert_eq!(resp.status, 200, "{}", resp.body);
+    resp.json_body().as_array().unwrap().iter().map(|e| e["code"].as_str().unwrap().to_string()).collect()
+}
+
+fn pagination(resp: &ApiResponse) -> Value {
+    serde_json::from_str(resp.header("x-pagination").expect("X-Pagination")).unwrap()
+}
+
+fn problem(resp: &ApiResponse, status: u16) -> Value {
+    assert_eq!((resp.status, resp.header("content-type")), (status, Some("application/problem+json")), "{}", resp.body);
+    let mut body = resp.json_body();
+    body["traceId"] = json!("t");
+    body
+}
+
+#[tokio::test]
+async fn pages_filters_and_sorts_as_the_sdk_asks() {
+    let env = TestEnv::seeded().await;
+    let k = Some(DEMO_API_KEY);
+    // getAllLogs(1, 5): the newest five of the 14 demo sign-ins.
+    let first = get_all_logs(&env, "page=1&size=5", k).await;
+    assert_eq!(codes(&first), vec!["user_sign_in_succeeded"; 5]);
+    assert_eq!(
+        pagination(&first),
+        json!({"total_count": 14, "page_size": 5, "current_page": 1, "has_next": true, "has_previous": false})
+    );
+    let rows = first.json_body();
+    let times: Vec<i64> = rows.as_array().unwrap().iter().map(|e| e["time_stamp"].as_i64().unwrap()).collect();
+    assert!(times.windows(2).all(|w| w[0] >= w[1]), "{times:?}");
+    for field in ["id", "category", "name", "description", "type", "system", "request", "actor", "targets"] {
+        assert!(rows[0].get(field).is_some(), "{field} missing in {}", rows[0]);
+    }
+    // getAllLogs(3, 5): the last four.
+    assert_eq!(codes(&get_all_logs(&env, "page=3&size=5", k).await).len(), 4);
+    // One user's, oldest first.
+    let mine = get_all_logs(&env, &format!("filter=targets.id:{TEST_USER_ID}&sort=time_stamp:1"), k).await;
+    let rows = mine.json_body();
+    assert_eq!(rows.as_array().unwrap().len(), 4);
+    assert!(rows.as_array().unwrap().iter().all(|e| e["targets"][0]["id"] == json!(TEST_USER_ID)));
+    assert!(rows[0]["time_stamp"].as_i64() <= rows[3]["time_stamp"].as_i64());
+    // A time range that holds nothing.
+    let none = get_all_logs(&env, "filter=time_stamp:[1 TO 2]", k).await;
+    assert_eq!((codes(&none).len(), pagination(&none)["total_count"].clone()), (0, json!(0)));
+}
+
+#[tokio::test]
+async fn bad_requests_get_exact_problems_and_change_nothing() {
+    let env = TestEnv::seeded().await;
+    let before = env.snapshot().await;
+    let missing = get_all_logs(&env, "", None).await;
+    assert_eq!(missing.status, 401, "{}", missing.body);
+    let bad_key = get_all_logs(&env, "", Some("sk_nope")).await;
+    assert_eq!(bad_key.status, 401);
+    let validation = |field: &str, message: &str| {
+        json!({"type": "https://httpstatuses.io/422#validation-error", "title": "One or more validation errors occurred.",
+               "status": 422, "detail": "See errors.", "traceId": "t", "errors": {field: [message]}})
+    };
+    let k = Some(DEMO_API_KEY);
+    assert_eq!(
+        problem(&get_all_logs(&env, "filter=nope:1", k).await, 422),
+        validation("filter", "Unknown filter field 'nope'.")
+    );
+    assert_eq!(
+        problem(&get_all_logs(&env, "filter=code:a%20OR%20code:b", k).await, 422),
+        validation("filter", "'OR' is not supported: join terms with AND.")
+    );
+    assert_eq!(
+        problem(&get_all_logs(&env, "sort=ip:1", k).await, 422),
+        validation("sort", "The sort key must be one of time_stamp, category, code, type, name.")
+    );
+    assert_eq!(
+        problem(&get_all_logs(&env, "size=0", k).await, 422),
+        validation("size", "The field size must be between 1 and 100.")
+    );
+    let bad_page = problem(&get_all_logs(&env, "page=abc", k).await, 400);
+    assert_eq!(bad_page["detail"], json!("The value 'abc' is not valid for page."));
+    assert_eq!(env.snapshot().await, before);
+}
+
+/// A wrong password and a block are written on the login's path and published from the
+/// stream; a logout is written from the stream with its reason and actor.
+#[tokio::test]
+async fn refusals_and_ends_reach_the_log_and_the_bus() {
+    let mut env = TestEnv::seeded_with_stream().await;
+    env.app.config.login_failures_per_user = 1;
+    let mut tail = env.stream_tail().await;
+    env.run_stream(&mut tail, &sessions_api::stream::publisher::Publisher::Log).await;
+    let wrong = Req::new().json(json!({"user": "test.test", "password": "wrong"}));
+    assert_eq!(env.send(Login, wrong.clone()).await.status, 401);
+    let blocked = env.send(Login, wrong).await;
+    assert_eq!((blocked.status, blocked.json_body()["error"].as_str()), (401, Some("error-login-blocked-for-user")));
+    let resp = env.send(Login, Req::new().json(json!({"user": "guester", "password": DEMO_PASSWORD}))).await;
+    let data = &resp.json_body()["data"];
+    let auth = (data["userId"].as_str().unwrap().to_string(), data["authToken"].as_str().unwrap().to_string());
+    assert_eq!(env.send(Logout, Req::new().auth(&auth).method("POST")).await.status, 200);
+    let recorder = EventBridgeRecorder::default();
+    env.run_stream(&mut tail, &recorder.publisher()).await;
+    let kinds: Vec<String> = published(&recorder).into_iter().map(|(kind, _)| kind).collect();
+    assert_eq!(kinds, ["Login Failed", "Login Blocked", "Session Created", "Session Ended"]);
+    let k = Some(DEMO_API_KEY);
+    let mine = get_all_logs(&env, &format!("filter=targets.id:{TEST_USER_ID} type:failure"), k).await;
+    let mut refusals = codes(&mine);
+    refusals.sort();
+    assert_eq!(refusals, ["user_account_blocked", "user_sign_in_failed"]);
+    let out = get_all_logs(&env, "filter=code:user_sign_out_succeeded", k).await.json_body();
+    assert_eq!(out.as_array().unwrap().len(), 1, "{out}");
+    assert_eq!((out[0]["details"]["reason"].clone(), out[0]["actor"]["id"].clone()), (json!("logout"), json!(auth.0)));
+    // Delivered again, the stream's entries are written once.
+    let mut again = env.stream_tail().await;
+    env.run_stream(&mut again, &sessions_api::stream::publisher::Publisher::Log).await;
+    let out = get_all_logs(&env, "filter=code:user_sign_out_succeeded", k).await.json_body();
+    assert_eq!(out.as_array().unwrap().len(), 1);
+}
