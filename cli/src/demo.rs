@@ -14,7 +14,7 @@ use crate::CliError;
 use crate::admin::{LoginSpec, NewUser, create_api_key, create_user, enable_totp, init_permissions, issue_login};
 use crate::progress::ProgressBar;
 use sessions_api::core::ids::sha256_hex;
-use sessions_api::store::{ApiKeyStore, AuditLogStore, PermissionStore, UserAdmin};
+use sessions_api::store::{ApiKeyStore, AuditLogStore, PermissionStore, PreferenceChange, PreferenceStore, UserAdmin};
 
 /// Password of every demo user.
 pub const DEMO_PASSWORD: &str = "demo-password";
@@ -268,7 +268,9 @@ impl DemoSession {
 /// Creates every demo user and session, the admin's TOTP, and the default permissions.
 /// testroxie is an admin without 2FA: its step-up method is the password (docs/seeds/000). Fails on a table that already holds them.
 /// `progress` counts users and sessions written (`ProgressBar::hidden()` for none).
-pub async fn seed<S: UserStore + SessionCreator + UserAdmin + PermissionStore + ApiKeyStore + AuditLogStore>(
+pub async fn seed<
+    S: UserStore + SessionCreator + UserAdmin + PermissionStore + ApiKeyStore + AuditLogStore + PreferenceStore,
+>(
     store: &S,
     config: &Config,
     now: Millis,
@@ -304,6 +306,9 @@ pub async fn seed<S: UserStore + SessionCreator + UserAdmin + PermissionStore + 
         }
     }
     enable_totp(store, ADMIN_ID, Some(DEMO_ADMIN_TOTP_SECRET)).await?;
+    // test.test has saved its preferences (users.getPreferences shows them).
+    let wants = PreferenceChange { receive_login_detection_email: Some(Some(true)) };
+    store.set_preferences(TEST_USER_ID, &wants).await?;
     create_api_key(store, "demo back-end", Some(DEMO_API_KEY), now).await?;
     Ok(sessions)
 }

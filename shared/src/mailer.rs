@@ -54,8 +54,30 @@ impl Mailer for AppMailer {
                     .send()
                     .await
                     .map(|_| ())
-                    .map_err(|e| StoreError::Dynamo(format!("SES: {}", aws_sdk_sesv2::error::DisplayErrorContext(e))))
+                    .map_err(ses_error)
             }
         }
     }
+}
+
+/// An SES failure read for its reason: throttling, timeouts, lost connections and SES's own
+/// 5xx may pass ([`StoreError::Unavailable`], worth another try); anything else (a rejected
+/// message or address, an unverified sender, a paused account) will not.
+fn ses_error(
+    e: aws_sdk_sesv2::error::SdkError<
+        aws_sdk_sesv2::operation::send_email::SendEmailError,
+        aws_sdk_sesv2::config::http::HttpResponse,
+    >,
+) -> StoreError {
+    use aws_sdk_sesv2::error::{ProvideErrorMetadata, SdkError};
+    let passing = match &e {
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => true,
+        SdkError::ServiceError(s) => {
+            let status = s.raw().status().as_u16();
+            status == 429 || status >= 500 || matches!(s.err().code(), Some("TooManyRequestsException"))
+        }
+        _ => false,
+    };
+    let reason = format!("SES: {} {}", e.code().unwrap_or("no code"), e.message().unwrap_or(""));
+    if passing { StoreError::Unavailable(reason) } else { StoreError::Dynamo(reason) }
 }

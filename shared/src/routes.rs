@@ -13,7 +13,7 @@ use crate::core::clock::{Millis, now_ms};
 use crate::monocloud::handlers::{self as mc, McReply};
 use crate::request::{ApiRequest, RequestView};
 use crate::response::{Response, json};
-use crate::rocketchat::handlers::{Reply, account, admin, login, sessions};
+use crate::rocketchat::handlers::{Reply, account, admin, login, preferences, sessions};
 
 /// The functions that serve no route: the table-stream consumer that counts TTL removals
 /// (crate::expiry) and the Lambda authorizer other HTTP APIs attach (crate::authorizer).
@@ -152,6 +152,16 @@ routes! {
     /// The caller's account.
     Me => "me", ["GET"], "/api/v1/me",
         rocketchat::me(|a, req, now| account::me(&a.store, req, now).await.map(|u| Reply::Me(Box::new(u))));
+    /// Saves the caller's preferences (receiveLoginDetectionEmail).
+    UsersSetPreferences => "users-set-preferences", ["POST"], "/api/v1/users.setPreferences",
+        rocketchat::users_set_preferences(|a, req, now| {
+            preferences::set_preferences(&a.store, req, now).await.map(|p| Reply::PreferencesSaved(Box::new(p)))
+        });
+    /// The caller's saved preferences.
+    UsersGetPreferences => "users-get-preferences", ["GET"], "/api/v1/users.getPreferences",
+        rocketchat::users_get_preferences(|a, req, now| {
+            preferences::get_preferences(&a.store, req, now).await.map(Reply::Preferences)
+        });
     /// Ends every session of a user (its own, or another's with logout-other-user).
     UsersLogout => "users-logout", ["POST"], "/api/v1/users.logout",
         rocketchat::users_logout(|a, req, now| account::logout_user(&a.store, req, now).await.map(Reply::UserLoggedOut));

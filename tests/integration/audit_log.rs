@@ -60,6 +60,10 @@ async fn pages_filters_and_sorts_as_the_sdk_asks() {
     assert_eq!(rows.as_array().unwrap().len(), 4);
     assert!(rows.as_array().unwrap().iter().all(|e| e["targets"][0]["id"] == json!(TEST_USER_ID)));
     assert!(rows[0]["time_stamp"].as_i64() <= rows[3]["time_stamp"].as_i64());
+    // A session's id is a target too: its sign-in is found (everyone's entries read).
+    let session_id = rows[0]["targets"][1]["id"].as_str().unwrap().to_string();
+    let one = get_all_logs(&env, &format!("filter=targets.id:{session_id}"), k).await;
+    assert_eq!(one.json_body().as_array().unwrap().len(), 1, "{}", one.body);
     // A time range that holds nothing.
     let none = get_all_logs(&env, "filter=time_stamp:[1 TO 2]", k).await;
     assert_eq!((codes(&none).len(), pagination(&none)["total_count"].clone()), (0, json!(0)));

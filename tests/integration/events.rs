@@ -164,6 +164,13 @@ async fn every_event_succeeds_against_the_demo_data() {
             "users-logout-other-user.json" => {
                 assert_eq!(body, json!({"message": "User rYhzFRd2QZjNwAAXX has been logged out!", "success": true}))
             }
+            "users-set-preferences.json" => assert_eq!(
+                body,
+                json!({"user": {"_id": TEST_USER_ID, "settings": {"preferences": {"receiveLoginDetectionEmail": false}}}, "success": true})
+            ),
+            "users-get-preferences.json" => {
+                assert_eq!(body, json!({"preferences": {"receiveLoginDetectionEmail": true}, "success": true}))
+            }
             "me.json" => {
                 assert_eq!((body["_id"].as_str(), body["username"].as_str()), (Some(TEST_USER_ID), Some("test.test")));
                 assert_eq!(body["success"], json!(true));

@@ -36,6 +36,9 @@ fn operations(endpoint: Endpoint) -> &'static [&'static str] {
         SessionsInfo => &["GetItem"],
         // Token, user.
         Me => &["GetItem"],
+        // Token, user; the preferences saved, or read.
+        UsersSetPreferences => &["GetItem", "UpdateItem"],
+        UsersGetPreferences => &["GetItem"],
         // Token; the session; its delete with the token and a counter shard.
         SessionsLogoutMe => &["GetItem", "TransactWriteItems"],
         // Token, user, permission, 2FA window; a code try reserved (UpdateItem) and, the code
@@ -109,7 +112,10 @@ async fn fresh_request(env: &TestEnv, endpoint: Endpoint) -> (ApiGatewayV2httpRe
     let user_path = format!("/api/users/{TEST_USER_ID}/sessions");
     let session_path = format!("{user_path}/{sid}");
     match endpoint {
-        SessionsList | Me => (own.event(endpoint), vec![]),
+        SessionsList | Me | UsersGetPreferences => (own.event(endpoint), vec![]),
+        UsersSetPreferences => {
+            (own.json(json!({"data": {"receiveLoginDetectionEmail": false}})).event(endpoint), vec![])
+        }
         SessionsInfo => (own.param("sessionId", &sid).event(endpoint), vec![]),
         SessionsLogoutMe => (own.json(body(&sid)).event(endpoint), vec![session]),
         Logout => (own.event(endpoint), vec![session]),

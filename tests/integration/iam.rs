@@ -162,9 +162,11 @@ impl Recorder {
 }
 
 /// Every route that authenticates a Rocket.Chat token, and so ends an idle session.
-const AUTHENTICATED: [Endpoint; 11] = [
+const AUTHENTICATED: [Endpoint; 13] = [
     SessionsList,
     Me,
+    UsersSetPreferences,
+    UsersGetPreferences,
     SessionsInfo,
     SessionsLogoutMe,
     SessionsListAll,
@@ -199,6 +201,24 @@ async fn authorizer_idle_path(env: &mut TestEnv, rec: &mut Recorder) {
     assert!(!decision.is_authorized);
     rec.function();
     env.set_activity(policy);
+}
+
+/// The stream consumer, its new-login email failing for a passing reason (the mail throttled):
+/// the session's claim is given back, and the record reported failed.
+async fn login_mail_retry_path(env: &TestEnv, faults: &Faults, rec: &mut Recorder) {
+    let text = std::fs::read_to_string(repo_root().join("events/session-stream.json")).unwrap();
+    let mut batch: aws_lambda_events::dynamodb::Event = serde_json::from_str(&text).unwrap();
+    batch.records.retain(|r| r.event_name == "INSERT" && r.event_id == "e6");
+    env.delete_item(&format!("USER#{TEST_USER_ID}"), "LOGINMAIL#Xm4PqRt7sVw2yZa8B").await;
+    rec.setup();
+    // The audit entry and the claim pass; the mail (the outbox locally, SES deployed) is throttled.
+    faults.fail_after("PutItem", 2, sessions_api::store::faults::Fault::Throttling, None);
+    let publisher = sessions_api::stream::publisher::Publisher::Log;
+    let (response, _) = sessions_api::stream::on_stream(&env.app, &publisher, &batch).await;
+    faults.clear();
+    assert_eq!(response.batch_item_failures.len(), 1, "{response:?}");
+    assert!(env.item(&format!("USER#{TEST_USER_ID}"), "LOGINMAIL#Xm4PqRt7sVw2yZa8B").await.is_none());
+    rec.function();
 }
 
 /// The requests that reach every store path of `endpoint` beyond its events/ files.
@@ -310,6 +330,9 @@ async fn recorded(function: &str) -> BTreeSet<Access> {
     }
     if function == "authorizer" {
         authorizer_idle_path(&mut env, &mut rec).await;
+    }
+    if function == "session-stream" {
+        login_mail_retry_path(&env, &faults, &mut rec).await;
     }
     as_deployed(rec.sent)
 }

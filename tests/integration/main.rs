@@ -18,6 +18,7 @@ mod limits;
 mod list_bounds;
 mod local_http;
 mod login;
+mod login_emails;
 mod metering;
 mod monocloud;
 mod openapi;

@@ -96,6 +96,21 @@ async fn a_login_takes_three_sequential_round_trips() {
     }
 }
 
+/// A refused login (a wrong password) takes two: the link beside both reservations, then its
+/// audit entry (docs/audit-log.md), the one write a refusal adds. A successful login's round
+/// trips are the three above, unchanged: its audit entry is written from the stream.
+#[tokio::test]
+async fn a_refused_login_adds_only_its_audit_entry() {
+    let (meter, metered) = metered().await;
+    meter.take();
+    let resp = metered.send(Login, Req::new().json(json!({"user": "testroxie", "password": "wrong"}))).await;
+    assert_eq!(resp.status, 401, "{}", resp.body);
+    let calls = meter.take();
+    let ops: Vec<&str> = calls.iter().map(|c| c.operation.as_str()).collect();
+    assert_eq!(sequential_round_trips(&calls), 2, "{ops:?}");
+    assert_eq!(ops.iter().filter(|o| **o == "PutItem").count(), 1, "one audit entry: {ops:?}");
+}
+
 /// A list.all page takes at most one refill round of the order-index shards, whichever
 /// shard runs dry first and wherever the page starts: token, user and permission; the
 /// first round over every shard; at most one refill, which reads no further than the page

@@ -61,6 +61,9 @@ pub struct LogFilter {
     pub to: Option<i64>,
 }
 
+/// Most entries one `GET /api/logs` reads into memory: a parsed entry takes a few KB.
+pub const MAX_LOG_ROWS: usize = 20_000;
+
 /// Longest filter accepted.
 pub const MAX_FILTER_LEN: usize = 1024;
 

@@ -70,6 +70,22 @@ pub struct Config {
     pub travel_max_speed_kmh: i64,
     /// …over more than this distance (`TRAVEL_MIN_DISTANCE_KM`) flags the newer session.
     pub travel_min_distance_km: i64,
+    /// New-login emails (`LOGIN_EMAILS`): off, on every login, or (the default) for a device
+    /// and place not seen for the user in `new_device_days` (docs/login-emails.md).
+    pub login_emails: LoginEmails,
+    /// Whether users may turn them off with `receiveLoginDetectionEmail` (`LOGIN_EMAIL_OPT_OUT`;
+    /// Rocket.Chat's Device_Management_Allow_Login_Email_preference).
+    pub login_email_opt_out: bool,
+    /// How far back a device and place count as known (`NEW_DEVICE_DAYS`).
+    pub new_device_days: i64,
+}
+
+/// When a login is mailed to its user.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LoginEmails {
+    Off,
+    Every,
+    NewDevice,
 }
 
 /// How email codes are delivered.
@@ -113,6 +129,9 @@ impl Default for Config {
             event_bus: None,
             travel_max_speed_kmh: 900,
             travel_min_distance_km: 50,
+            login_emails: LoginEmails::NewDevice,
+            login_email_opt_out: true,
+            new_device_days: 30,
         }
     }
 }
@@ -232,13 +251,15 @@ impl Config {
         if self.mailer == MailerKind::Ses && self.mail_from.is_none() {
             return Err(err("MAIL_FROM", "must be set to a verified sender when MAILER=ses"));
         }
-        self.trust_cloudfront_geo = match lookup("TRUST_CLOUDFRONT_GEO").as_deref().map(str::trim) {
-            None | Some("") | Some("false") => false,
-            Some("true") => true,
-            Some(other) => {
-                return Err(err("TRUST_CLOUDFRONT_GEO", format!("{other:?} is neither \"true\" nor \"false\"")));
-            }
+        self.login_emails = match lookup("LOGIN_EMAILS").as_deref().map(str::trim) {
+            None | Some("") | Some("new_device") => LoginEmails::NewDevice,
+            Some("every") => LoginEmails::Every,
+            Some("off") => LoginEmails::Off,
+            Some(other) => return Err(err("LOGIN_EMAILS", format!("{other:?} is not off, every or new_device"))),
         };
+        self.login_email_opt_out = flag(lookup, "LOGIN_EMAIL_OPT_OUT", true)?;
+        self.new_device_days = number(lookup, "NEW_DEVICE_DAYS", 1, 365, self.new_device_days)?;
+        self.trust_cloudfront_geo = flag(lookup, "TRUST_CLOUDFRONT_GEO", false)?;
         Ok(())
     }
 }
@@ -255,6 +276,16 @@ fn header_name(
         return Err(err(variable, format!("{raw:?} is not a header name")));
     }
     Ok(Some(name))
+}
+
+/// A `true`/`false` variable.
+fn flag(lookup: &impl Fn(&str) -> Option<String>, variable: &'static str, default: bool) -> Result<bool, ConfigError> {
+    match lookup(variable).as_deref().map(str::trim) {
+        None | Some("") => Ok(default),
+        Some("true") => Ok(true),
+        Some("false") => Ok(false),
+        Some(other) => Err(err(variable, format!("{other:?} is neither \"true\" nor \"false\""))),
+    }
 }
 
 fn err(variable: &'static str, reason: impl Into<String>) -> ConfigError {
@@ -309,6 +340,9 @@ mod tests {
             ("IDLE_TIMEOUT_MINUTES", "30"),
             ("GEO_DB_DIR", "/opt/geo"),
             ("HISTORY_DAYS", "30"),
+            ("LOGIN_EMAILS", "every"),
+            ("LOGIN_EMAIL_OPT_OUT", "false"),
+            ("NEW_DEVICE_DAYS", "7"),
             ("TRAVEL_MAX_SPEED_KMH", "500"),
             ("TRAVEL_MIN_DISTANCE_KM", "100"),
             ("EVENT_BUS_NAME", "sessions-events"),
@@ -326,6 +360,7 @@ mod tests {
         assert_eq!((c.activity_interval_ms, c.idle_timeout_ms), (60_000, Some(30 * 60_000)));
         assert_eq!(c.geo_db_dir.as_deref(), Some("/opt/geo"));
         assert_eq!(c.history_days, 30);
+        assert_eq!((c.login_emails, c.login_email_opt_out, c.new_device_days), (LoginEmails::Every, false, 7));
         assert_eq!((c.travel_max_speed_kmh, c.travel_min_distance_km), (500, 100));
         assert_eq!(c.event_bus.as_deref(), Some("sessions-events"));
         assert_eq!(
@@ -354,6 +389,9 @@ mod tests {
             ("IDLE_TIMEOUT_MINUTES", "-1"),
             ("IDLE_TIMEOUT_MINUTES", "5"),
             ("HISTORY_DAYS", "0"),
+            ("LOGIN_EMAILS", "sometimes"),
+            ("LOGIN_EMAIL_OPT_OUT", "yes"),
+            ("NEW_DEVICE_DAYS", "0"),
             ("TRAVEL_MAX_SPEED_KMH", "0"),
             ("TRAVEL_MIN_DISTANCE_KM", "-1"),
             ("AUTHORIZER_TOKEN_HEADER", "X Token"),

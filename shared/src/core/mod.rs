@@ -13,6 +13,7 @@ pub mod ids;
 pub mod model;
 pub mod order;
 pub mod permissions;
+pub mod preferences;
 pub mod redact;
 pub mod totp;
 pub mod travel;

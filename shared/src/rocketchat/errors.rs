@@ -38,6 +38,12 @@ pub enum ApiError {
     /// users.logout named a user that does not exist.
     #[error("invalid user id")]
     InvalidUserId,
+    /// users.getPreferences of a user who never saved any (Rocket.Chat's answer).
+    #[error("preferences not set up")]
+    PreferencesNotSet,
+    /// users.setPreferences for another user.
+    #[error("editing another user")]
+    EditingNotAllowed,
     /// DynamoDB throttled, conflicting or timing out after bounded retries: 503, Retry-After.
     #[error("unavailable: {0}")]
     Unavailable(String),
@@ -116,6 +122,14 @@ pub fn error_body(e: &ApiError) -> (u16, serde_json::Value) {
         ApiError::InvalidUserId => (
             400,
             json!({"success": false, "error": "Invalid user id [error-invalid-user-id]", "errorType": "error-invalid-user-id"}),
+        ),
+        ApiError::PreferencesNotSet => (
+            400,
+            json!({"success": false, "error": "FAILED TO RETRIEVE USER PREFERENCES BECAUSE THEY HAVEN'T BEEN SET UP BY THE USER YET"}),
+        ),
+        ApiError::EditingNotAllowed => (
+            400,
+            json!({"success": false, "error": "Editing user is not allowed [error-action-not-allowed]", "errorType": "error-action-not-allowed"}),
         ),
         ApiError::Unavailable(_) => (
             503,

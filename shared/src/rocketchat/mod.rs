@@ -9,6 +9,7 @@ pub mod auth;
 pub mod errors;
 pub mod handlers;
 pub mod login_body;
+pub mod preferences_body;
 pub mod query;
 pub mod two_factor;
 pub mod wire;

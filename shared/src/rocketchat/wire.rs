@@ -158,6 +158,13 @@ pub fn respond(result: Result<Reply, ApiError>) -> Response {
         Ok(Reply::Page(p)) => json_response(200, JSON, page_body(&p)),
         Ok(Reply::Info(i)) => json_response(200, JSON, info_body(&i)),
         Ok(Reply::EndedOnly(e)) => json_response(200, JSON, ended_only_body(&e)),
+        Ok(Reply::PreferencesSaved(p)) => json_response(
+            200,
+            JSON,
+            json!({"user": {"_id": p.user_id, "settings": {"preferences": p.preferences}}, "success": true})
+                .to_string(),
+        ),
+        Ok(Reply::Preferences(p)) => json_response(200, JSON, json!({"preferences": p, "success": true}).to_string()),
         Ok(Reply::LoggedIn(l)) => {
             let mut me = json!({"_id": l.user.user_id, "username": l.user.username});
             if let Some(name) = &l.user.name {

@@ -26,16 +26,11 @@ pub struct LogRange {
     pub max_rows: usize,
 }
 
-/// The sort key of an entry: zero-padded epoch seconds (text order is time order), then its id.
-fn time_key(time_stamp: i64, id: &str) -> String {
-    format!("{:012}#{id}", time_stamp.max(0))
-}
-
 /// The partition of the user an entry is about.
 fn subject(entry: &LogEntry) -> String {
     match entry.user_id() {
         Some(user) => keys::log(user),
-        None => keys::log(&format!("NAME#{}", entry.targets.first().and_then(|t| t.id.as_deref()).unwrap_or("-"))),
+        None => keys::log_name(entry.targets.first().and_then(|t| t.id.as_deref()).unwrap_or("-")),
     }
 }
 
@@ -71,7 +66,7 @@ pub trait AuditLogStore {
 impl AuditLogStore for DynamoStore {
     async fn put_log(&self, entry: &LogEntry) -> Result<(), StoreError> {
         let text = serde_json::to_string(entry).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        let sort = time_key(entry.time_stamp, &entry.id);
+        let sort = keys::log_time(entry.time_stamp, &entry.id);
         let shard = keys::order_shard_of(&entry.id, LOG_SHARDS);
         let item: Item = [
             (keys::PK.to_string(), string_value(subject(entry))),
@@ -100,9 +95,10 @@ pub trait AuditLogReader {
 
 impl AuditLogReader for DynamoStore {
     async fn logs(&self, range: &LogRange) -> Result<Option<Vec<LogEntry>>, StoreError> {
-        let (low, high) = (time_key(range.from, ""), time_key(range.to, "~"));
+        let (low, high) = (keys::log_time(range.from, ""), keys::log_time(range.to, "~"));
         let reads: Vec<(Option<&str>, String)> = match &range.user_id {
-            Some(user) => vec![(None, keys::log(user))],
+            // A user's entries, or an unmatched name's (its hash is its target id).
+            Some(user) => vec![(None, keys::log(user)), (None, keys::log_name(user))],
             None => months(range.from, range.to)
                 .iter()
                 .flat_map(|m| (0..LOG_SHARDS).map(move |s| (Some(keys::LOG_INDEX), keys::log_month(m, s))))
@@ -176,6 +172,6 @@ mod tests {
         // 2026-01-31 to 2026-03-01
         assert_eq!(months(1_769_817_600, 1_772_323_200), ["2026-01", "2026-02", "2026-03"]);
         assert_eq!(months(1_769_817_600, 1_769_817_600), ["2026-01"]);
-        assert!(time_key(5, "a") < time_key(10, "a"));
+        assert!(keys::log_time(5, "a") < keys::log_time(10, "a"));
     }
 }

@@ -44,6 +44,10 @@ pub fn user(user_id: &str) -> String {
 pub fn session(session_id: &str) -> String {
     format!("{SESSION_PREFIX}{session_id}")
 }
+/// Under a user: the claim of a session's new-login email (store::preferences).
+pub fn login_mail(session_id: &str) -> String {
+    format!("LOGINMAIL#{session_id}")
+}
 /// Prefix of a session's history record under its user, once it ended (store::history).
 pub const ENDED_PREFIX: &str = "ENDED#";
 pub fn ended(session_id: &str) -> String {
@@ -52,6 +56,15 @@ pub fn ended(session_id: &str) -> String {
 /// Partition of the audit log entries about one user (store::audit).
 pub fn log(subject: &str) -> String {
     format!("LOG#{subject}")
+}
+/// Partition of the audit log entries of a login name that matched no user (its hash).
+pub fn log_name(hash: &str) -> String {
+    format!("LOG#NAME#{hash}")
+}
+/// An audit entry's sort key, in its partition and in the time index: zero-padded epoch
+/// seconds (text order is time order), then its id.
+pub fn log_time(time_stamp: i64, id: &str) -> String {
+    format!("{:012}#{id}", time_stamp.max(0))
 }
 /// The audit log's time index, and its partition for one month and shard.
 pub const LOG_INDEX: &str = "ByTime";

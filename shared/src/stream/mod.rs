@@ -9,6 +9,7 @@
 pub mod change;
 pub mod events;
 pub mod local;
+pub mod login_mail;
 pub mod publisher;
 pub mod sign_in;
 

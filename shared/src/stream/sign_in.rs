@@ -45,5 +45,6 @@ pub async fn on_session_created(
         app.store.flag_session(&session.user_id, &session.session_id, risk).await?;
         out.push(events::session_flagged(record_id, session, risk));
     }
+    super::login_mail::on_sign_in(app, session, &past, risk.as_ref()).await?;
     Ok(out)
 }

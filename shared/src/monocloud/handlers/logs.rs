@@ -3,6 +3,7 @@
 
 use super::LogPage;
 use crate::core::audit::LogEntry;
+use crate::core::audit_query::MAX_LOG_ROWS;
 use crate::core::clock::Millis;
 use crate::core::config::Config;
 use crate::monocloud::auth::authorize;
@@ -22,16 +23,15 @@ pub async fn list<S: ApiKeyStore + AuditLogReader>(
     authorize(store, req).await?;
     let params = parse_log_params(&req.query_pairs())?;
     let now_secs = now.div_euclid(1000);
+    let max_rows = config.list_scan_max_rows.min(MAX_LOG_ROWS);
     let range = LogRange {
         user_id: params.filter.user().map(str::to_string),
         from: params.filter.from.unwrap_or(0).max(now_secs - config.history_days * 86_400),
         to: params.filter.to.unwrap_or(now_secs).min(now_secs),
-        max_rows: config.list_scan_max_rows,
+        max_rows,
     };
-    // A range wholly before what is kept (or inverted) holds nothing, and is not read.
-    let read = if range.from > range.to { Some(Vec::new()) } else { store.logs(&range).await? };
-    let Some(read) = read else {
-        return Err(too_many(config.list_scan_max_rows));
+    let Some(read) = read_range(store, range).await? else {
+        return Err(too_many(max_rows));
     };
     let mut entries: Vec<LogEntry> = read.into_iter().filter(|e| params.filter.matches(e)).collect();
     let (key, direction) = params.sort;
@@ -40,6 +40,20 @@ pub async fn list<S: ApiKeyStore + AuditLogReader>(
     let start = (params.page - 1).saturating_mul(params.size);
     let entries = entries.into_iter().skip(start).take(params.size).collect();
     Ok(LogPage { entries, total, page: params.page, size: params.size })
+}
+
+/// The entries of `range`: a range wholly before what is kept (or inverted) holds nothing and
+/// is not read; `targets.id` reads that user's partitions, and, when they hold nothing (the id
+/// was a session's, say), everyone's.
+async fn read_range(store: &impl AuditLogReader, range: LogRange) -> Result<Option<Vec<LogEntry>>, McError> {
+    if range.from > range.to {
+        return Ok(Some(Vec::new()));
+    }
+    let read = store.logs(&range).await?;
+    if range.user_id.is_some() && read.as_ref().is_some_and(Vec::is_empty) {
+        return Ok(store.logs(&LogRange { user_id: None, ..range }).await?);
+    }
+    Ok(read)
 }
 
 /// More entries in the range than one request may read.

@@ -4,6 +4,7 @@
 pub mod account;
 pub mod admin;
 pub mod login;
+pub mod preferences;
 pub mod sessions;
 
 pub use super::errors::ApiError;
@@ -67,6 +68,10 @@ pub enum Reply {
     UserLoggedOut(String),
     /// /me: the caller's account.
     Me(Box<User>),
+    /// users.setPreferences: the user and its saved preferences.
+    PreferencesSaved(Box<preferences::SavedPreferences>),
+    /// users.getPreferences.
+    Preferences(crate::core::preferences::Preferences),
     /// info.admin of an ended session whose record holds no details yet.
     EndedOnly(Box<EndedSession>),
 }
