@@ -99,7 +99,11 @@ mod tests {
     use super::*;
 
     fn docs() -> Docs {
-        let dir = std::env::temp_dir().join(format!("docs-test-{}", std::process::id()));
+        // One folder per call: the tests run at once, and a file rewritten under another's
+        // read reads empty.
+        static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("docs-test-{}-{call}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join("swagger-ui.css"), "body{}").unwrap();
         std::fs::write(dir.join("secret.txt"), "no").unwrap();

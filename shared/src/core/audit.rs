@@ -79,7 +79,7 @@ pub struct Attempt {
     /// The user, when the login name matched one.
     pub user_id: Option<String>,
     pub username: Option<String>,
-    /// The login name as typed (a username or an email address); kept only hashed.
+    /// The login name as typed (a username or an email address); never kept.
     pub login: String,
     pub ip: String,
     pub user_agent: String,
@@ -188,11 +188,11 @@ pub fn refused(id: String, at_ms: i64, attempt: &Attempt, refusal: Refusal) -> L
         Refusal::BlockedUser => (ACCOUNT_BLOCKED, "blocks", "User Account Blocked", "too-many-failures-for-user"),
         Refusal::BlockedIp => (IP_BLOCKED, "blocks", "Identifier IP Blocked", "too-many-failures-from-ip"),
     };
-    // A name that matched no user is kept only as its hash: people type passwords into the
-    // name field, and a refusal must not keep one.
+    // A name that matched no user is not kept, not even hashed: people type passwords into
+    // the name field, and an unsalted hash of a weak one is a dictionary lookup away.
     let target = match (&attempt.user_id, &attempt.username) {
         (Some(id), Some(username)) => user_party(id, None, username, None),
-        _ => LogParty { kind: "user_identifier".into(), id: Some(name_hash(&attempt.login)), ..LogParty::default() },
+        _ => LogParty { kind: "user_identifier".into(), ..LogParty::default() },
     };
     LogEntry {
         id,
@@ -211,11 +211,6 @@ pub fn refused(id: String, at_ms: i64, attempt: &Attempt, refusal: Refusal) -> L
         client: None,
         details: json!({"reason": reason}),
     }
-}
-
-/// The id an unmatched login name is known by: its lowercase form's SHA-256, 24 hex digits.
-pub fn name_hash(login: &str) -> String {
-    crate::core::ids::sha256_hex(&login.to_lowercase()).chars().take(24).collect()
 }
 
 impl LogEntry {

@@ -15,5 +15,6 @@ pub mod order;
 pub mod permissions;
 pub mod preferences;
 pub mod redact;
+pub mod sign_ins;
 pub mod totp;
 pub mod travel;

@@ -4,13 +4,26 @@
 //! everyone's entries in time order needs no partition that takes every write.
 //! Kept `HISTORY_DAYS` by TTL.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use aws_sdk_dynamodb::types::AttributeValue;
+use futures_util::StreamExt;
 
 use super::attributes::{Item, number_value, string_value};
 use super::error::{StoreError, store_error};
 use super::{DynamoStore, keys};
 use crate::core::audit::LogEntry;
 use crate::core::clock::iso_millis;
+
+/// Partition reads of one request at a time.
+const PARALLEL_READS: usize = 32;
+
+/// The entries every read of one request may hold together.
+#[derive(Clone, Copy)]
+struct Budget<'a> {
+    read: &'a AtomicUsize,
+    max_rows: usize,
+}
 
 /// Partitions of the `ByTime` index per month.
 pub const LOG_SHARDS: u32 = 8;
@@ -30,7 +43,7 @@ pub struct LogRange {
 fn subject(entry: &LogEntry) -> String {
     match entry.user_id() {
         Some(user) => keys::log(user),
-        None => keys::log_name(entry.targets.first().and_then(|t| t.id.as_deref()).unwrap_or("-")),
+        None => keys::log_unmatched(keys::order_shard_of(&entry.id, LOG_SHARDS)),
     }
 }
 
@@ -97,34 +110,37 @@ impl AuditLogReader for DynamoStore {
     async fn logs(&self, range: &LogRange) -> Result<Option<Vec<LogEntry>>, StoreError> {
         let (low, high) = (keys::log_time(range.from, ""), keys::log_time(range.to, "~"));
         let reads: Vec<(Option<&str>, String)> = match &range.user_id {
-            // A user's entries, or an unmatched name's (its hash is its target id).
-            Some(user) => vec![(None, keys::log(user)), (None, keys::log_name(user))],
+            Some(user) => vec![(None, keys::log(user))],
             None => months(range.from, range.to)
                 .iter()
                 .flat_map(|m| (0..LOG_SHARDS).map(move |s| (Some(keys::LOG_INDEX), keys::log_month(m, s))))
                 .collect(),
         };
-        let queries = reads.iter().map(|(index, pk)| self.log_partition(*index, pk, (&low, &high), range.max_rows));
+        // One count over every partition, checked after each page: past the bound, every read
+        // stops, so memory holds at most the bound plus a page per read in flight.
+        let read = AtomicUsize::new(0);
+        let budget = Budget { read: &read, max_rows: range.max_rows };
+        let queries: Vec<_> =
+            reads.iter().map(|(index, pk)| Box::pin(self.log_partition(*index, pk, (&low, &high), budget))).collect();
+        let mut parts = futures_util::stream::iter(queries).buffer_unordered(PARALLEL_READS);
         let mut entries = Vec::new();
-        for part in futures_util::future::try_join_all(queries).await? {
-            let Some(part) = part else { return Ok(None) };
+        while let Some(part) = parts.next().await {
+            let Some(part) = part? else { return Ok(None) };
             entries.extend(part);
-            if entries.len() > range.max_rows {
-                return Ok(None);
-            }
         }
         Ok(Some(entries))
     }
 }
 
 impl DynamoStore {
-    /// One partition's entries between two sort keys; `None` past `max_rows`.
+    /// One partition's entries between two sort keys; `None` once every read together passed
+    /// the budget.
     async fn log_partition(
         &self,
         index: Option<&str>,
         pk: &str,
         (low, high): (&str, &str),
-        max_rows: usize,
+        budget: Budget<'_>,
     ) -> Result<Option<Vec<LogEntry>>, StoreError> {
         let (pk_name, sk_name) = if index.is_some() { ("GSI8PK", "GSI8SK") } else { (keys::PK, keys::SK) };
         let mut entries = Vec::new();
@@ -152,7 +168,8 @@ impl DynamoStore {
                     _ => return Err(StoreError::Corrupt(format!("log item without its entry in {pk}"))),
                 }
             }
-            if entries.len() > max_rows {
+            let page = out.count.max(0) as usize;
+            if budget.read.fetch_add(page, Ordering::Relaxed) + page > budget.max_rows {
                 return Ok(None);
             }
             match out.last_evaluated_key {

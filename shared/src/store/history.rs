@@ -139,36 +139,6 @@ impl DynamoStore {
 }
 
 impl DynamoStore {
-    /// Every history record of the user (kept `HISTORY_DAYS`), from a consistent Query.
-    pub async fn user_ended_sessions(&self, user_id: &str) -> Result<Vec<EndedSession>, StoreError> {
-        let mut ended = Vec::new();
-        let mut start = None;
-        loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("PK = :pk AND begins_with(SK, :sk)")
-                .expression_attribute_values(":pk", aws_sdk_dynamodb::types::AttributeValue::S(keys::user(user_id)))
-                .expression_attribute_values(
-                    ":sk",
-                    aws_sdk_dynamodb::types::AttributeValue::S(keys::ENDED_PREFIX.into()),
-                )
-                .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(store_error)?;
-            for item in out.items.unwrap_or_default() {
-                ended.push(from_item::<HistoryItem>(item)?.into_ended()?);
-            }
-            match out.last_evaluated_key {
-                Some(k) if !k.is_empty() => start = Some(k),
-                _ => return Ok(ended),
-            }
-        }
-    }
-
     /// Sets `risk` on a live session; false when it is gone.
     pub async fn flag_session(&self, user_id: &str, session_id: &str, risk: &Risk) -> Result<bool, StoreError> {
         let outcome = self

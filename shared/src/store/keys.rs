@@ -44,6 +44,8 @@ pub fn user(user_id: &str) -> String {
 pub fn session(session_id: &str) -> String {
     format!("{SESSION_PREFIX}{session_id}")
 }
+/// Under a user: its recent sign-ins (core::sign_ins).
+pub const SIGN_INS: &str = "SIGNINS";
 /// Under a user: the claim of a session's new-login email (store::preferences).
 pub fn login_mail(session_id: &str) -> String {
     format!("LOGINMAIL#{session_id}")
@@ -57,9 +59,10 @@ pub fn ended(session_id: &str) -> String {
 pub fn log(subject: &str) -> String {
     format!("LOG#{subject}")
 }
-/// Partition of the audit log entries of a login name that matched no user (its hash).
-pub fn log_name(hash: &str) -> String {
-    format!("LOG#NAME#{hash}")
+/// Partition of the audit log entries of login names that matched no user: one of a few
+/// shards, so a flood of unknown names takes no single partition.
+pub fn log_unmatched(shard: u32) -> String {
+    format!("LOG#UNMATCHED#{shard}")
 }
 /// An audit entry's sort key, in its partition and in the time index: zero-padded epoch
 /// seconds (text order is time order), then its id.

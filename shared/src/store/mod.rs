@@ -27,6 +27,7 @@ mod session_index;
 mod session_merge;
 pub mod session_row;
 mod sessions;
+mod sign_ins;
 mod tokens;
 mod transactions;
 mod two_factor;

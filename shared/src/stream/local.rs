@@ -36,8 +36,8 @@ fn failed<E: aws_sdk_dynamodbstreams::error::ProvideErrorMetadata>(e: E) -> Stor
 }
 
 /// DynamoDB Local writes an empty map in a stream image as `{}` where DynamoDB writes
-/// `{"M":{}}`, and the SDK refuses the page; this client puts the `M` back before the SDK
-/// reads the answer.
+/// `{"M":{}}`, and the SDK refuses the page; this client puts the `M` back (walking the
+/// images, so no string value is touched) before the SDK reads the answer.
 #[derive(Debug)]
 struct EmptyMapFix(SharedHttpClient);
 
@@ -57,10 +57,41 @@ impl HttpConnector for EmptyMapFixConnector {
             let mut response = sent.await?;
             let body = std::mem::replace(response.body_mut(), SdkBody::taken());
             let bytes = ByteStream::new(body).collect().await.map_err(|e| ConnectorError::other(e.into(), None))?;
-            let text = String::from_utf8_lossy(&bytes.into_bytes()).replace("\":{}", "\":{\"M\":{}}");
-            *response.body_mut() = SdkBody::from(text);
+            let bytes = bytes.into_bytes();
+            *response.body_mut() = SdkBody::from(fix_empty_maps(&bytes).unwrap_or_else(|| bytes.to_vec()));
             Ok(response)
         })
+    }
+}
+
+/// A GetRecords answer with every empty attribute-value map (`{}`) in its images written as
+/// `{"M":{}}`; `None` for any other answer, which passes unchanged.
+fn fix_empty_maps(body: &[u8]) -> Option<Vec<u8>> {
+    let mut answer: serde_json::Value = serde_json::from_slice(body).ok()?;
+    for record in answer.get_mut("Records")?.as_array_mut()? {
+        let Some(change) = record.get_mut("dynamodb") else { continue };
+        for image in ["Keys", "NewImage", "OldImage"] {
+            if let Some(serde_json::Value::Object(item)) = change.get_mut(image) {
+                item.values_mut().for_each(fix_value);
+            }
+        }
+    }
+    serde_json::to_vec(&answer).ok()
+}
+
+/// One attribute value: `{}` becomes an empty map; maps and lists are walked.
+fn fix_value(value: &mut serde_json::Value) {
+    use serde_json::Value;
+    let Value::Object(v) = value else { return };
+    if v.is_empty() {
+        *value = serde_json::json!({"M": {}});
+        return;
+    }
+    if let Some(Value::Object(map)) = v.get_mut("M") {
+        map.values_mut().for_each(fix_value);
+    }
+    if let Some(Value::Array(list)) = v.get_mut("L") {
+        list.iter_mut().for_each(fix_value);
     }
 }
 
@@ -169,5 +200,23 @@ pub async fn follow(app: std::sync::Arc<crate::App>) {
             }
             Err(e) => tracing::warn!(error = %e, "stream read failed"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_maps_in_images_become_maps_and_strings_stay() {
+        let body = br#"{"Records":[{"dynamodb":{"Keys":{"PK":{"S":"a"}},"NewImage":{"geo":{},"ua":{"S":"x\":{}"},
+            "m":{"M":{"inner":{}}},"l":{"L":[{}]}}}}],"NextShardIterator":"i"}"#;
+        let fixed: serde_json::Value = serde_json::from_slice(&fix_empty_maps(body).unwrap()).unwrap();
+        let image = &fixed["Records"][0]["dynamodb"]["NewImage"];
+        assert_eq!(image["geo"], serde_json::json!({"M": {}}));
+        assert_eq!(image["ua"], serde_json::json!({"S": "x\":{}"}));
+        assert_eq!(image["m"]["M"]["inner"], serde_json::json!({"M": {}}));
+        assert_eq!(image["l"]["L"][0], serde_json::json!({"M": {}}));
+        assert_eq!(fix_empty_maps(br#"{"StreamDescription":{}}"#), None);
     }
 }

@@ -9,6 +9,7 @@ use crate::core::clock::iso_millis;
 use crate::core::config::{Config, LoginEmails};
 use crate::core::model::{Session, User};
 use crate::core::preferences::Preferences;
+use crate::core::sign_ins::SignIn;
 use crate::core::travel::Risk;
 use crate::mailer::Mailer;
 use crate::store::{PreferenceStore, StoreError, UserStore};
@@ -21,14 +22,14 @@ pub enum Why {
     Flagged,
 }
 
-/// Whether `session` is mailed to `user`, given the user's earlier sessions (`past`, live or
-/// ended) and its risk.
+/// Whether `session` is mailed to `user`, given the user's recent sign-ins before it (`past`)
+/// and its risk.
 pub fn decide(
     config: &Config,
     user: &User,
     prefs: &Preferences,
     session: &Session,
-    past: &[Session],
+    past: &[SignIn],
     risk: Option<&Risk>,
 ) -> Option<Why> {
     if config.login_emails == LoginEmails::Off || user.emails.is_empty() {
@@ -47,22 +48,11 @@ pub fn decide(
 }
 
 /// Whether the user signed in from the same device and place within `window_ms` before.
-fn seen_before(session: &Session, past: &[Session], window_ms: i64) -> bool {
+fn seen_before(session: &Session, past: &[SignIn], window_ms: i64) -> bool {
+    let now = SignIn::from(session);
     past.iter().any(|p| {
-        p.login_at >= session.login_at - window_ms
-            && p.login_at <= session.login_at
-            && (&p.device.kind, &p.device.name, &p.device.os.name)
-                == (&session.device.kind, &session.device.name, &session.device.os.name)
-            && place(p) == place(session)
+        p.at >= session.login_at - window_ms && p.at <= session.login_at && p.same_device(&now) && p.same_place(&now)
     })
-}
-
-/// Where a session was: its city and country when known, else its address.
-fn place(s: &Session) -> (Option<&str>, Option<&str>, &str) {
-    match (&s.geo.city, &s.geo.country) {
-        (None, None) => (None, None, &s.ip),
-        (city, country) => (city.as_deref(), country.as_deref(), ""),
-    }
 }
 
 /// The mail: what Rocket.Chat's carries (name, username, browser, OS, device, IP, date, user
@@ -104,7 +94,7 @@ pub fn compose(user: &User, session: &Session, risk: Option<&Risk>) -> (String, 
 /// Mails `session`'s user if the rules say so. A user deleted meanwhile, or an address the
 /// mailer refuses for good, is logged and passed over; a passing failure (throttling, a
 /// timeout) gives the claim back and fails, so the stream tries the record again.
-pub async fn on_sign_in(app: &App, session: &Session, past: &[Session], risk: Option<&Risk>) -> Result<(), StoreError> {
+pub async fn on_sign_in(app: &App, session: &Session, past: &[SignIn], risk: Option<&Risk>) -> Result<(), StoreError> {
     let (user, prefs) = tokio::try_join!(app.store.user(&session.user_id), app.store.preferences(&session.user_id))?;
     let Some(user) = user else {
         tracing::info!(session_id = %session.session_id, "no login email: the user is gone");
@@ -186,7 +176,7 @@ mod tests {
     fn new_device_mode_mails_what_was_not_seen_lately() {
         let config = Config::default();
         let (u, p) = (user(), Preferences::default());
-        let past = [session("a", 10 * DAY, "Firefox", "Paris")];
+        let past = [SignIn::from(&session("a", 10 * DAY, "Firefox", "Paris"))];
         let decide = |s: &Session| decide(&config, &u, &p, s, &past, None);
         assert_eq!(decide(&session("n", 11 * DAY, "Firefox", "Paris")), None);
         assert_eq!(decide(&session("n", 11 * DAY, "Chrome", "Paris")), Some(Why::NewDevice));
@@ -204,7 +194,7 @@ mod tests {
         config.login_email_opt_out = false;
         assert_eq!(decide(&config, &u, &out, &s, &[], None), Some(Why::NewDevice));
         config.login_emails = LoginEmails::Every;
-        let seen = [session("a", DAY - 1, "Chrome", "Paris")];
+        let seen = [SignIn::from(&session("a", DAY - 1, "Chrome", "Paris"))];
         assert_eq!(decide(&config, &u, &Preferences::default(), &s, &seen, None), Some(Why::EveryLogin));
         config.login_emails = LoginEmails::Off;
         assert_eq!(decide(&config, &u, &Preferences::default(), &s, &[], Some(&risk())), None);
