@@ -137,3 +137,34 @@ async fn refusals_and_ends_reach_the_log_and_the_bus() {
     let out = get_all_logs(&env, "filter=code:user_sign_out_succeeded", k).await.json_body();
     assert_eq!(out.as_array().unwrap().len(), 1);
 }
+
+/// Administrators' changes to accounts reach the log from the stream: an account created,
+/// deactivated (its sessions ended with reason "deactivated"), activated again.
+#[tokio::test]
+async fn account_changes_reach_the_log() {
+    let env = TestEnv::seeded_with_stream().await;
+    let mut tail = env.stream_tail().await;
+    env.run_stream(&mut tail, &sessions_api::stream::publisher::Publisher::Log).await;
+    sessions_cli::admin::set_user_active(&env.app.store, "guester", false).await.unwrap();
+    sessions_cli::admin::set_user_active(&env.app.store, "guester", true).await.unwrap();
+    env.run_stream(&mut tail, &sessions_api::stream::publisher::Publisher::Log).await;
+    let k = Some(DEMO_API_KEY);
+    let guester = "b66oZ8i9pkeSko33v";
+    let resp = get_all_logs(&env, &format!("filter=targets.id:{guester} category:users&sort=time_stamp:1"), k).await;
+    let rows = resp.json_body();
+    let seen: Vec<(String, String)> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["code"].as_str().unwrap().to_string(), e["details"]["reason"].as_str().unwrap().to_string()))
+        .collect();
+    // The stream dates a change to the second: changes may share one, in any order.
+    let mut seen = seen;
+    seen.sort();
+    let expected =
+        [("user_account_blocked", "deactivated"), ("user_account_unblocked", "activated"), ("user_created", "created")];
+    assert_eq!(seen, expected.map(|(c, r)| (c.to_string(), r.to_string())), "{rows}");
+    assert!(rows.as_array().unwrap().iter().all(|e| e["actor"]["type"] == json!("system")));
+    let ends = get_all_logs(&env, &format!("filter=targets.id:{guester} code:user_session_revoked"), k).await;
+    assert_eq!(ends.json_body()[0]["details"]["reason"], json!("deactivated"), "{}", ends.body);
+}

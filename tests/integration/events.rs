@@ -199,6 +199,12 @@ async fn the_stream_consumer_records_ttl_expiries_once() {
         assert_eq!(ended.ending.reason, sessions_api::core::history::EndReason::Expired);
         assert_eq!(ended.ending.actor, sessions_api::core::history::Actor::System);
         assert_eq!(ended.session.expect("the session's details").session_id, id);
+        // info.admin answers it ended, by nobody (the system).
+        let admin = Req::new().auth(&demo_auth(ROXIE_ID, ROXIE_SESSION)).code(&password_code(DEMO_PASSWORD));
+        let info = env.send(Endpoint::SessionsInfoAdmin, admin.param("sessionId", id)).await.json_body();
+        let logout_at = sessions_api::core::clock::iso_millis(ended.ending.at);
+        assert_eq!((info["sessionId"].as_str(), info["logoutAt"].as_str()), (Some(id), Some(logout_at.as_str())));
+        assert!(info.get("logoutBy").is_none(), "{info}");
     }
     let (_, again) = on_stream(&env.app, &Publisher::Log, &event).await;
     assert_eq!((again.expired, again.failed_at), (0, None));

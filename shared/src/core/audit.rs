@@ -59,6 +59,19 @@ pub const ACCOUNT_BLOCKED: &str = "user_account_blocked";
 pub const IP_BLOCKED: &str = "identifier_ip_blocked";
 pub const SESSION_REVOKED: &str = "user_session_revoked";
 pub const SESSIONS_REVOKED_ALL: &str = "user_sessions_revoked_all";
+pub const USER_CREATED: &str = "user_created";
+pub const USER_DELETED: &str = "user_deleted";
+pub const ACCOUNT_UNBLOCKED: &str = "user_account_unblocked";
+
+/// An administrator's change to an account, as the table's stream shows it (the admin tool
+/// writes the profile directly, so the actor is the system).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AccountChange {
+    Created,
+    Deleted,
+    Deactivated,
+    Activated,
+}
 
 /// What a refused sign-in was refused for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -208,6 +221,33 @@ pub fn refused(id: String, at_ms: i64, attempt: &Attempt, refusal: Refusal) -> L
         source: Some("/api/v1/login".into()),
         actor: LogParty { kind: "unknown".into(), ..LogParty::default() },
         targets: vec![target],
+        client: None,
+        details: json!({"reason": reason}),
+    }
+}
+
+/// An account created, deleted, deactivated or activated, at `at_secs`.
+pub fn account_changed(id: String, at_secs: i64, user_id: &str, username: &str, change: &AccountChange) -> LogEntry {
+    let (code, category, name, kind, reason) = match change {
+        AccountChange::Created => (USER_CREATED, "users", "User Created", "success", "created"),
+        AccountChange::Deleted => (USER_DELETED, "users", "User Deleted", "information", "deleted"),
+        AccountChange::Deactivated => (ACCOUNT_BLOCKED, "users", "User Account Blocked", "information", "deactivated"),
+        AccountChange::Activated => (ACCOUNT_UNBLOCKED, "users", "User Account Unblocked", "information", "activated"),
+    };
+    LogEntry {
+        id,
+        time_stamp: at_secs,
+        category: category.into(),
+        name: name.into(),
+        description: format!("{username}: {reason}"),
+        kind: kind.into(),
+        code: code.into(),
+        message: None,
+        system: system(),
+        request: LogRequest::default(),
+        source: None,
+        actor: LogParty { kind: "system".into(), ..LogParty::default() },
+        targets: vec![user_party(user_id, None, username, None)],
         client: None,
         details: json!({"reason": reason}),
     }

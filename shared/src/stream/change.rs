@@ -4,7 +4,7 @@
 use aws_lambda_events::dynamodb::EventRecord;
 use serde_dynamo::{AttributeValue, Item};
 
-use crate::core::audit::LogEntry;
+use crate::core::audit::{AccountChange, LogEntry};
 use crate::core::history::EndedSession;
 use crate::core::model::Session;
 use crate::store::{StoreError, ended_from_image, keys, session_from_image};
@@ -23,6 +23,8 @@ pub enum Change {
     /// A refused sign-in's audit entry (written on the login's path): `Login Failed` or
     /// `Login Blocked`.
     Refused(Box<LogEntry>),
+    /// An account created, deleted, deactivated or activated (its profile item): an audit entry.
+    Account { user_id: String, username: String, change: AccountChange, at_secs: i64 },
     /// A session removed while the stream carried keys only (before its view held images):
     /// only the counter can be kept, as before.
     ExpiredKeysOnly,
@@ -53,6 +55,9 @@ pub fn classify(record: &EventRecord) -> Change {
     if record.event_name == "INSERT" && partition_key(record).is_some_and(|pk| pk.starts_with("LOG#")) {
         return refused_entry(record);
     }
+    if sk == keys::PROFILE {
+        return account(record);
+    }
     let session = sk.starts_with(keys::SESSION_PREFIX);
     let ended = sk.starts_with(keys::ENDED_PREFIX);
     match (record.event_name.as_str(), session, ended) {
@@ -74,6 +79,32 @@ pub fn classify(record: &EventRecord) -> Change {
         ("INSERT" | "MODIFY" | "REMOVE", _, _) => Change::Other,
         (other, _, _) => Change::Malformed(format!("unknown eventName {other:?}")),
     }
+}
+
+/// A profile's change: created, deleted, or its `active` flag turned; anything else passes.
+fn account(record: &EventRecord) -> Change {
+    let active = |image: &Item| matches!(image.get("active"), Some(AttributeValue::Bool(true)));
+    let text = |name: &str| {
+        [&record.change.new_image, &record.change.old_image].iter().find_map(|image| match image.get(name) {
+            Some(AttributeValue::S(s)) => Some(s.clone()),
+            _ => None,
+        })
+    };
+    let (old, new) = (&record.change.old_image, &record.change.new_image);
+    let change = match record.event_name.as_str() {
+        "INSERT" => AccountChange::Created,
+        "REMOVE" => AccountChange::Deleted,
+        "MODIFY" if active(old) && !active(new) => AccountChange::Deactivated,
+        "MODIFY" if !active(old) && active(new) => AccountChange::Activated,
+        _ => return Change::Other,
+    };
+    let Some(user_id) = text("userId") else { return Change::Malformed("a profile without its userId".into()) };
+    let username = text("username").unwrap_or_default();
+    // When the change reached the stream; a record without the time (it is optional) is
+    // dated when it is read.
+    let stamped = record.change.approximate_creation_date_time.timestamp();
+    let at_secs = if stamped > 0 { stamped } else { crate::core::clock::now_ms() / 1000 };
+    Change::Account { user_id, username, change, at_secs }
 }
 
 fn partition_key(record: &EventRecord) -> Option<&str> {

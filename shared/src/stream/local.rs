@@ -161,6 +161,10 @@ fn lambda_record(r: &Record) -> EventRecord {
         change.sequence_number = d.sequence_number().map(str::to_string);
         change.size_bytes = d.size_bytes().unwrap_or(0);
         change.stream_view_type = Some(StreamViewType::NewAndOldImages);
+        if let Some(at) = d.approximate_creation_date_time() {
+            let time = chrono::DateTime::from_timestamp(at.secs(), at.subsec_nanos());
+            change.approximate_creation_date_time = time.unwrap_or_default();
+        }
     }
     let mut record = EventRecord::default();
     record.event_id = r.event_id().unwrap_or_default().to_string();

@@ -104,6 +104,10 @@ async fn act(app: &App, record: &EventRecord, outcome: &mut Outcome) -> Result<V
             Ok(vec![events::session_ended(&record.event_id, &ended)])
         }
         Change::Refused(entry) => Ok(vec![events::refused(&record.event_id, &entry)]),
+        Change::Account { user_id, username, change, at_secs } => {
+            store.put_log(&audit::account_changed(log_id(record), at_secs, &user_id, &username, &change)).await?;
+            Ok(Vec::new())
+        }
         Change::SessionExpired(old) => {
             if store.record_expired(old).await? {
                 outcome.expired += 1;
