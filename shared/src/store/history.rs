@@ -6,7 +6,7 @@ use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
 use serde::{Deserialize, Serialize};
 
 use super::attributes::{from_item, to_item};
-use super::error::{StoreError, store_error};
+use super::error::{StoreError, conditional_write};
 use super::sessions::SessionItem;
 use super::transactions::Tx;
 use super::{DynamoStore, keys};
@@ -130,11 +130,7 @@ impl DynamoStore {
             .expression_attribute_values(":s", aws_sdk_dynamodb::types::AttributeValue::M(details))
             .send()
             .await;
-        match outcome {
-            Ok(_) => Ok(true),
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) => Ok(false),
-            Err(e) => Err(store_error(e)),
-        }
+        conditional_write(outcome)
     }
 }
 
@@ -149,11 +145,7 @@ impl DynamoStore {
             .expression_attribute_values(":r", aws_sdk_dynamodb::types::AttributeValue::M(to_item(risk)?))
             .send()
             .await;
-        match outcome {
-            Ok(_) => Ok(true),
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) => Ok(false),
-            Err(e) => Err(store_error(e)),
-        }
+        conditional_write(outcome)
     }
 }
 

@@ -8,7 +8,7 @@ use std::future::Future;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 
 use super::attributes::{Item, string_value};
-use super::error::{StoreError, store_error};
+use super::error::{StoreError, conditional_write, store_error};
 use super::{DynamoStore, keys};
 use crate::core::preferences::Preferences;
 
@@ -97,11 +97,7 @@ impl DynamoStore {
             .condition_expression("attribute_not_exists(PK)")
             .send()
             .await;
-        match outcome {
-            Ok(_) => Ok(true),
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) => Ok(false),
-            Err(e) => Err(store_error(e)),
-        }
+        conditional_write(outcome)
     }
 
     /// Gives a claim back, so that a mail that failed for a passing reason is tried again.
