@@ -2,8 +2,8 @@
 //! could travel, is flagged from the stream: `risk` on the session in every view that reads
 //! it, and a `Session Flagged` event valid against its schema.
 
-use serde_json::json;
-use sessions_api::Endpoint::{Login, SessionsInfo, SessionsList, UserSessionGet};
+use serde_json::{Value, json};
+use sessions_api::Endpoint::{Login, SessionsInfo, SessionsList, SessionsListAll, UserSessionGet};
 use sessions_api::stream::publisher::Publisher;
 use sessions_cli::demo::{DEMO_API_KEY, DEMO_PASSWORD};
 
@@ -63,4 +63,11 @@ async fn london_then_sydney_at_once_is_flagged_everywhere() {
     event.path_parameters = UserSessionGet.match_path(&path).unwrap();
     let mc = invoke(&env.app, UserSessionGet, event).await.json_body();
     assert_eq!(&mc["last_metadata"]["risk"], risk);
+    // list.all's rows, read from the order index's packed row, show it too.
+    let admin = Req::new().auth(&demo_auth(ROXIE_ID, ROXIE_SESSION)).code(&password_code(DEMO_PASSWORD));
+    let all = env.send(SessionsListAll, admin.param("filter", "guester").param("count", "100")).await.json_body();
+    let rows = all["sessions"].as_array().unwrap();
+    let row_of = |id: &Value| rows.iter().find(|r| &r["sessionId"] == id).unwrap_or_else(|| panic!("{id} in {all}"));
+    assert_eq!(&row_of(&json!(sid))["risk"], risk);
+    assert!(row_of(&first["sessionId"]).get("risk").is_none());
 }

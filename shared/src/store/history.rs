@@ -2,7 +2,7 @@
 //! (`ENDED#<sessionId>` under the user), found by id through the by-id index like a live
 //! session, kept `HISTORY_DAYS` by TTL (docs/history.md).
 
-use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use serde::{Deserialize, Serialize};
 
 use super::attributes::{from_item, to_item};
@@ -127,7 +127,7 @@ impl DynamoStore {
             .update_expression("SET #s = :s")
             .condition_expression("attribute_exists(PK) AND attribute_not_exists(#s)")
             .expression_attribute_names("#s", "session")
-            .expression_attribute_values(":s", aws_sdk_dynamodb::types::AttributeValue::M(details))
+            .expression_attribute_values(":s", AttributeValue::M(details))
             .send()
             .await;
         conditional_write(outcome)
@@ -135,14 +135,18 @@ impl DynamoStore {
 }
 
 impl DynamoStore {
-    /// Sets `risk` on a live session; false when it is gone.
-    pub async fn flag_session(&self, user_id: &str, session_id: &str, risk: &Risk) -> Result<bool, StoreError> {
+    /// Sets `risk` on a live session, and on its packed list row so that list.all's rows show
+    /// it too (nothing else rewrites a row after the login); false when it is gone.
+    pub async fn flag_session(&self, session: &Session, risk: &Risk) -> Result<bool, StoreError> {
+        let flagged = Session { risk: Some(risk.clone()), ..session.clone() };
         let outcome = self
-            .update_key(keys::user(user_id), &keys::session(session_id))
-            .update_expression("SET #r = :r")
+            .update_key(keys::user(&session.user_id), &keys::session(&session.session_id))
+            .update_expression("SET #risk = :risk, #row = :row")
             .condition_expression("attribute_exists(PK)")
-            .expression_attribute_names("#r", "risk")
-            .expression_attribute_values(":r", aws_sdk_dynamodb::types::AttributeValue::M(to_item(risk)?))
+            .expression_attribute_names("#risk", "risk")
+            .expression_attribute_names("#row", keys::ROW)
+            .expression_attribute_values(":risk", AttributeValue::M(to_item(risk)?))
+            .expression_attribute_values(":row", AttributeValue::S(super::session_row::pack(&flagged)))
             .send()
             .await;
         conditional_write(outcome)

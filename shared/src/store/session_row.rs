@@ -6,8 +6,13 @@
 //! Format: the fields joined by `|`, in [`FIELDS`] order, times in base 36; `\` and `|` inside a field are
 //! escaped as `\\` and `\|` (characters JSON carries as themselves, so a row costs its own
 //! length on the wire). `_user.name` is last and absent when the user has none.
+//!
+//! A flagged session's row (core::travel, set by the stream consumer) has one more field, its
+//! `risk` as `reason,distanceKm,speedKmh,previousSessionId`; `_user.name` is then always
+//! written, an absent name as the escape `\-`, so that the field count stays unambiguous.
 
 use crate::core::model::{Device, Os, Session, UserRef};
+use crate::core::travel::Risk;
 
 /// Field order of a packed row.
 const FIELDS: [&str; 14] = [
@@ -28,6 +33,8 @@ const FIELDS: [&str; 14] = [
 ];
 
 const SEPARATOR: char = '|';
+/// `_user.name` when the user has none but the row has a risk after it.
+const ABSENT: &str = "\\-";
 
 /// The packed row of `session`.
 pub fn pack(session: &Session) -> String {
@@ -51,20 +58,46 @@ pub fn pack(session: &Session) -> String {
     if let Some(name) = &session.user.name {
         fields.push(name);
     }
-    let mut out = String::with_capacity(fields.iter().map(|f| f.len() + 1).sum());
+    let mut out = String::with_capacity(fields.iter().map(|f| f.len() + 1).sum::<usize>() + 64);
     for (i, field) in fields.iter().enumerate() {
         if i > 0 {
             out.push(SEPARATOR);
         }
-        for c in field.chars() {
-            match c {
-                '\\' => out.push_str("\\\\"),
-                SEPARATOR => out.push_str("\\|"),
-                c => out.push(c),
-            }
+        push_escaped(&mut out, field);
+    }
+    if let Some(risk) = &session.risk {
+        if session.user.name.is_none() {
+            out.push(SEPARATOR);
+            out.push_str(ABSENT);
         }
+        out.push(SEPARATOR);
+        push_escaped(&mut out, &pack_risk(risk));
     }
     out
+}
+
+fn push_escaped(out: &mut String, field: &str) {
+    for c in field.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            SEPARATOR => out.push_str("\\|"),
+            c => out.push(c),
+        }
+    }
+}
+
+fn pack_risk(r: &Risk) -> String {
+    format!("{},{},{},{}", r.reason, r.distance_km, r.speed_kmh, r.previous_session_id)
+}
+
+fn unpack_risk(field: &str) -> Option<Risk> {
+    let mut parts = field.splitn(4, ',');
+    Some(Risk {
+        reason: parts.next()?.to_owned(),
+        distance_km: parts.next()?.parse().ok()?,
+        speed_kmh: parts.next()?.parse().ok()?,
+        previous_session_id: parts.next()?.to_owned(),
+    })
 }
 
 /// `n` in base 36 (lowercase): a login time in 8 characters instead of 13.
@@ -89,32 +122,24 @@ fn base36(n: i64) -> String {
 /// The session a packed row describes: every list-row field; no user agent, geo or
 /// client ids, and the last activity is the login time. `None` if it is not a packed row.
 pub fn unpack(row: &str) -> Option<Session> {
-    let mut fields = Vec::with_capacity(FIELDS.len());
-    let mut field = String::new();
-    let mut chars = row.chars();
-    while let Some(c) = chars.next() {
-        match c {
-            '\\' => match chars.next()? {
-                '\\' => field.push('\\'),
-                SEPARATOR => field.push(SEPARATOR),
-                _ => return None,
-            },
-            SEPARATOR => fields.push(std::mem::take(&mut field)),
-            c => field.push(c),
-        }
-    }
-    fields.push(field);
-    if fields.len() != FIELDS.len() && fields.len() != FIELDS.len() - 1 {
-        return None;
-    }
-    let mut it = fields.into_iter();
-    let mut next = || it.next().unwrap_or_default();
-    let (session_id, user_id) = (next(), next());
-    let login_at = i64::from_str_radix(&next(), 36).ok()?;
-    let expires_at = i64::from_str_radix(&next(), 36).ok()?;
-    let (kind, name, long_version, version, os_name, os_version) = (next(), next(), next(), next(), next(), next());
-    let (host, ip, username) = (next(), next(), next());
-    let user_name = it.next();
+    let mut raw = split(row);
+    let risk = match raw.len() {
+        n if n == FIELDS.len() + 1 => Some(unpack_risk(&unescape(raw.pop()?)?)?),
+        n if n == FIELDS.len() || n == FIELDS.len() - 1 => None,
+        _ => return None,
+    };
+    let user_name = match raw.get(FIELDS.len() - 1) {
+        Some(&ABSENT) if risk.is_some() => None,
+        Some(name) => Some(unescape(name)?),
+        None => None,
+    };
+    let mut it = raw.into_iter().take(FIELDS.len() - 1).map(unescape);
+    let mut next = || it.next().flatten();
+    let (session_id, user_id) = (next()?, next()?);
+    let login_at = i64::from_str_radix(&next()?, 36).ok()?;
+    let expires_at = i64::from_str_radix(&next()?, 36).ok()?;
+    let (kind, name, long_version, version) = (next()?, next()?, next()?, next()?);
+    let (os_name, os_version, host, ip, username) = (next()?, next()?, next()?, next()?, next()?);
     Some(Session {
         session_id,
         user_id,
@@ -125,12 +150,47 @@ pub fn unpack(row: &str) -> Option<Session> {
         login_at,
         last_activity_at: login_at,
         last_use: None,
-        risk: None,
+        risk,
         expires_at,
         client_ids: Vec::new(),
         geo: Default::default(),
         user: UserRef { username, name: user_name },
     })
+}
+
+/// The fields of a row as written, still escaped: split at each unescaped separator.
+fn split(row: &str) -> Vec<&str> {
+    let (mut out, mut start, mut escaped) = (Vec::with_capacity(FIELDS.len() + 1), 0, false);
+    for (i, c) in row.char_indices() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' => escaped = true,
+            SEPARATOR => {
+                out.push(&row[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    out.push(&row[start..]);
+    out
+}
+
+/// A field's text; `None` for an escape that [`pack`] never writes.
+fn unescape(raw: &str) -> Option<String> {
+    let mut out = String::with_capacity(raw.len());
+    let mut chars = raw.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => match chars.next()? {
+                '\\' => out.push('\\'),
+                SEPARATOR => out.push(SEPARATOR),
+                _ => return None,
+            },
+            c => out.push(c),
+        }
+    }
+    Some(out)
 }
 
 #[cfg(test)]
@@ -167,7 +227,6 @@ mod tests {
             user_agent: String::new(),
             last_activity_at: s.login_at,
             last_use: None,
-            risk: None,
             client_ids: Vec::new(),
             geo: Default::default(),
             ..s.clone()
@@ -179,6 +238,23 @@ mod tests {
         for s in [session(Some("Rod Riq"), "Chrome"), session(None, "Chrome"), session(Some(""), "")] {
             assert_eq!(unpack(&pack(&s)), Some(row_fields(&s)));
         }
+    }
+
+    #[test]
+    fn a_flagged_rows_risk_round_trips_with_and_without_a_name() {
+        let risk = Risk {
+            reason: "impossible_travel".into(),
+            distance_km: 9_300,
+            speed_kmh: 18_600,
+            previous_session_id: "P,1|x".into(),
+        };
+        for name in [Some("Rod Riq"), None, Some(""), Some("\\-"), Some("a|b")] {
+            let s = Session { risk: Some(risk.clone()), ..session(name, "Chrome") };
+            let packed = pack(&s);
+            assert_eq!(unpack(&packed), Some(row_fields(&s)), "{packed}");
+        }
+        let unflagged = pack(&session(None, "Chrome"));
+        assert!(!unflagged.ends_with("\\-"), "{unflagged}");
     }
 
     #[test]
@@ -206,7 +282,9 @@ mod tests {
 
     #[test]
     fn rejects_what_is_not_a_packed_row() {
-        for bad in ["", "a|b", "S|U|not+a+number|1|||||||||u", "S|U|1|1|||||||||u\\x"] {
+        let bad_risk = "S|U|1|1|||||||||u|\\-|impossible_travel,far,1,P";
+        let absent_without_risk = "S|U|1|1|||||||||u|\\-";
+        for bad in ["", "a|b", "S|U|not+a+number|1|||||||||u", "S|U|1|1|||||||||u\\x", bad_risk, absent_without_risk] {
             assert_eq!(unpack(bad), None, "{bad:?}");
         }
         let too_many = format!("{}|extra|more", pack(&session(Some("n"), "d")));

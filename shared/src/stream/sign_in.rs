@@ -49,7 +49,7 @@ async fn check(app: &App, session: &Session) -> Result<Option<Risk>, StoreError>
     let mut flagged = None;
     if let Some(risk) = risk {
         tracing::warn!(session_id = %session.session_id, distance_km = risk.distance_km, speed_kmh = risk.speed_kmh, "session flagged: impossible travel");
-        if app.store.flag_session(&session.user_id, &session.session_id, &risk).await? {
+        if app.store.flag_session(session, &risk).await? {
             flagged = Some(risk);
         }
     }
