@@ -168,3 +168,68 @@ async fn account_changes_reach_the_log() {
     let ends = get_all_logs(&env, &format!("filter=targets.id:{guester} code:user_session_revoked"), k).await;
     assert_eq!(ends.json_body()[0]["details"]["reason"], json!("deactivated"), "{}", ends.body);
 }
+
+/// Roles, second factors and API keys changed with the admin tool reach the log from the
+/// stream, one entry per change; a TOTP step spent at login writes none.
+#[tokio::test]
+async fn role_two_factor_and_api_key_changes_reach_the_log() {
+    use sessions_cli::admin;
+    let env = TestEnv::seeded_with_stream().await;
+    let mut tail = env.stream_tail().await;
+    let log = sessions_api::stream::publisher::Publisher::Log;
+    env.run_stream(&mut tail, &log).await;
+    let store = &env.app.store;
+    admin::change_role(store, "guester", "auditor", true).await.unwrap();
+    admin::change_role(store, "guester", "auditor", false).await.unwrap();
+    admin::enable_totp(store, "guester", None).await.unwrap();
+    admin::set_email_two_factor(store, "guester", true).await.unwrap();
+    admin::set_email_two_factor(store, "guester", false).await.unwrap();
+    let (key, secret) =
+        admin::create_api_key(store, "billing", None, sessions_api::core::clock::now_ms()).await.unwrap();
+    admin::disable_api_key(store, &key.key_id).await.unwrap();
+    env.run_stream(&mut tail, &log).await;
+    let k = Some(DEMO_API_KEY);
+    let guester = "b66oZ8i9pkeSko33v";
+    let resp = get_all_logs(&env, &format!("filter=targets.id:{guester} category:users"), k).await;
+    let mut seen: Vec<String> = resp
+        .json_body()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| format!("{} {}", e["code"].as_str().unwrap(), e["description"].as_str().unwrap()))
+        .collect();
+    seen.sort();
+    // The seed's own insert of the profile is there too.
+    let expected = [
+        "user_added_to_group guester: role_added auditor",
+        "user_created guester: created",
+        "user_removed_from_group guester: role_removed auditor",
+        "user_two_factor_disabled guester: two_factor_disabled email",
+        "user_two_factor_enabled guester: two_factor_enabled email",
+        "user_two_factor_enabled guester: two_factor_enabled totp",
+    ];
+    assert_eq!(seen, expected, "{}", resp.body);
+    // The key's entries, found by its id; they name it, never the key or its hash.
+    let keys = get_all_logs(&env, &format!("filter=targets.id:{}&sort=code:1", key.key_id), k).await;
+    let rows = keys.json_body();
+    let got: Vec<(&str, &str)> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["code"].as_str().unwrap(), e["details"]["reason"].as_str().unwrap()))
+        .collect();
+    assert_eq!(got, [("api_resource_secret_created", "created"), ("api_resource_updated", "disabled")], "{rows}");
+    assert_eq!(
+        rows[0]["targets"],
+        json!([{"type": "api_key", "id": key.key_id, "name": "billing", "identifier": null}])
+    );
+    assert!(!keys.body.contains(&secret) && !keys.body.contains(&key.key_hash), "{}", keys.body);
+    // A TOTP login spends a step (the profile changes): nothing more is written.
+    let before = get_all_logs(&env, &format!("filter=targets.id:{guester} category:users"), k).await.json_body();
+    let code = admin::current_totp_code(store, "guester", sessions_api::core::clock::now_ms()).await.unwrap();
+    let login = Req::new().json(json!({"user": "guester", "password": DEMO_PASSWORD, "code": code}));
+    assert_eq!(env.send(Login, login).await.status, 200);
+    env.run_stream(&mut tail, &log).await;
+    let after = get_all_logs(&env, &format!("filter=targets.id:{guester} category:users"), k).await.json_body();
+    assert_eq!(after.as_array().unwrap().len(), before.as_array().unwrap().len(), "{after}");
+}

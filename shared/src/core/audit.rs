@@ -1,5 +1,6 @@
 //! The audit log in MonoCloud's `Log` shape (docs/audit-log.md): sign-ins that succeeded or
-//! failed, blocks, and session ends with their reason and actor. Entries are built here;
+//! failed, blocks, and session ends with their reason and actor (administrators' changes:
+//! core::admin_log). Entries are built here;
 //! store::audit keeps them, the MonoCloud dialect lists them (`GET /api/logs`).
 
 use serde::{Deserialize, Serialize};
@@ -51,6 +52,9 @@ pub struct LogParty {
     pub session_id: Option<String>,
 }
 
+/// The target type of an API key.
+pub const API_KEY: &str = "api_key";
+
 /// The audit codes this API writes (MonoCloud's event codes).
 pub const SIGN_IN_SUCCEEDED: &str = "user_sign_in_succeeded";
 pub const SIGN_IN_FAILED: &str = "user_sign_in_failed";
@@ -62,16 +66,13 @@ pub const SESSIONS_REVOKED_ALL: &str = "user_sessions_revoked_all";
 pub const USER_CREATED: &str = "user_created";
 pub const USER_DELETED: &str = "user_deleted";
 pub const ACCOUNT_UNBLOCKED: &str = "user_account_unblocked";
-
-/// An administrator's change to an account, as the table's stream shows it (the admin tool
-/// writes the profile directly, so the actor is the system).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum AccountChange {
-    Created,
-    Deleted,
-    Deactivated,
-    Activated,
-}
+pub const ADDED_TO_GROUP: &str = "user_added_to_group";
+pub const REMOVED_FROM_GROUP: &str = "user_removed_from_group";
+/// Not among MonoCloud's codes, which have none for a second factor.
+pub const TWO_FACTOR_ENABLED: &str = "user_two_factor_enabled";
+pub const TWO_FACTOR_DISABLED: &str = "user_two_factor_disabled";
+pub const API_KEY_CREATED: &str = "api_resource_secret_created";
+pub const API_KEY_UPDATED: &str = "api_resource_updated";
 
 /// What a refused sign-in was refused for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -113,11 +114,11 @@ fn request(ip: &str, user_agent: &str, geo: &Geo, trace_id: Option<String>) -> L
     }
 }
 
-fn system() -> Value {
+pub(crate) fn system() -> Value {
     json!({"activity_id": null, "process_id": std::process::id(), "local_ip": {"ip": "", "version": ""}})
 }
 
-fn user_party(id: &str, name: Option<&str>, username: &str, session_id: Option<&str>) -> LogParty {
+pub(crate) fn user_party(id: &str, name: Option<&str>, username: &str, session_id: Option<&str>) -> LogParty {
     LogParty {
         kind: "user".into(),
         id: Some(id.into()),
@@ -226,36 +227,14 @@ pub fn refused(id: String, at_ms: i64, attempt: &Attempt, refusal: Refusal) -> L
     }
 }
 
-/// An account created, deleted, deactivated or activated, at `at_secs`.
-pub fn account_changed(id: String, at_secs: i64, user_id: &str, username: &str, change: &AccountChange) -> LogEntry {
-    let (code, category, name, kind, reason) = match change {
-        AccountChange::Created => (USER_CREATED, "users", "User Created", "success", "created"),
-        AccountChange::Deleted => (USER_DELETED, "users", "User Deleted", "information", "deleted"),
-        AccountChange::Deactivated => (ACCOUNT_BLOCKED, "users", "User Account Blocked", "information", "deactivated"),
-        AccountChange::Activated => (ACCOUNT_UNBLOCKED, "users", "User Account Unblocked", "information", "activated"),
-    };
-    LogEntry {
-        id,
-        time_stamp: at_secs,
-        category: category.into(),
-        name: name.into(),
-        description: format!("{username}: {reason}"),
-        kind: kind.into(),
-        code: code.into(),
-        message: None,
-        system: system(),
-        request: LogRequest::default(),
-        source: None,
-        actor: LogParty { kind: "system".into(), ..LogParty::default() },
-        targets: vec![user_party(user_id, None, username, None)],
-        client: None,
-        details: json!({"reason": reason}),
-    }
-}
-
 impl LogEntry {
     /// The user the entry is about (its first `user` target), if any.
     pub fn user_id(&self) -> Option<&str> {
         self.targets.iter().find(|t| t.kind == "user").and_then(|t| t.id.as_deref())
+    }
+
+    /// What the entry is about, for storage: its user, else its API key.
+    pub fn subject_id(&self) -> Option<&str> {
+        self.user_id().or_else(|| self.targets.iter().find(|t| t.kind == API_KEY).and_then(|t| t.id.as_deref()))
     }
 }

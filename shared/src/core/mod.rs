@@ -2,6 +2,7 @@
 //! lists, permissions, configuration, time, ids, User-Agent parsing, TOTP and redaction.
 //! Nothing here imports a dialect or the store.
 
+pub mod admin_log;
 pub mod audit;
 pub mod audit_query;
 pub mod clock;

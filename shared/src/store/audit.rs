@@ -39,10 +39,10 @@ pub struct LogRange {
     pub max_rows: usize,
 }
 
-/// The partition of the user an entry is about.
+/// The partition of the user (or API key) an entry is about, where `targets.id:<id>` reads.
 fn subject(entry: &LogEntry) -> String {
-    match entry.user_id() {
-        Some(user) => keys::log(user),
+    match entry.subject_id() {
+        Some(id) => keys::log(id),
         None => keys::log_unmatched(keys::order_shard_of(&entry.id, LOG_SHARDS)),
     }
 }

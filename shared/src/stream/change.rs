@@ -4,7 +4,8 @@
 use aws_lambda_events::dynamodb::EventRecord;
 use serde_dynamo::{AttributeValue, Item};
 
-use crate::core::audit::{AccountChange, LogEntry};
+use crate::core::admin_log::{AccountChange, KeyChange};
+use crate::core::audit::LogEntry;
 use crate::core::history::EndedSession;
 use crate::core::model::Session;
 use crate::store::{StoreError, ended_from_image, keys, session_from_image};
@@ -23,8 +24,10 @@ pub enum Change {
     /// A refused sign-in's audit entry (written on the login's path): `Login Failed` or
     /// `Login Blocked`.
     Refused(Box<LogEntry>),
-    /// An account created, deleted, deactivated or activated (its profile item): an audit entry.
-    Account { user_id: String, username: String, change: AccountChange, at_secs: i64 },
+    /// Changes to an account (its profile item): an audit entry each.
+    Account { user_id: String, username: String, changes: Vec<AccountChange>, at_secs: i64 },
+    /// An API key created, disabled or enabled: an audit entry.
+    ApiKey { key_id: String, name: String, change: KeyChange, at_secs: i64 },
     /// A session removed while the stream carried keys only (before its view held images):
     /// only the counter can be kept, as before.
     ExpiredKeysOnly,
@@ -58,6 +61,9 @@ pub fn classify(record: &EventRecord) -> Change {
     if sk == keys::PROFILE {
         return account(record);
     }
+    if sk == keys::APIKEY {
+        return api_key(record);
+    }
     let session = sk.starts_with(keys::SESSION_PREFIX);
     let ended = sk.starts_with(keys::ENDED_PREFIX);
     match (record.event_name.as_str(), session, ended) {
@@ -81,30 +87,97 @@ pub fn classify(record: &EventRecord) -> Change {
     }
 }
 
-/// A profile's change: created, deleted, or its `active` flag turned; anything else passes.
+/// A profile's changes: created, deleted, or its `active` flag, roles or second factors changed;
+/// anything else (a TOTP step or a backup code spent, preferences) passes. Secrets in the
+/// images are compared, never copied.
 fn account(record: &EventRecord) -> Change {
-    let active = |image: &Item| matches!(image.get("active"), Some(AttributeValue::Bool(true)));
-    let text = |name: &str| {
-        [&record.change.new_image, &record.change.old_image].iter().find_map(|image| match image.get(name) {
-            Some(AttributeValue::S(s)) => Some(s.clone()),
-            _ => None,
-        })
+    let (old, new) = (&record.change.old_image, &record.change.new_image);
+    let changes = match record.event_name.as_str() {
+        "INSERT" => vec![AccountChange::Created],
+        "REMOVE" => vec![AccountChange::Deleted],
+        "MODIFY" => profile_changes(old, new),
+        _ => Vec::new(),
     };
+    if changes.is_empty() {
+        return Change::Other;
+    }
+    let Some(user_id) = text(record, "userId") else { return Change::Malformed("a profile without its userId".into()) };
+    let username = text(record, "username").unwrap_or_default();
+    Change::Account { user_id, username, changes, at_secs: stamped(record) }
+}
+
+/// What an update changed that the audit log records, in a fixed order.
+fn profile_changes(old: &Item, new: &Item) -> Vec<AccountChange> {
+    let flag = |image: &Item, name: &str| matches!(image.get(name), Some(AttributeValue::Bool(true)));
+    let mut out = Vec::new();
+    match (flag(old, "active"), flag(new, "active")) {
+        (true, false) => out.push(AccountChange::Deactivated),
+        (false, true) => out.push(AccountChange::Activated),
+        _ => {}
+    }
+    let (was, is) = (strings(old, "roles"), strings(new, "roles"));
+    out.extend(is.iter().filter(|r| !was.contains(r)).map(|r| AccountChange::RoleAdded(r.clone())));
+    out.extend(was.iter().filter(|r| !is.contains(r)).map(|r| AccountChange::RoleRemoved(r.clone())));
+    match (old.get("totpSecret"), new.get("totpSecret")) {
+        (Some(AttributeValue::S(a)), Some(AttributeValue::S(b))) if a != b => {
+            out.push(AccountChange::TwoFactorEnabled("totp"))
+        }
+        (None, Some(AttributeValue::S(_))) => out.push(AccountChange::TwoFactorEnabled("totp")),
+        (Some(AttributeValue::S(_)), None) => out.push(AccountChange::TwoFactorDisabled("totp")),
+        _ => {}
+    }
+    match (flag(old, "emailTwoFactor"), flag(new, "emailTwoFactor")) {
+        (false, true) => out.push(AccountChange::TwoFactorEnabled("email")),
+        (true, false) => out.push(AccountChange::TwoFactorDisabled("email")),
+        _ => {}
+    }
+    out
+}
+
+/// An API key's item created, or its `disabled` flag turned (its hash, in the key and the
+/// images, is never read).
+fn api_key(record: &EventRecord) -> Change {
+    let disabled = |image: &Item| matches!(image.get("disabled"), Some(AttributeValue::Bool(true)));
     let (old, new) = (&record.change.old_image, &record.change.new_image);
     let change = match record.event_name.as_str() {
-        "INSERT" => AccountChange::Created,
-        "REMOVE" => AccountChange::Deleted,
-        "MODIFY" if active(old) && !active(new) => AccountChange::Deactivated,
-        "MODIFY" if !active(old) && active(new) => AccountChange::Activated,
+        "INSERT" => KeyChange::Created,
+        "MODIFY" if !disabled(old) && disabled(new) => KeyChange::Disabled,
+        "MODIFY" if disabled(old) && !disabled(new) => KeyChange::Enabled,
         _ => return Change::Other,
     };
-    let Some(user_id) = text("userId") else { return Change::Malformed("a profile without its userId".into()) };
-    let username = text("username").unwrap_or_default();
-    // When the change reached the stream; a record without the time (it is optional) is
-    // dated when it is read.
+    let Some(key_id) = text(record, "keyId") else { return Change::Malformed("an API key without its keyId".into()) };
+    let name = text(record, "name").unwrap_or_default();
+    Change::ApiKey { key_id, name, change, at_secs: stamped(record) }
+}
+
+/// A string attribute of the new image, else of the old one.
+fn text(record: &EventRecord, name: &str) -> Option<String> {
+    [&record.change.new_image, &record.change.old_image].iter().find_map(|image| match image.get(name) {
+        Some(AttributeValue::S(s)) => Some(s.clone()),
+        _ => None,
+    })
+}
+
+/// A list of strings (absent: none).
+fn strings(image: &Item, name: &str) -> Vec<String> {
+    match image.get(name) {
+        Some(AttributeValue::L(items)) => items
+            .iter()
+            .filter_map(|v| match v {
+                AttributeValue::S(s) => Some(s.clone()),
+                _ => None,
+            })
+            .collect(),
+        Some(AttributeValue::Ss(items)) => items.clone(),
+        _ => Vec::new(),
+    }
+}
+
+/// When the change reached the stream, in epoch seconds; a record without the time (it is
+/// optional) is dated when it is read.
+fn stamped(record: &EventRecord) -> i64 {
     let stamped = record.change.approximate_creation_date_time.timestamp();
-    let at_secs = if stamped > 0 { stamped } else { crate::core::clock::now_ms() / 1000 };
-    Change::Account { user_id, username, change, at_secs }
+    if stamped > 0 { stamped } else { crate::core::clock::now_ms() / 1000 }
 }
 
 fn partition_key(record: &EventRecord) -> Option<&str> {

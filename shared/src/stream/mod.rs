@@ -17,7 +17,7 @@ use aws_lambda_events::dynamodb::{Event as StreamEvent, EventRecord};
 use aws_lambda_events::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
 
 use crate::App;
-use crate::core::audit;
+use crate::core::{admin_log, audit};
 use crate::metrics::emit_count;
 use crate::store::{AuditLogStore, StoreError};
 use change::{Change, classify};
@@ -64,6 +64,15 @@ fn log_id(record: &EventRecord) -> String {
     crate::core::ids::sha256_hex(&record.event_id).chars().take(24).collect()
 }
 
+/// The id of the `i`-th of the entries one record writes: the record's [`log_id`] for the
+/// first, so a record delivered twice writes the same items.
+fn entry_id(record: &EventRecord, i: usize) -> String {
+    if i == 0 {
+        return log_id(record);
+    }
+    crate::core::ids::sha256_hex(&format!("{}#{i}", record.event_id)).chars().take(24).collect()
+}
+
 /// The partial batch response: the sequence number of the first failed record.
 fn response(batch: &StreamEvent, failed_at: Option<usize>) -> DynamoDbEventResponse {
     let mut response = DynamoDbEventResponse::default();
@@ -104,8 +113,15 @@ async fn act(app: &App, record: &EventRecord, outcome: &mut Outcome) -> Result<V
             Ok(vec![events::session_ended(&record.event_id, &ended)])
         }
         Change::Refused(entry) => Ok(vec![events::refused(&record.event_id, &entry)]),
-        Change::Account { user_id, username, change, at_secs } => {
-            store.put_log(&audit::account_changed(log_id(record), at_secs, &user_id, &username, &change)).await?;
+        Change::Account { user_id, username, changes, at_secs } => {
+            for (i, change) in changes.iter().enumerate() {
+                let id = entry_id(record, i);
+                store.put_log(&admin_log::account_changed(id, at_secs, &user_id, &username, change)).await?;
+            }
+            Ok(Vec::new())
+        }
+        Change::ApiKey { key_id, name, change, at_secs } => {
+            store.put_log(&admin_log::api_key_changed(log_id(record), at_secs, &key_id, &name, change)).await?;
             Ok(Vec::new())
         }
         Change::SessionExpired(old) => {
