@@ -2,12 +2,13 @@
 
 use sessions_api::Config;
 use sessions_api::core::clock::{Millis, now_ms};
-use sessions_api::core::history::{EndReason, Ending};
+use sessions_api::core::history::Actor;
 use sessions_api::core::ids::{hash_token, new_id, new_token, sha256_hex};
 use sessions_api::core::model::{ApiKey, Device, Geo, Session, TwoFactor, User};
+use sessions_api::core::scopes::Scope;
 use sessions_api::core::{permissions, totp};
 use sessions_api::store::{
-    ApiKeyStore, OutboxMessage, OutboxStore, PermissionStore, SessionCreator, SessionEnder, UserAdmin, UserStore,
+    AccountStatus, ApiKeyStore, OutboxMessage, OutboxStore, PermissionStore, SessionCreator, UserAdmin, UserStore,
 };
 
 use crate::CliError;
@@ -170,20 +171,16 @@ pub async fn change_role<S: UserStore + UserAdmin>(
     Ok(roles)
 }
 
-/// Activates or deactivates a user (by username, email or id). Deactivating also ends
-/// every session of the user, each with reason "deactivated" in its history; the flag is set
-/// first, so no token of the user works once it is.
-pub async fn set_user_active<S: UserStore + UserAdmin + SessionEnder>(
+/// Activates or deactivates a user (by username, email or id) on the same path as the API
+/// (store::AccountStatus): deactivating sets the flag, then ends every session of the user
+/// with reason "deactivated", so no token of the user works once it is, nor after an activation.
+pub async fn set_user_active<S: UserStore + AccountStatus>(
     store: &S,
     who: &str,
     active: bool,
 ) -> Result<String, CliError> {
     let user = find_user(store, who).await?;
-    store.set_active(&user.user_id, active).await?;
-    if !active {
-        let ending = Ending::by_system(EndReason::Deactivated, now_ms());
-        store.end_sessions(&user.user_id, None, &ending).await?;
-    }
+    store.set_account_active(&user.user_id, active, Actor::System, now_ms()).await?;
     Ok(user.user_id)
 }
 
@@ -264,12 +261,13 @@ pub fn qr_for_terminal(uri: &str) -> String {
     }
 }
 
-/// Creates an API key (or stores `key`, for demo data); the key is returned once, only its
-/// SHA-256 is stored.
+/// Creates an API key (or stores `key`, for demo data) holding `scopes`, every scope when
+/// `None`; the key is returned once, only its SHA-256 is stored.
 pub async fn create_api_key(
     store: &impl ApiKeyStore,
     name: &str,
     key: Option<&str>,
+    scopes: Option<&[Scope]>,
     now: sessions_api::core::clock::Millis,
 ) -> Result<(ApiKey, String), CliError> {
     if name.trim().is_empty() || name.len() > 128 {
@@ -282,19 +280,46 @@ pub async fn create_api_key(
         name: name.trim().to_string(),
         created_at: sessions_api::core::clock::iso_millis(now),
         disabled: false,
+        scopes: Some(scopes.unwrap_or(&Scope::ALL).to_vec()),
     };
     store.create_api_key(&record).await?;
     Ok((record, key))
 }
 
-/// Disables the key with this id.
-pub async fn disable_api_key(store: &impl ApiKeyStore, key_id: &str) -> Result<ApiKey, CliError> {
-    let key = store
+/// Scope names as the admin tool takes them (`--scope sessions:read`), each known.
+pub fn parse_scopes(names: &[String]) -> Result<Vec<Scope>, CliError> {
+    let mut scopes = Vec::new();
+    for name in names {
+        let scope = Scope::parse(name.trim()).ok_or_else(|| {
+            let known: Vec<&str> = Scope::ALL.iter().map(|s| s.name()).collect();
+            CliError::Usage(format!("unknown scope {name:?}: one of {}", known.join(", ")))
+        })?;
+        if !scopes.contains(&scope) {
+            scopes.push(scope);
+        }
+    }
+    Ok(scopes)
+}
+
+/// Replaces the scopes of the key with this id.
+pub async fn set_api_key_scopes(store: &impl ApiKeyStore, key_id: &str, scopes: &[Scope]) -> Result<ApiKey, CliError> {
+    let key = api_key_by_id(store, key_id).await?;
+    store.set_api_key_scopes(&key.key_hash, scopes).await?;
+    Ok(ApiKey { scopes: Some(scopes.to_vec()), ..key })
+}
+
+async fn api_key_by_id(store: &impl ApiKeyStore, key_id: &str) -> Result<ApiKey, CliError> {
+    store
         .api_keys()
         .await?
         .into_iter()
         .find(|k| k.key_id == key_id)
-        .ok_or_else(|| CliError::Usage(format!("no API key with id {key_id:?} (see list-api-keys)")))?;
+        .ok_or_else(|| CliError::Usage(format!("no API key with id {key_id:?} (see list-api-keys)")))
+}
+
+/// Disables the key with this id.
+pub async fn disable_api_key(store: &impl ApiKeyStore, key_id: &str) -> Result<ApiKey, CliError> {
+    let key = api_key_by_id(store, key_id).await?;
     store.set_api_key_disabled(&key.key_hash, true).await?;
     Ok(ApiKey { disabled: true, ..key })
 }

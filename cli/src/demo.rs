@@ -309,7 +309,7 @@ pub async fn seed<
     // test.test has saved its preferences (users.getPreferences shows them).
     let wants = PreferenceChange { receive_login_detection_email: Some(Some(true)) };
     store.set_preferences(TEST_USER_ID, &wants).await?;
-    create_api_key(store, "demo back-end", Some(DEMO_API_KEY), now).await?;
+    create_api_key(store, "demo back-end", Some(DEMO_API_KEY), None, now).await?;
     Ok(sessions)
 }
 

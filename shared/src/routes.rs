@@ -13,7 +13,7 @@ use crate::core::clock::{Millis, now_ms};
 use crate::monocloud::handlers::{self as mc, McReply};
 use crate::request::{ApiRequest, RequestView};
 use crate::response::{Response, json};
-use crate::rocketchat::handlers::{Reply, account, admin, login, preferences, sessions};
+use crate::rocketchat::handlers::{Reply, account, admin, login, preferences, sessions, users};
 
 /// The functions that serve no route: the table-stream consumer that counts TTL removals
 /// (crate::expiry) and the Lambda authorizer other HTTP APIs attach (crate::authorizer).
@@ -165,6 +165,17 @@ routes! {
     /// Ends every session of a user (its own, or another's with logout-other-user).
     UsersLogout => "users-logout", ["POST"], "/api/v1/users.logout",
         rocketchat::users_logout(|a, req, now| account::logout_user(&a.store, req, now).await.map(Reply::UserLoggedOut));
+    /// Deactivates a user, ending every session of it, or activates it again.
+    UsersSetActiveStatus => "users-set-active-status", ["POST"], "/api/v1/users.setActiveStatus",
+        rocketchat::users_set_active_status(|a, req, now| {
+            users::set_active_status(&a.store, req, now).await.map(Reply::ActiveStatus)
+        });
+    /// Disables a user, revoking every session of it, by API key.
+    UserDisable => "user-disable", ["POST"], "/api/users/{user_id}/disable",
+        monocloud::user_disable(|a, req, now| mc::users::disable(&a.store, req, now).await.map(|u| McReply::User(Box::new(u))));
+    /// Enables a disabled user, by API key.
+    UserEnable => "user-enable", ["POST"], "/api/users/{user_id}/enable",
+        monocloud::user_enable(|a, req, now| mc::users::enable(&a.store, req, now).await.map(|u| McReply::User(Box::new(u))));
 }
 
 impl Endpoint {

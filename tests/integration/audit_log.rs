@@ -185,8 +185,10 @@ async fn role_two_factor_and_api_key_changes_reach_the_log() {
     admin::set_email_two_factor(store, "guester", true).await.unwrap();
     admin::set_email_two_factor(store, "guester", false).await.unwrap();
     let (key, secret) =
-        admin::create_api_key(store, "billing", None, sessions_api::core::clock::now_ms()).await.unwrap();
+        admin::create_api_key(store, "billing", None, None, sessions_api::core::clock::now_ms()).await.unwrap();
     admin::disable_api_key(store, &key.key_id).await.unwrap();
+    let read_logs = [sessions_api::core::scopes::Scope::ReadLogs];
+    admin::set_api_key_scopes(store, &key.key_id, &read_logs).await.unwrap();
     env.run_stream(&mut tail, &log).await;
     let k = Some(DEMO_API_KEY);
     let guester = "b66oZ8i9pkeSko33v";
@@ -212,13 +214,21 @@ async fn role_two_factor_and_api_key_changes_reach_the_log() {
     // The key's entries, found by its id; they name it, never the key or its hash.
     let keys = get_all_logs(&env, &format!("filter=targets.id:{}&sort=code:1", key.key_id), k).await;
     let rows = keys.json_body();
-    let got: Vec<(&str, &str)> = rows
+    let mut got: Vec<(&str, &str)> = rows
         .as_array()
         .unwrap()
         .iter()
         .map(|e| (e["code"].as_str().unwrap(), e["details"]["reason"].as_str().unwrap()))
         .collect();
-    assert_eq!(got, [("api_resource_secret_created", "created"), ("api_resource_updated", "disabled")], "{rows}");
+    got.sort();
+    let expected = [
+        ("api_resource_secret_created", "created"),
+        ("api_resource_updated", "disabled"),
+        ("api_resource_updated", "scopes_changed"),
+    ];
+    assert_eq!(got, expected, "{rows}");
+    let scoped = rows.as_array().unwrap().iter().find(|e| e["details"]["reason"] == json!("scopes_changed")).unwrap();
+    assert_eq!(scoped["details"]["scopes"], json!(["logs:read"]));
     assert_eq!(
         rows[0]["targets"],
         json!([{"type": "api_key", "id": key.key_id, "name": "billing", "identifier": null}])

@@ -23,6 +23,9 @@ async fn authentication_failures_are_401() {
         ("token of another user", Req::new().auth(&(TEST_USER_ID.into(), testroxie_token))),
         ("empty headers", Req::new().auth(&(String::new(), String::new()))),
         ("huge token", Req::new().auth(&(TEST_USER_ID.into(), "t".repeat(100_000)))),
+        // Past DynamoDB's 2 KB key limit the lookup itself would fail: a 401, not a 500.
+        ("huge user id", Req::new().auth(&("u".repeat(3_000), demo_token("QoYYFw2t9oKks2niG")))),
+        ("user id just over the bound", Req::new().auth(&("u".repeat(65), demo_token("QoYYFw2t9oKks2niG")))),
         ("unauthorised with bad params too", Req::new().query("offset=-1&count=abc&sort=nope")),
     ];
     for (name, req) in cases {

@@ -168,6 +168,22 @@ async fn every_event_succeeds_against_the_demo_data() {
                 body,
                 json!({"user": {"_id": TEST_USER_ID, "settings": {"preferences": {"receiveLoginDetectionEmail": false}}}, "success": true})
             ),
+            "users-set-active-status.json" => {
+                assert_eq!(body, json!({"user": {"_id": "rYhzFRd2QZjNwAAXX", "active": false}, "success": true}));
+                use sessions_api::store::UserSessionReader;
+                assert_eq!(env.app.store.user_sessions("rYhzFRd2QZjNwAAXX").await.unwrap(), []);
+            }
+            "user-disable.json" | "user-enable.json" => {
+                let disabled = name == "user-disable.json";
+                assert_eq!(
+                    (body["user_id"].as_str(), body["disabled"].as_bool()),
+                    (Some(TEST_USER_ID), Some(disabled))
+                );
+                assert_eq!(body["username"]["username"], json!("test.test"), "{body}");
+                let sessions = Req::new().auth(&demo_auth(TEST_USER_ID, "QoYYFw2t9oKks2niG"));
+                let status = if disabled { 401 } else { 200 };
+                assert_eq!(env.send(Endpoint::SessionsList, sessions).await.status, status);
+            }
             "users-get-preferences.json" => {
                 assert_eq!(body, json!({"preferences": {"receiveLoginDetectionEmail": true}, "success": true}))
             }

@@ -10,8 +10,8 @@ use sessions_api::Endpoint::{self, *};
 use sessions_api::core::clock::now_ms;
 use sessions_api::core::model::Session;
 use sessions_api::response::ApiResponse;
-use sessions_api::store::UserSessionReader;
 use sessions_api::store::faults::{Fault, Faults};
+use sessions_api::store::{UserAdmin, UserSessionReader};
 use sessions_cli::demo::DEMO_API_KEY;
 
 use crate::support::*;
@@ -63,6 +63,11 @@ fn operations(endpoint: Endpoint) -> &'static [&'static str] {
         Logout => &["GetItem", "TransactWriteItems"],
         // Token, user; the user's sessions; each ending.
         UsersLogoutOtherClients | UsersRemoveOtherTokens | UsersLogout => &["GetItem", "Query", "TransactWriteItems"],
+        // Token, user, permissions (or API key), the user; the flag on the profile and its
+        // links (one transaction); the user's sessions; each ending.
+        UsersSetActiveStatus | UserDisable => &["GetItem", "TransactWriteItems", "Query"],
+        // API key, the user; the flag.
+        UserEnable => &["GetItem", "TransactWriteItems"],
     }
 }
 
@@ -104,6 +109,8 @@ fn body(session_id: &str) -> Value {
 /// A request for `endpoint` on fresh sessions, and the sessions it is meant to end.
 async fn fresh_request(env: &TestEnv, endpoint: Endpoint) -> (ApiGatewayV2httpRequest, Vec<Session>) {
     let now = now_ms();
+    // A case before may have deactivated test.test.
+    env.app.store.set_active(TEST_USER_ID, true).await.unwrap();
     let me = env.login(TEST_USER_ID, "Firefox", "Linux", now).await;
     let auth = (TEST_USER_ID.to_string(), me.token.clone());
     let own = Req::new().auth(&auth);
@@ -145,6 +152,20 @@ async fn fresh_request(env: &TestEnv, endpoint: Endpoint) -> (ApiGatewayV2httpRe
             (own.event(endpoint), others)
         }
         UsersLogout => (own.event(endpoint), live_sessions(env, TEST_USER_ID).await),
+        UsersSetActiveStatus => {
+            let roxie = env.login(ROXIE_ID, "Safari", "macOS", now).await;
+            let req = Req::new().auth(&(ROXIE_ID.to_string(), roxie.token.clone()));
+            let req = req.json(json!({"userId": TEST_USER_ID, "activeStatus": false}));
+            (req.event(endpoint), live_sessions(env, TEST_USER_ID).await)
+        }
+        UserDisable => {
+            let path = format!("/api/users/{TEST_USER_ID}/disable");
+            (mc_event(endpoint, &path), live_sessions(env, TEST_USER_ID).await)
+        }
+        UserEnable => {
+            env.app.store.set_active(TEST_USER_ID, false).await.unwrap();
+            (mc_event(endpoint, &format!("/api/users/{TEST_USER_ID}/enable")), vec![])
+        }
     }
 }
 
@@ -250,6 +271,9 @@ fault_tests! {
     users_logout_other_clients_answers_503_under_faults: UsersLogoutOtherClients,
     users_remove_other_tokens_answers_503_under_faults: UsersRemoveOtherTokens,
     users_logout_answers_503_under_faults: UsersLogout,
+    users_set_active_status_answers_503_under_faults: UsersSetActiveStatus,
+    user_disable_answers_503_under_faults: UserDisable,
+    user_enable_answers_503_under_faults: UserEnable,
 }
 
 /// Each route calls exactly the operations listed for it, so the table above is complete.

@@ -19,8 +19,9 @@ use sessions_cli::demo::{DEMO_API_KEY, DEMO_PASSWORD};
 
 use crate::support::*;
 
-/// Partitions only the admin tool writes: permissions, API keys, the login-name links.
-const ADMIN_TOOL_ONLY: [&str; 4] = ["PERMISSION#", "APIKEY#", "USERNAME#", "EMAIL#"];
+/// Partitions only the admin tool writes: permissions and API keys. (The login-name links
+/// carry a copy of `active`, which deactivation and activation write.)
+const ADMIN_TOOL_ONLY: [&str; 2] = ["PERMISSION#", "APIKEY#"];
 const WRITES: [&str; 5] = [
     "dynamodb:PutItem",
     "dynamodb:UpdateItem",
@@ -162,7 +163,7 @@ impl Recorder {
 }
 
 /// Every route that authenticates a Rocket.Chat token, and so ends an idle session.
-const AUTHENTICATED: [Endpoint; 13] = [
+const AUTHENTICATED: [Endpoint; 14] = [
     SessionsList,
     Me,
     UsersSetPreferences,
@@ -176,6 +177,7 @@ const AUTHENTICATED: [Endpoint; 13] = [
     UsersLogoutOtherClients,
     UsersRemoveOtherTokens,
     UsersLogout,
+    UsersSetActiveStatus,
 ];
 
 /// With an idle timeout set, a session unused past it: 401, and the session ended.
@@ -271,6 +273,14 @@ async fn extra_paths(env: &mut TestEnv, endpoint: Endpoint, rec: &mut Recorder) 
             rec.setup();
             let resp = env.send(endpoint, admin_request(endpoint).auth(&roxie).ip("192.0.2.7").code(&code)).await;
             assert!(resp.status == 200 || resp.status == 404, "{}", resp.body);
+            rec.function();
+        }
+        UserEnable => {
+            // Enabling a disabled user (the events/ file enables an active one: no write).
+            sessions_cli::admin::set_user_active(&env.app.store, TEST_USER_ID, false).await.unwrap();
+            rec.setup();
+            let (_, resp) = env.send_event(&repo_root().join("events/user-enable.json")).await;
+            assert_eq!(resp.status, 200, "{}", resp.body);
             rec.function();
         }
         Login => {

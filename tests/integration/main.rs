@@ -2,8 +2,10 @@
 //! built events, by the files in events/, and over HTTP through the local server.
 
 mod account;
+mod accounts;
 mod activity;
 mod admin;
+mod admin_tool;
 mod audit_log;
 mod authorizer;
 mod bad_input;

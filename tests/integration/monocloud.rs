@@ -123,7 +123,8 @@ async fn api_keys_missing_unknown_or_disabled_are_401() {
     let path = sessions_path(TEST_USER_ID);
     assert_problem(&call(&env, UserSessionsList, &path, "", None).await, 401);
     assert_problem(&call(&env, UserSessionsList, &path, "", Some("sk_not_a_key")).await, 401);
-    let (key, secret) = sessions_cli::admin::create_api_key(&env.app.store, "ci", None, env.seeded_at).await.unwrap();
+    let (key, secret) =
+        sessions_cli::admin::create_api_key(&env.app.store, "ci", None, None, env.seeded_at).await.unwrap();
     assert!(env.app.store.api_key(&key.key_hash).await.unwrap().is_some());
     assert!(!format!("{:?}", env.snapshot().await).contains(&secret), "the key itself is never stored");
     assert_eq!(call(&env, UserSessionsList, &path, "", Some(&secret)).await.status, 200);
@@ -132,6 +133,60 @@ async fn api_keys_missing_unknown_or_disabled_are_401() {
     assert_eq!(body["title"], "Unauthorized");
     // Unauthorised and invalid: 401 first.
     assert_problem(&call(&env, UserSessionsList, &path, "page=0", None).await, 401);
+}
+
+/// A key holds scopes: a call outside them is 403 in MonoCloud's problem shape, after the
+/// key is checked and before anything else, and changes nothing. A key recorded before scopes
+/// (no `scopes` on its item) keeps full access until an operator sets them.
+#[tokio::test]
+async fn a_key_outside_its_scopes_is_403_and_changes_nothing() {
+    use sessions_api::core::scopes::Scope;
+    use sessions_cli::admin::{create_api_key, set_api_key_scopes};
+    let env = TestEnv::seeded().await;
+    let store = &env.app.store;
+    let (key, secret) =
+        create_api_key(store, "reader", None, Some(&[Scope::ReadSessions]), env.seeded_at).await.unwrap();
+    let k = Some(secret.as_str());
+    let path = sessions_path(TEST_USER_ID);
+    let one = format!("{path}/QoYYFw2t9oKks2niG");
+    assert_eq!(call(&env, UserSessionsList, &path, "", k).await.status, 200);
+    assert_eq!(call(&env, UserSessionGet, &one, "", k).await.status, 200);
+    let before = env.snapshot().await;
+    let forbidden = |scope: &str| {
+        json!({"type": "https://httpstatuses.io/403", "title": "Forbidden", "status": 403, "traceId": "t",
+               "detail": format!("The API key does not have the scope '{scope}' this route needs.")})
+    };
+    let cases = [
+        (UserSessionRevoke, one.clone(), "", "sessions:revoke"),
+        (UserSessionsRevokeAll, path.clone(), "except=nope", "sessions:revoke"),
+        (Endpoint::UserDisable, format!("/api/users/{TEST_USER_ID}/disable"), "", "users:manage"),
+        (Endpoint::UserEnable, format!("/api/users/{TEST_USER_ID}/enable"), "", "users:manage"),
+        (Endpoint::LogsList, "/api/logs".to_string(), "page=0", "logs:read"),
+        // The scope is checked before the path's user is looked up.
+        (UserSessionRevoke, format!("{}/x", sessions_path("nobody")), "", "sessions:revoke"),
+    ];
+    for (endpoint, path, query, scope) in cases {
+        let mut body = assert_problem(&call(&env, endpoint, &path, query, k).await, 403);
+        body["traceId"] = json!("t");
+        assert_eq!(body, forbidden(scope), "{path}");
+    }
+    assert_eq!(env.snapshot().await, before);
+    // Given the scope, the same key revokes.
+    set_api_key_scopes(store, &key.key_id, &[Scope::ReadSessions, Scope::RevokeSessions]).await.unwrap();
+    assert_eq!(call(&env, UserSessionRevoke, &one, "", k).await.status, 204);
+    // A key from before scopes: its item has no `scopes`, and it may do everything.
+    let old = sessions_api::core::model::ApiKey {
+        key_hash: sessions_api::core::ids::sha256_hex("sk_from_before_scopes"),
+        key_id: "OLDKEY00000000000".into(),
+        name: "old".into(),
+        created_at: "2026-01-01T00:00:00.000Z".into(),
+        disabled: false,
+        scopes: None,
+    };
+    store.create_api_key(&old).await.unwrap();
+    assert_eq!(store.api_key(&old.key_hash).await.unwrap().unwrap().scopes, None);
+    let logs = call(&env, Endpoint::LogsList, "/api/logs", "", Some("sk_from_before_scopes")).await;
+    assert_eq!(logs.status, 200, "{}", logs.body);
 }
 
 #[tokio::test]
@@ -181,6 +236,13 @@ async fn unknown_users_and_sessions_are_404() {
     let before = env.snapshot().await;
     assert_problem(&call(&env, UserSessionGet, &foreign, "", k).await, 404);
     assert_problem(&call(&env, UserSessionRevoke, &foreign, "", k).await, 404);
+    // A revoke-all whose `except` names no live session of the user (a typo, another user's
+    // session) revokes nothing, rather than everything.
+    let all = sessions_path(TEST_USER_ID);
+    for except in ["except=QoYYFw2t9oKks2niX", "except=o94SveQp6fyPsoiNC", &format!("except={}", "Q".repeat(300))] {
+        let body = assert_problem(&call(&env, UserSessionsRevokeAll, &all, except, k).await, 404);
+        assert_eq!(body["detail"], json!("Session not found"), "{except}");
+    }
     assert_eq!(env.snapshot().await, before);
 }
 

@@ -89,7 +89,8 @@ fn secrets_never_print_with_debug() {
                 key_id: "k1".into(),
                 name: "billing".into(),
                 created_at: "now".into(),
-                disabled: false
+                disabled: false,
+                scopes: None,
             }
         ),
     );

@@ -535,14 +535,17 @@ fn report(rows: &[Row], args: &Args) -> String {
 #[tokio::main]
 async fn main() {
     let args = Args::parse();
-    sessions_cli::demo::local_endpoint(|k| std::env::var(k).ok()).unwrap_or_else(|e| panic!("sessions-bench: {e}"));
+    let endpoint =
+        sessions_cli::demo::local_endpoint(|k| std::env::var(k).ok()).unwrap_or_else(|e| panic!("sessions-bench: {e}"));
     let sdk = DynamoStore::client_from_env().await;
     // DynamoDB Local on a shared machine can take seconds where DynamoDB takes milliseconds.
     let timeouts = aws_sdk_dynamodb::config::timeout::TimeoutConfig::builder()
         .operation_attempt_timeout(Duration::from_secs(30))
         .operation_timeout(Duration::from_secs(60))
         .build();
-    let base = aws_sdk_dynamodb::Client::from_conf(sdk.config().to_builder().timeout_config(timeouts).build());
+    // Sent exactly where the check looked, not wherever the provider chain resolves.
+    let conf = sdk.config().to_builder().timeout_config(timeouts).endpoint_url(endpoint).build();
+    let base = aws_sdk_dynamodb::Client::from_conf(conf);
     let mut rows = Vec::new();
     std::fs::create_dir_all(&args.out).expect("docs folder");
     write_costs(&args, &base, &mut rows).await;

@@ -122,7 +122,7 @@ pub async fn seed(app: &Arc<App>, sessions: usize) -> Fixture {
     let admin = user(app, "bench-admin".into(), &["admin"]).await;
     let admin_login = issue_login(&app.store, &app.config, &admin, spec()).await.expect("admin login");
     user(app, LOGIN_USER.into(), &["user"]).await;
-    let (_, api_key) = create_api_key(&app.store, "bench", None, now).await.expect("api key");
+    let (_, api_key) = create_api_key(&app.store, "bench", None, None, now).await.expect("api key");
     Fixture {
         user_id: owner.user_id,
         user_token: user_login.token,

@@ -14,7 +14,8 @@ use sessions_api::store::{ApiKeyStore, DynamoStore};
 use sessions_api::{App, Config};
 use sessions_cli::admin::{
     LoginSpec, NewUser, change_role, create_api_key, create_user, current_totp_code, disable_api_key, enable_totp,
-    find_user, init_permissions, issue_login, outbox, qr_for_terminal, set_email_two_factor, set_user_active,
+    find_user, init_permissions, issue_login, outbox, parse_scopes, qr_for_terminal, set_api_key_scopes,
+    set_email_two_factor, set_user_active,
 };
 use sessions_cli::table::{TableDefinition, create_table};
 use sessions_cli::{CliError, demo, progress};
@@ -95,6 +96,17 @@ enum Command {
     CreateApiKey {
         #[arg(long)]
         name: String,
+        /// A scope the key holds (repeatable): sessions:read, sessions:revoke, users:manage,
+        /// logs:read. None given: every scope.
+        #[arg(long = "scope")]
+        scopes: Vec<String>,
+    },
+    /// Replace an API key's scopes (a key from before scopes has every one until this).
+    SetApiKeyScopes {
+        #[arg(long)]
+        id: String,
+        #[arg(long = "scope", required = true)]
+        scopes: Vec<String>,
     },
     /// List API keys (ids, names, state; never the keys).
     ListApiKeys,
@@ -182,12 +194,17 @@ async fn run(command: Command) -> Result<(), CliError> {
             set_email_two_factor(store, &user, true).await?;
             println!("email 2FA enabled for {user}");
         }
-        Command::CreateApiKey { name } => {
-            let (key, secret) = create_api_key(store, &name, None, now_ms()).await?;
-            println!("{}", json!({"id": key.key_id, "name": key.name, "apiKey": secret}));
+        Command::CreateApiKey { name, scopes } => {
+            let scopes = if scopes.is_empty() { None } else { Some(parse_scopes(&scopes)?) };
+            let (key, secret) = create_api_key(store, &name, None, scopes.as_deref(), now_ms()).await?;
+            println!("{}", json!({"id": key.key_id, "name": key.name, "scopes": scope_names(&key), "apiKey": secret}));
             eprintln!("Keep the key now: only its SHA-256 is stored.");
         }
         Command::ListApiKeys => list_api_keys(store).await?,
+        Command::SetApiKeyScopes { id, scopes } => {
+            let key = set_api_key_scopes(store, &id, &parse_scopes(&scopes)?).await?;
+            println!("{}", json!({"id": key.key_id, "name": key.name, "scopes": scope_names(&key)}));
+        }
         Command::DisableApiKey { id } => {
             let key = disable_api_key(store, &id).await?;
             println!("API key {} ({}) disabled", key.key_id, key.name);
@@ -231,7 +248,8 @@ async fn log_in(store: &DynamoStore, config: &Config, args: LoginArgs) -> Result
 
 /// `seed-demo`: the demo users and sessions (local tables only).
 async fn seed_demo(store: &DynamoStore, config: &Config) -> Result<(), CliError> {
-    demo::local_endpoint(|name| std::env::var(name).ok())?;
+    // Written exactly where the check looked, not wherever the provider chain resolves.
+    let store = &store.pinned_to(&demo::local_endpoint(|name| std::env::var(name).ok())?);
     let progress = progress::bar("seeding");
     let seeded = demo::seed(store, config, now_ms(), &progress).await;
     progress.finish_and_clear();
@@ -256,7 +274,16 @@ async fn print_totp_enrolment(store: &DynamoStore, user: &str) -> Result<(), Cli
 /// `list-api-keys`: ids, names and state, never the keys.
 async fn list_api_keys(store: &DynamoStore) -> Result<(), CliError> {
     for k in store.api_keys().await? {
-        println!("{}", json!({"id": k.key_id, "name": k.name, "createdAt": k.created_at, "disabled": k.disabled}));
+        let scopes = scope_names(&k);
+        println!(
+            "{}",
+            json!({"id": k.key_id, "name": k.name, "createdAt": k.created_at, "disabled": k.disabled, "scopes": scopes})
+        );
     }
     Ok(())
+}
+
+/// A key's scope names; `null` for a key from before scopes (every scope).
+fn scope_names(key: &sessions_api::core::model::ApiKey) -> Option<Vec<&'static str>> {
+    key.scopes.as_ref().map(|s| s.iter().map(|s| s.name()).collect())
 }

@@ -23,11 +23,13 @@ pub enum AccountChange {
 }
 
 /// A change to an API key.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum KeyChange {
     Created,
     Disabled,
     Enabled,
+    /// Its scopes replaced: the names it now holds.
+    ScopesChanged(Vec<String>),
 }
 
 /// An entry whose actor is the system, at `at_secs`, its targets and details still to fill in.
@@ -88,14 +90,18 @@ pub fn account_changed(id: String, at_secs: i64, user_id: &str, username: &str, 
 }
 
 /// The entry of one change to the API key `key_id` (its id and name, never the key or its hash).
-pub fn api_key_changed(id: String, at_secs: i64, key_id: &str, key_name: &str, change: KeyChange) -> LogEntry {
-    let (head, reason) = match change {
-        KeyChange::Created => (("api_resources", "API Resource Secret Created", "success", API_KEY_CREATED), "created"),
-        KeyChange::Disabled => (("api_resources", "API Resource Updated", "information", API_KEY_UPDATED), "disabled"),
-        KeyChange::Enabled => (("api_resources", "API Resource Updated", "information", API_KEY_UPDATED), "enabled"),
+pub fn api_key_changed(id: String, at_secs: i64, key_id: &str, key_name: &str, change: &KeyChange) -> LogEntry {
+    let updated = ("api_resources", "API Resource Updated", "information", API_KEY_UPDATED);
+    let (head, details) = match change {
+        KeyChange::Created => {
+            (("api_resources", "API Resource Secret Created", "success", API_KEY_CREATED), json!({"reason": "created"}))
+        }
+        KeyChange::Disabled => (updated, json!({"reason": "disabled"})),
+        KeyChange::Enabled => (updated, json!({"reason": "enabled"})),
+        KeyChange::ScopesChanged(scopes) => (updated, json!({"reason": "scopes_changed", "scopes": scopes})),
     };
     let mut entry = by_system(id, at_secs, head);
-    entry.details = json!({"reason": reason});
+    entry.details = details;
     entry.description = describe(&format!("API key {key_name}"), &entry.details);
     entry.targets = vec![LogParty {
         kind: API_KEY.into(),
@@ -138,12 +144,15 @@ mod tests {
 
     #[test]
     fn an_api_keys_entry_names_the_key_not_a_user() {
-        let e = api_key_changed("i".into(), 7, "K1", "billing", KeyChange::Disabled);
+        let e = api_key_changed("i".into(), 7, "K1", "billing", &KeyChange::Disabled);
         assert_eq!((e.code.as_str(), e.category.as_str()), (API_KEY_UPDATED, "api_resources"));
         assert_eq!(e.details, json!({"reason": "disabled"}));
         assert_eq!(e.description, "API key billing: disabled");
         assert_eq!((e.user_id(), e.subject_id()), (None, Some("K1")));
-        let created = api_key_changed("i".into(), 7, "K1", "billing", KeyChange::Created);
+        let created = api_key_changed("i".into(), 7, "K1", "billing", &KeyChange::Created);
         assert_eq!((created.code.as_str(), created.kind.as_str()), (API_KEY_CREATED, "success"));
+        let scoped =
+            api_key_changed("i".into(), 7, "K1", "billing", &KeyChange::ScopesChanged(vec!["logs:read".into()]));
+        assert_eq!(scoped.details, json!({"reason": "scopes_changed", "scopes": ["logs:read"]}));
     }
 }

@@ -16,6 +16,7 @@ pub mod order;
 pub mod permissions;
 pub mod preferences;
 pub mod redact;
+pub mod scopes;
 pub mod sign_ins;
 pub mod totp;
 pub mod travel;

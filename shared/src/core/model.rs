@@ -166,6 +166,14 @@ pub struct ApiKey {
     pub name: String,
     pub created_at: String,
     pub disabled: bool,
+    /// What the key may do (core::scopes); `None` for a key from before scopes: everything.
+    pub scopes: Option<Vec<crate::core::scopes::Scope>>,
 }
 
-crate::debug_redacted!(ApiKey { key_id, name, created_at, disabled } redacted { key_hash });
+impl ApiKey {
+    pub fn allows(&self, scope: crate::core::scopes::Scope) -> bool {
+        crate::core::scopes::allows(self.scopes.as_deref(), scope)
+    }
+}
+
+crate::debug_redacted!(ApiKey { key_id, name, created_at, disabled, scopes } redacted { key_hash });

@@ -8,9 +8,18 @@ pub const LOGOUT_DEVICE_MANAGEMENT: &str = "logout-device-management";
 /// Rocket.Chat's permission to end another user's sessions (users.logout).
 pub const LOGOUT_OTHER_USER: &str = "logout-other-user";
 
+/// Rocket.Chat's permissions to deactivate and activate users (users.setActiveStatus takes either).
+pub const EDIT_OTHER_USER_ACTIVE_STATUS: &str = "edit-other-user-active-status";
+pub const MANAGE_MODERATION_ACTIONS: &str = "manage-moderation-actions";
+
 /// Every permission with its default roles.
-pub const DEFAULTS: [(&str, &[&str]); 3] =
-    [(VIEW_DEVICE_MANAGEMENT, &["admin"]), (LOGOUT_DEVICE_MANAGEMENT, &["admin"]), (LOGOUT_OTHER_USER, &["admin"])];
+pub const DEFAULTS: [(&str, &[&str]); 5] = [
+    (VIEW_DEVICE_MANAGEMENT, &["admin"]),
+    (LOGOUT_DEVICE_MANAGEMENT, &["admin"]),
+    (LOGOUT_OTHER_USER, &["admin"]),
+    (EDIT_OTHER_USER_ACTIVE_STATUS, &["admin"]),
+    (MANAGE_MODERATION_ACTIONS, &["admin"]),
+];
 
 pub fn default_roles(permission: &str) -> Vec<String> {
     DEFAULTS

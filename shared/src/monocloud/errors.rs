@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use serde_json::json;
 
+use crate::core::scopes::Scope;
 use crate::store::StoreError;
 
 /// Why a MonoCloud-dialect request failed; rendered as RFC 7807 problem+json.
@@ -11,6 +12,9 @@ use crate::store::StoreError;
 pub enum McError {
     #[error("unauthorized")]
     Unauthorized,
+    /// The key is valid but lacks the route's scope (core::scopes).
+    #[error("forbidden: the key lacks {}", .0.name())]
+    Forbidden(Scope),
     #[error("not found: {0}")]
     NotFound(&'static str),
     /// A query that cannot be parsed.
@@ -39,6 +43,9 @@ impl From<StoreError> for McError {
 pub fn problem(e: &McError, trace_id: &str) -> (u16, serde_json::Value) {
     let (status, title, detail) = match e {
         McError::Unauthorized => (401, "Unauthorized", "A valid X-API-KEY header is required.".to_string()),
+        McError::Forbidden(scope) => {
+            (403, "Forbidden", format!("The API key does not have the scope '{}' this route needs.", scope.name()))
+        }
         McError::NotFound(what) => (404, "Not Found", what.to_string()),
         McError::BadRequest(d) => (400, "Bad Request", d.clone()),
         McError::Validation(_) => (422, "One or more validation errors occurred.", "See errors.".to_string()),

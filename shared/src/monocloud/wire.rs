@@ -5,6 +5,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::errors::{McError, problem};
+use super::handlers::users::UserChanged;
 use super::handlers::{McPage, McReply};
 use crate::core::ids::new_id;
 use crate::core::model::Session;
@@ -121,6 +122,7 @@ pub fn respond(result: Result<McReply, McError>, trace_id: &str) -> Response {
         }
         Ok(McReply::Revoked) => empty(204),
         Ok(McReply::RevokedCount(n)) => json_response(200, JSON, json!({ "count": n }).to_string()),
+        Ok(McReply::User(u)) => json_response(200, JSON, user_body(&u).to_string()),
         Err(e) => {
             match &e {
                 McError::Internal(detail) => tracing::error!(%detail, %trace_id, "request failed"),
@@ -134,6 +136,41 @@ pub fn respond(result: Result<McReply, McError>, trace_id: &str) -> Response {
             json_response(status, PROBLEM, body.to_string())
         }
     }
+}
+
+/// MonoCloud's `User` of an account (users-api.ts's model): what this API keeps, and the
+/// empty or zero value of everything it does not (docs/monocloud.md#the-user). Ids of emails
+/// and the username are derived from their text, so they stay the same between calls.
+fn user_body(changed: &UserChanged) -> serde_json::Value {
+    let user = &changed.user;
+    let derived = |kind: &str, text: &str| crate::core::ids::sha256_hex(&format!("{kind}:{text}"))[..24].to_string();
+    let emails: Vec<serde_json::Value> = user
+        .emails
+        .iter()
+        .enumerate()
+        .map(|(i, email)| {
+            json!({"id": derived("email", email), "primary": i == 0, "verified": false, "source": null,
+                   "verification_source": null, "email": email})
+        })
+        .collect();
+    json!({
+        "user_id": user.user_id,
+        "disabled": !user.active,
+        "connections": [], "claims": {}, "public_data": {}, "private_data": {},
+        "emails": emails,
+        "phone_numbers": [], "passkeys": [],
+        "force_password_reset": false,
+        "external_providers": [],
+        "creation_time": 0,
+        "last_updated": changed.at.div_euclid(1000),
+        "username": {"id": derived("username", &user.username), "username": user.username, "source": null},
+        "has_password": user.password_bcrypt.is_some(),
+        "password_updated_at": null,
+        "block_until": null, "failure_count": 0, "sign_in_attempts_count": 0,
+        "last_sign_in_attempt": null, "last_sign_in_attempt_ip": null,
+        "sign_in_success_count": 0, "last_sign_in_success": null, "last_sign_in_success_ip": null,
+        "last_activity": null, "last_known_city": null, "last_known_country": null, "last_known_region": null,
+    })
 }
 
 #[cfg(test)]

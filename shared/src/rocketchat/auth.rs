@@ -18,6 +18,9 @@ pub const AUTH_TOKEN_HEADER: &str = "x-auth-token";
 
 /// Longest token worth hashing; anything longer cannot be one of ours.
 const MAX_TOKEN_LEN: usize = 256;
+/// Longest `X-User-Id` looked up: ids are 17 characters; far past that a DynamoDB key would be
+/// refused (over 2 KB), which must be a 401 like any unknown user, not an error.
+const MAX_USER_ID_LEN: usize = 64;
 
 /// An authenticated caller: the user, and the session its token belongs to.
 #[derive(Clone, PartialEq, Eq)]
@@ -62,7 +65,7 @@ pub enum AuthError {
 pub async fn authenticate(store: &impl AuthStore, req: &ApiRequest, now: Millis) -> Result<Caller, AuthError> {
     let user_id = req.header(USER_ID_HEADER).unwrap_or("");
     let token = req.header(AUTH_TOKEN_HEADER).unwrap_or("");
-    if user_id.is_empty() || token.is_empty() || token.len() > MAX_TOKEN_LEN {
+    if user_id.is_empty() || user_id.len() > MAX_USER_ID_LEN || token.is_empty() || token.len() > MAX_TOKEN_LEN {
         return Err(AuthError::Unauthorized);
     }
     let token_hash = hash_token(token);

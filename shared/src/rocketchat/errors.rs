@@ -38,6 +38,9 @@ pub enum ApiError {
     /// users.logout named a user that does not exist.
     #[error("invalid user id")]
     InvalidUserId,
+    /// users.setActiveStatus named a user that does not exist.
+    #[error("user not found")]
+    UserNotFound,
     /// users.getPreferences of a user who never saved any (Rocket.Chat's answer).
     #[error("preferences not set up")]
     PreferencesNotSet,
@@ -71,6 +74,8 @@ impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::Unavailable(_) => ApiError::Unavailable(e.to_string()),
+            // A login whose account was deactivated while it ran: as for any inactive account.
+            StoreError::Inactive => ApiError::LoginFailed,
             _ => ApiError::Internal(e.to_string()),
         }
     }
@@ -107,6 +112,7 @@ pub fn error_body(e: &ApiError) -> (u16, serde_json::Value) {
         ),
         ApiError::InvalidSortKeys => (400, json!({"success": false, "error": "error-invalid-sort-keys"})),
         ApiError::SessionNotFound => (404, json!({"success": false, "error": "Session not found"})),
+        ApiError::UserNotFound => (400, json!({"success": false, "error": "User not found"})),
         ApiError::TotpRequired { .. } | ApiError::TotpInvalid { .. } | ApiError::TotpMaxAttempts { .. } => {
             (400, two_factor_body(e))
         }

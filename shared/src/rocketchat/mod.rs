@@ -5,6 +5,7 @@
 //! two-factor authentication ([`two_factor`]) is Rocket.Chat's alone. Contract:
 //! docs/rocketchat.md and docs/login-and-2fa.md.
 
+pub mod active_status_body;
 pub mod auth;
 pub mod errors;
 pub mod handlers;

@@ -183,6 +183,11 @@ pub fn respond(result: Result<Reply, ApiError>) -> Response {
             json_response(200, JSON, json!({"token": o.token, "tokenExpires": expires, "success": true}).to_string())
         }
         Ok(Reply::Success) => json_response(200, JSON, json!({"success": true}).to_string()),
+        Ok(Reply::ActiveStatus(s)) => json_response(
+            200,
+            JSON,
+            json!({"user": {"_id": s.user_id, "active": s.active}, "success": true}).to_string(),
+        ),
         Ok(Reply::UserLoggedOut(id)) => json_response(
             200,
             JSON,

@@ -16,6 +16,9 @@ pub enum StoreError {
     Corrupt(String),
     #[error("{0} already exists")]
     Conflict(String),
+    /// A session was not created: the account was deactivated (or removed) meanwhile.
+    #[error("the account is not active")]
+    Inactive,
 }
 
 /// Error codes of DynamoDB calls that fail for load or a passing fault, not for the request.

@@ -5,6 +5,7 @@
 //! (api_keys, login_limits, outbox, permissions, sessions, session_index, tokens,
 //! two_factor, users), over the plumbing of keys, client, error, transactions and attributes.
 
+mod account_status;
 mod activity;
 mod api_keys;
 mod attributes;
@@ -34,6 +35,7 @@ mod two_factor;
 mod users;
 mod window;
 
+pub use account_status::{AccountStatus, StatusChanged};
 pub use activity::{ActivityPolicy, ActivityRecorder, SessionUse};
 pub use api_keys::ApiKeyStore;
 pub use attributes::Item;
@@ -143,5 +145,13 @@ impl DynamoStore {
 
     pub fn table(&self) -> &str {
         &self.table
+    }
+
+    /// This store with every request sent to `endpoint_url`, whatever the environment's
+    /// configuration says (`AWS_IGNORE_CONFIGURED_ENDPOINT_URLS` included): for tools that
+    /// checked an endpoint is local before writing known passwords and keys.
+    pub fn pinned_to(&self, endpoint_url: &str) -> DynamoStore {
+        let conf = self.client.config().to_builder().endpoint_url(endpoint_url).build();
+        DynamoStore { client: Client::from_conf(conf), ..self.clone() }
     }
 }

@@ -426,6 +426,9 @@ impl DynamoStore {
 }
 
 impl SessionCreator for DynamoStore {
+    /// The session, its token and the counter, in one transaction that also checks the
+    /// account is still active: a deactivation that set the flag before it commits leaves no
+    /// session behind (one committed before is ended by the deactivation's own pass).
     async fn create_session(&self, session: &Session, token_hash: &str) -> Result<(), StoreError> {
         let token = TokenItem::new(session, token_hash);
         let outcome = self
@@ -433,10 +436,12 @@ impl SessionCreator for DynamoStore {
                 transact_put(&self.table, to_item(&SessionItem::new(session, token_hash, self.order_shards))?, true)?,
                 transact_put(&self.table, to_item(&token)?, true)?,
                 self.counter_update(1)?,
+                self.active_account_check(&session.user_id)?,
             ])
             .await?;
         match outcome {
             Tx::Written => Ok(()),
+            Tx::ConditionFailed(failed) if failed.contains(&3) => Err(StoreError::Inactive),
             Tx::ConditionFailed(_) => Err(StoreError::Conflict(format!("session {}", session.session_id))),
         }
     }

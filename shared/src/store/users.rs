@@ -352,6 +352,24 @@ impl UserAdmin for DynamoStore {
     }
 }
 
+impl DynamoStore {
+    /// A transaction's check that the user's profile exists and is active.
+    pub(super) fn active_account_check(&self, user_id: &str) -> Result<TransactWriteItem, StoreError> {
+        let key = [
+            (keys::PK.to_string(), AttributeValue::S(keys::user(user_id))),
+            (keys::SK.to_string(), AttributeValue::S(keys::PROFILE.into())),
+        ];
+        let check = aws_sdk_dynamodb::types::ConditionCheck::builder()
+            .table_name(&self.table)
+            .set_key(Some(key.into()))
+            .condition_expression("active = :active")
+            .expression_attribute_values(":active", AttributeValue::Bool(true))
+            .build()
+            .map_err(|e| StoreError::Dynamo(e.to_string()))?;
+        Ok(TransactWriteItem::builder().condition_check(check).build())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

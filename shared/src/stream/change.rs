@@ -134,8 +134,8 @@ fn profile_changes(old: &Item, new: &Item) -> Vec<AccountChange> {
     out
 }
 
-/// An API key's item created, or its `disabled` flag turned (its hash, in the key and the
-/// images, is never read).
+/// An API key's item created, its `disabled` flag turned or its scopes changed (its hash, in
+/// the key and the images, is never read).
 fn api_key(record: &EventRecord) -> Change {
     let disabled = |image: &Item| matches!(image.get("disabled"), Some(AttributeValue::Bool(true)));
     let (old, new) = (&record.change.old_image, &record.change.new_image);
@@ -143,6 +143,7 @@ fn api_key(record: &EventRecord) -> Change {
         "INSERT" => KeyChange::Created,
         "MODIFY" if !disabled(old) && disabled(new) => KeyChange::Disabled,
         "MODIFY" if disabled(old) && !disabled(new) => KeyChange::Enabled,
+        "MODIFY" if old.get("scopes") != new.get("scopes") => KeyChange::ScopesChanged(strings(new, "scopes")),
         _ => return Change::Other,
     };
     let Some(key_id) = text(record, "keyId") else { return Change::Malformed("an API key without its keyId".into()) };

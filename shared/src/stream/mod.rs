@@ -121,7 +121,7 @@ async fn act(app: &App, record: &EventRecord, outcome: &mut Outcome) -> Result<V
             Ok(Vec::new())
         }
         Change::ApiKey { key_id, name, change, at_secs } => {
-            store.put_log(&admin_log::api_key_changed(log_id(record), at_secs, &key_id, &name, change)).await?;
+            store.put_log(&admin_log::api_key_changed(log_id(record), at_secs, &key_id, &name, &change)).await?;
             Ok(Vec::new())
         }
         Change::SessionExpired(old) => {

@@ -6,6 +6,7 @@ use crate::core::audit::LogEntry;
 use crate::core::audit_query::MAX_LOG_ROWS;
 use crate::core::clock::Millis;
 use crate::core::config::Config;
+use crate::core::scopes::Scope;
 use crate::monocloud::auth::authorize;
 use crate::monocloud::errors::McError;
 use crate::monocloud::query::parse_log_params;
@@ -20,7 +21,7 @@ pub async fn list<S: ApiKeyStore + AuditLogReader>(
     req: &ApiRequest,
     now: Millis,
 ) -> Result<LogPage, McError> {
-    authorize(store, req).await?;
+    authorize(store, req, Scope::ReadLogs).await?;
     let params = parse_log_params(&req.query_pairs())?;
     let now_secs = now.div_euclid(1000);
     let max_rows = config.list_scan_max_rows.min(MAX_LOG_ROWS);

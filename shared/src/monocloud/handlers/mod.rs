@@ -3,6 +3,7 @@
 
 pub mod logs;
 pub mod sessions;
+pub mod users;
 
 use crate::core::audit::LogEntry;
 use crate::core::model::Session;
@@ -34,4 +35,6 @@ pub enum McReply {
     Revoked,
     RevokedCount(usize),
     Logs(Box<LogPage>),
+    /// disable, enable: the user, in MonoCloud's `User` shape.
+    User(Box<users::UserChanged>),
 }

@@ -6,6 +6,7 @@ use crate::core::clock::Millis;
 use crate::core::history::{EndReason, Ending};
 use crate::core::model::Session;
 use crate::core::order::Direction;
+use crate::core::scopes::Scope;
 use crate::monocloud::auth::{Authorized, authorized};
 use crate::monocloud::errors::McError;
 use crate::monocloud::query::{parse_list_params, path_param, single};
@@ -19,7 +20,7 @@ pub async fn list<S: ApiKeyStore + UserStore + UserSessionReader>(
     now: Millis,
 ) -> Result<McPage, McError> {
     let Authorized { checked: params, user_id, .. } =
-        authorized(store, req, || parse_list_params(&req.query_pairs())).await?;
+        authorized(store, req, Scope::ReadSessions, || parse_list_params(&req.query_pairs())).await?;
     let mut sessions: Vec<Session> = store
         .user_sessions(&user_id)
         .await?
@@ -44,7 +45,7 @@ pub async fn get<S: ApiKeyStore + UserStore + UserSessionReader>(
     req: &ApiRequest,
     now: Millis,
 ) -> Result<Session, McError> {
-    let Authorized { user_id, .. } = authorized(store, req, || Ok(())).await?;
+    let Authorized { user_id, .. } = authorized(store, req, Scope::ReadSessions, || Ok(())).await?;
     let session_id = path_param(req, "session_id")?;
     store
         .user_session(&user_id, &session_id)
@@ -59,7 +60,7 @@ pub async fn revoke<S: ApiKeyStore + UserStore + SessionEnder>(
     req: &ApiRequest,
     now: Millis,
 ) -> Result<(), McError> {
-    let Authorized { user_id, actor, .. } = authorized(store, req, || Ok(())).await?;
+    let Authorized { user_id, actor, .. } = authorized(store, req, Scope::RevokeSessions, || Ok(())).await?;
     let session_id = path_param(req, "session_id")?;
     if store.end_session(&user_id, &session_id, &Ending::new(EndReason::Revoke, actor, now)).await? {
         Ok(())
@@ -68,13 +69,26 @@ pub async fn revoke<S: ApiKeyStore + UserStore + SessionEnder>(
     }
 }
 
-/// DELETE /api/users/{user_id}/sessions[?except=<session_id>]: the number revoked.
+/// DELETE /api/users/{user_id}/sessions[?except=<session_id>]: the number revoked. An
+/// `except` that names no live session of the user (a typo, an ended session) revokes nothing
+/// and answers 404, rather than every session, the caller's own among them. The kept session
+/// is read beside the key and the user: no round trip is added.
 pub async fn revoke_all<S: ApiKeyStore + UserStore + UserSessionReader + SessionEnder>(
     store: &S,
     req: &ApiRequest,
     now: Millis,
 ) -> Result<usize, McError> {
-    let Authorized { checked: except, user_id, actor } =
-        authorized(store, req, || Ok(single(&req.query_pairs(), "except")?.map(str::to_string))).await?;
+    let except = || Ok(single(&req.query_pairs(), "except")?.map(str::to_string));
+    let kept = async {
+        match (except(), path_param(req, "user_id")) {
+            (Ok(Some(id)), Ok(user)) if id.len() <= 64 => store.user_session(&user, &id).await,
+            _ => Ok(None),
+        }
+    };
+    let (authorized, kept) = tokio::join!(authorized(store, req, Scope::RevokeSessions, except), kept);
+    let Authorized { checked: except, user_id, actor } = authorized?;
+    if except.is_some() && !kept?.is_some_and(|s| s.is_live(now)) {
+        return Err(McError::NotFound("Session not found"));
+    }
     Ok(store.end_sessions(&user_id, except.as_deref(), &Ending::new(EndReason::RevokeAll, actor, now)).await?)
 }

@@ -6,6 +6,7 @@ pub mod admin;
 pub mod login;
 pub mod preferences;
 pub mod sessions;
+pub mod users;
 
 pub use super::errors::ApiError;
 use crate::core::history::{EndedSession, Ending};
@@ -74,6 +75,8 @@ pub enum Reply {
     Preferences(crate::core::preferences::Preferences),
     /// info.admin of an ended session whose record holds no details yet.
     EndedOnly(Box<EndedSession>),
+    /// users.setActiveStatus: the user's id and status.
+    ActiveStatus(users::ActiveStatus),
 }
 
 impl From<AdminInfo> for Reply {

@@ -1,0 +1,93 @@
+//! MonoCloud's user status routes (`UsersClient.disableUser` and `enableUser` of
+//! `monocloud/management-js`), by API key, on the path every deactivation takes
+//! (store::AccountStatus, docs/accounts.md).
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use crate::core::clock::Millis;
+use crate::core::model::User;
+use crate::core::scopes::Scope;
+use crate::monocloud::auth::{Authorized, authorized};
+use crate::monocloud::errors::McError;
+use crate::request::{ApiRequest, RequestView};
+use crate::store::{AccountStatus, ApiKeyStore, UserStore};
+
+/// A user as a status change left it, and when.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UserChanged {
+    pub user: User,
+    pub at: Millis,
+}
+
+/// POST /api/users/{user_id}/disable: `{"revoke_sessions"?: boolean}`. Every session of the
+/// user ends whatever `revoke_sessions` says, so that enabling the user again brings no old
+/// token back (docs/monocloud.md).
+pub async fn disable<S: ApiKeyStore + UserStore + AccountStatus>(
+    store: &S,
+    req: &ApiRequest,
+    now: Millis,
+) -> Result<UserChanged, McError> {
+    set_status(store, req, false, now).await
+}
+
+/// POST /api/users/{user_id}/enable.
+pub async fn enable<S: ApiKeyStore + UserStore + AccountStatus>(
+    store: &S,
+    req: &ApiRequest,
+    now: Millis,
+) -> Result<UserChanged, McError> {
+    set_status(store, req, true, now).await
+}
+
+/// The key (401), the body (400, 422), the user (404), then the change.
+async fn set_status<S: ApiKeyStore + UserStore + AccountStatus>(
+    store: &S,
+    req: &ApiRequest,
+    active: bool,
+    now: Millis,
+) -> Result<UserChanged, McError> {
+    let Authorized { user_id, actor, .. } =
+        authorized(store, req, Scope::ManageUsers, || check_body(req.body_bytes(), active)).await?;
+    let changed = store.set_account_active(&user_id, active, actor, now).await?;
+    let changed = changed.ok_or(McError::NotFound("User not found"))?;
+    Ok(UserChanged { user: changed.user, at: now })
+}
+
+/// disable's body (`DisableUserRequest`): empty, or an object whose `revoke_sessions`, if
+/// given, is a boolean; other fields are ignored. enable has no body, and any is ignored.
+fn check_body(body: &[u8], enabling: bool) -> Result<(), McError> {
+    if enabling || body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(());
+    }
+    let Ok(Value::Object(fields)) = serde_json::from_slice::<Value>(body) else {
+        return Err(McError::BadRequest("The request body must be a JSON object.".into()));
+    };
+    match fields.get("revoke_sessions") {
+        None | Some(Value::Bool(_) | Value::Null) => Ok(()),
+        Some(_) => {
+            let message = "The field revoke_sessions must be a boolean.".to_string();
+            Err(McError::Validation(BTreeMap::from([("revoke_sessions".to_string(), vec![message])])))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn disable_reads_revoke_sessions_and_enable_ignores_its_body() {
+        for body in
+            ["", "{}", r#"{"revoke_sessions":true}"#, r#"{"revoke_sessions":false}"#, r#"{"revoke_sessions":null}"#]
+        {
+            assert_eq!(check_body(body.as_bytes(), false), Ok(()), "{body}");
+        }
+        assert_eq!(check_body(br#"{"revoke_sessions":true,"other":1}"#, false), Ok(()));
+        assert_eq!(check_body(b"anything", true), Ok(()));
+        assert!(matches!(check_body(br#"{"revoke_sessions":"yes"}"#, false), Err(McError::Validation(_))));
+        assert!(matches!(check_body(b"[true]", false), Err(McError::BadRequest(_))));
+        assert!(matches!(check_body(b"not json", false), Err(McError::BadRequest(_))));
+    }
+}
