@@ -68,8 +68,26 @@ impl ApiRequest {
         if viewer != Geo::default() {
             return viewer;
         }
-        GeoDb::global().map(|db| db.locate(&self.source_ip())).unwrap_or_default()
+        GeoDb::global().map(|db| db.locate(&self.client_ip(trust_cloudfront))).unwrap_or_default()
     }
+
+    /// The client's address: behind CloudFront (`trust_cloudfront`), the viewer's from
+    /// `CloudFront-Viewer-Address` (the source address is then CloudFront's edge, shared by
+    /// everyone it serves); otherwise, or when the header does not parse, the source address.
+    /// Failed-login limits, remembered 2FA, sessions' addresses and locations all read this.
+    pub fn client_ip(&self, trust_cloudfront: bool) -> String {
+        let viewer = trust_cloudfront.then(|| self.header("cloudfront-viewer-address").and_then(viewer_ip)).flatten();
+        viewer.unwrap_or_else(|| self.source_ip())
+    }
+}
+
+/// The address of a `CloudFront-Viewer-Address` value, `<ip>:<port>` (an IPv6 address
+/// unbracketed, as CloudFront writes it, or bracketed), canonical; `None` if it does not parse.
+fn viewer_ip(value: &str) -> Option<String> {
+    let (addr, port) = value.trim().rsplit_once(':')?;
+    port.parse::<u16>().ok()?;
+    let addr = addr.strip_prefix('[').and_then(|a| a.strip_suffix(']')).unwrap_or(addr);
+    addr.parse::<std::net::IpAddr>().ok().map(|ip| ip.to_string())
 }
 
 /// The location headers CloudFront adds when configured to forward viewer location.
@@ -304,6 +322,17 @@ pub fn sanitize_event(event: &mut Value) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reads_cloudfront_viewer_addresses_of_both_families() {
+        assert_eq!(viewer_ip("198.51.100.10:46532").as_deref(), Some("198.51.100.10"));
+        assert_eq!(viewer_ip("2001:db8::1:46532").as_deref(), Some("2001:db8::1"));
+        assert_eq!(viewer_ip("[2001:db8::1]:443").as_deref(), Some("2001:db8::1"));
+        assert_eq!(viewer_ip("2001:0db8:0000:0000:0000:0000:0000:0001:80").as_deref(), Some("2001:db8::1"));
+        for bad in ["", "198.51.100.10", "198.51.100.10:port", "not-an-ip:80", "1.2.3.4:70000", "[::1]"] {
+            assert_eq!(viewer_ip(bad), None, "{bad:?}");
+        }
+    }
 
     #[test]
     fn decodes_and_keeps_repeats() {

@@ -356,3 +356,37 @@ async fn retried_reservations_and_releases_count_each_try_once() {
     store.release_login_try(&key, other).await.unwrap();
     assert_eq!(held_tries(&env).await, None);
 }
+
+/// Behind CloudFront the source address is the edge's, shared by everyone it serves: the
+/// per-address limit, the session's address and remembered 2FA take the viewer's address from
+/// `CloudFront-Viewer-Address`. One attacker behind an edge blocks only itself. Not behind
+/// CloudFront, the header is the client's own claim and is ignored.
+#[tokio::test]
+async fn behind_cloudfront_the_viewer_address_is_the_client() {
+    let mut env = TestEnv::seeded().await;
+    env.app.config.trust_cloudfront_geo = true;
+    let edge = "130.176.0.1";
+    let viewer = |addr: &'static str| move |req: Req| req.ip(edge).header("CloudFront-Viewer-Address", addr);
+    let attacker = viewer("203.0.113.70:51234");
+    for i in 0..50 {
+        assert_reply(&env.send(Login, attacker(password_login(&format!("guess-{i}"), "x"))).await, 401, login_failed());
+    }
+    assert_reply(&env.send(Login, attacker(password_login("guester", DEMO_PASSWORD))).await, 401, blocked_for_ip());
+    // Someone else behind the same edge signs in, and the session shows the viewer's address.
+    let other = env.send(Login, viewer("2001:db8::7:443")(password_login("guester", DEMO_PASSWORD))).await;
+    assert_eq!(other.status, 200, "{}", other.body);
+    let data = &other.json_body()["data"];
+    let auth = (data["userId"].as_str().unwrap().to_string(), data["authToken"].as_str().unwrap().to_string());
+    let list = env.send(sessions_api::Endpoint::SessionsList, Req::new().auth(&auth)).await.json_body();
+    let current = list["sessions"].as_array().unwrap().iter().find(|s| s["current"] == json!(true)).unwrap().clone();
+    assert_eq!(current["ip"], json!("2001:db8::7"), "{current}");
+    // Without CloudFront the header is anyone's to send: the source address counts.
+    env.app.config.trust_cloudfront_geo = false;
+    let spoofed = env.send(Login, viewer("198.51.100.99:1")(password_login("guester", DEMO_PASSWORD))).await;
+    assert_eq!(spoofed.status, 200, "{}", spoofed.body);
+    let data = &spoofed.json_body()["data"];
+    let auth = (data["userId"].as_str().unwrap().to_string(), data["authToken"].as_str().unwrap().to_string());
+    let list = env.send(sessions_api::Endpoint::SessionsList, Req::new().auth(&auth)).await.json_body();
+    let current = list["sessions"].as_array().unwrap().iter().find(|s| s["current"] == json!(true)).unwrap().clone();
+    assert_eq!(current["ip"], json!(edge), "{current}");
+}

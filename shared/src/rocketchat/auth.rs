@@ -104,7 +104,7 @@ fn this_use(req: &ApiRequest, record: &TokenRecord, policy: ActivityPolicy, now:
         token_hash: record.token_hash.clone(),
         at: now,
         last: LastUse {
-            ip: req.source_ip(),
+            ip: req.client_ip(policy.trust_cloudfront),
             user_agent: req.user_agent().chars().take(MAX_USER_AGENT).collect(),
             geo: req.location(policy.trust_cloudfront),
         },

@@ -85,7 +85,7 @@ pub async fn require<S: TwoFactorStore, M: Mailer>(
     req: &ApiRequest,
     now: Millis,
 ) -> Result<(), ApiError> {
-    let fp = fingerprint(req.user_agent(), &req.source_ip());
+    let fp = fingerprint(req.user_agent(), &req.client_ip(config.trust_cloudfront_geo));
     if caller.two_factor_trusted_until.is_some_and(|until| until > now)
         && caller.two_factor_fingerprint.as_deref() == Some(fp.as_str())
     {

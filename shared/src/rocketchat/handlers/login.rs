@@ -140,7 +140,7 @@ impl Tries {
         login: &str,
         now: Millis,
     ) -> Result<Tries, ApiError> {
-        let ip = LoginLimitKey::ip(&req.source_ip());
+        let ip = LoginLimitKey::ip(&req.client_ip(config.trust_cloudfront_geo));
         let user = LoginLimitKey::user(login);
         match tokio::join!(
             Limit::reserve(store, ip, config.login_failures_per_ip, config, now, Blocked::Ip),
@@ -192,7 +192,7 @@ fn new_session(req: &ApiRequest, user: &User, client_id: Option<String>, config:
         user_id: user.user_id.clone(),
         device: parse_user_agent(req.user_agent()),
         host: req.header("host").unwrap_or("").chars().take(MAX_FIELD_LEN).collect(),
-        ip: req.source_ip(),
+        ip: req.client_ip(config.trust_cloudfront_geo),
         user_agent: req.user_agent().chars().take(1024).collect(),
         login_at: now,
         last_activity_at: now,
@@ -251,7 +251,7 @@ fn attempt_of(req: &ApiRequest, login: &str, user: Option<&User>, config: &Confi
         user_id: user.map(|u| u.user_id.clone()),
         username: user.map(|u| u.username.clone()),
         login: login.chars().take(MAX_FIELD_LEN).collect(),
-        ip: req.source_ip(),
+        ip: req.client_ip(config.trust_cloudfront_geo),
         user_agent: req.user_agent().chars().take(1024).collect(),
         geo: req.location(config.trust_cloudfront_geo),
         request_id: req.request_id(),
