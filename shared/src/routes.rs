@@ -246,10 +246,18 @@ pub async fn handle_with(app: &App, endpoint: Endpoint, serve: Serve, req: lambd
         req
     };
     let req = ApiRequest::new(req);
+    // Behind the template's CloudFront front, a request that went around it (no secret in
+    // X-Origin-Verify) is refused before anything is read.
+    if !app.config.origin_verify.admits(req.header(ORIGIN_VERIFY_HEADER)) {
+        return json(403, "application/json", r#"{"message":"Forbidden"}"#.into());
+    }
     let response = serve(app, &req, now).await;
     req.settle().await;
     response
 }
+
+/// The header CloudFront adds to every request it forwards when the template's front is on.
+pub const ORIGIN_VERIFY_HEADER: &str = "x-origin-verify";
 
 /// Routes a request by method and path, as API Gateway does, then handles it: the one
 /// `http` service of the local server. Unrouted requests get API Gateway's JSON answers.

@@ -101,3 +101,26 @@ async fn store_failures_are_500_without_details() {
     );
     assert!(!resp.body.contains(env.app.store.table()), "{}", resp.body);
 }
+
+/// With the template's CloudFront front on, a request that went around CloudFront (no
+/// `X-Origin-Verify`, or a wrong one) is 403 before anything is read or written; CloudFront's
+/// own requests carry the secret and are served.
+#[tokio::test]
+async fn without_the_origin_secret_a_request_is_403_and_changes_nothing() {
+    use sessions_api::Endpoint::Login;
+    let mut env = TestEnv::seeded().await;
+    let secret = "origin-0123456789abcdef0123456789abcdef";
+    env.app.config.origin_verify = sessions_api::core::config::OriginSecret::of(secret);
+    let before = env.snapshot().await;
+    let login = || Req::new().json(json!({"user": "guester", "password": sessions_cli::demo::DEMO_PASSWORD}));
+    for (endpoint, req) in [(SessionsList, Req::new().auth(&me())), (Login, login())] {
+        assert_reply(&env.send(endpoint, req.clone()).await, 403, json!({"message": "Forbidden"}));
+        let wrong = req.header("X-Origin-Verify", "origin-0123456789abcdef0123456789abcdeX");
+        assert_reply(&env.send(endpoint, wrong).await, 403, json!({"message": "Forbidden"}));
+    }
+    assert_eq!(env.snapshot().await, before);
+    for (endpoint, req) in [(SessionsList, Req::new().auth(&me())), (Login, login())] {
+        let resp = env.send(endpoint, req.header("X-Origin-Verify", secret)).await;
+        assert_eq!(resp.status, 200, "{}", resp.body);
+    }
+}

@@ -176,3 +176,33 @@ fn the_stream_consumer_reads_the_tables_stream_with_images() {
     assert_eq!(t["Resources"]["StreamDeadLetterAlarm"]["Properties"]["Namespace"].as_str(), Some("AWS/SQS"));
     assert_eq!(t["Resources"]["SessionsEventBus"]["Condition"].as_str(), Some("CreateEventBus"));
 }
+
+/// The optional CloudFront front: created only with `CloudFrontFront`, it sends the same
+/// secret the functions check (a NoEcho parameter, empty in their environment otherwise),
+/// caches nothing and forwards the viewer's headers and CloudFront's viewer headers but Host.
+#[test]
+fn the_cloudfront_front_sends_the_secret_the_functions_check() {
+    let t = template();
+    let secret = &t["Parameters"]["OriginVerifySecret"];
+    assert_eq!((secret["NoEcho"].as_bool(), secret["Default"].as_str()), (Some(true), Some("")));
+    assert_eq!(t["Parameters"]["CloudFrontFront"]["Default"], "false");
+    let front = &t["Resources"]["ApiDistribution"];
+    assert_eq!(front["Condition"], "CreateFront");
+    let config = &front["Properties"]["DistributionConfig"];
+    let header = &config["Origins"][0]["OriginCustomHeaders"][0];
+    assert_eq!(
+        header["HeaderName"].as_str().map(str::to_ascii_lowercase).as_deref(),
+        Some(sessions_api::routes::ORIGIN_VERIFY_HEADER)
+    );
+    assert_eq!(tag(&header["HeaderValue"]), ("!Ref".into(), "OriginVerifySecret".into()));
+    let behaviour = &config["DefaultCacheBehavior"];
+    assert_eq!(behaviour["CachePolicyId"], "4135ea2d-6df8-44a3-9df3-4b5a84be39ad", "Managed-CachingDisabled");
+    assert_eq!(behaviour["OriginRequestPolicyId"], "b689b0a8-53d0-40ab-baf2-68738e2966ac", "AllViewerExceptHostHeader");
+    let env = &t["Globals"]["Function"]["Environment"]["Variables"];
+    let (kind, value) = tag(&env["ORIGIN_VERIFY_SECRET"]);
+    assert_eq!(kind, "!If");
+    assert!(value.contains("CreateFront") && value.contains("!Ref OriginVerifySecret"), "{value}");
+    // The front is refused without its secret and without BehindCloudFront (CloudFormation Rules).
+    let rule = serde_yaml_ng::to_string(&t["Rules"]["FrontNeedsItsSecretAndTrust"]).unwrap();
+    assert!(rule.contains("OriginVerifySecret") && rule.contains("BehindCloudFront"), "{rule}");
+}

@@ -61,6 +61,10 @@ pub struct Config {
     /// Record CloudFront's viewer location headers on new sessions (`TRUST_CLOUDFRONT_GEO`).
     /// Only true behind CloudFront: anywhere else a client can send those headers itself.
     pub trust_cloudfront_geo: bool,
+    /// The value CloudFront adds as `X-Origin-Verify` when the template's front is on
+    /// (`ORIGIN_VERIFY_SECRET`): requests without it are refused, so nobody goes around
+    /// CloudFront. Unset: no check.
+    pub origin_verify: OriginSecret,
     /// Days an ended session's history record is kept (`HISTORY_DAYS`, 1–3 650).
     pub history_days: i64,
     /// The EventBridge bus the stream consumer publishes to (`EVENT_BUS_NAME`); unset: the
@@ -125,6 +129,7 @@ impl Default for Config {
             mailer: MailerKind::Outbox,
             mail_from: None,
             trust_cloudfront_geo: false,
+            origin_verify: OriginSecret::default(),
             history_days: 90,
             event_bus: None,
             travel_max_speed_kmh: 900,
@@ -260,7 +265,42 @@ impl Config {
         self.login_email_opt_out = flag(lookup, "LOGIN_EMAIL_OPT_OUT", true)?;
         self.new_device_days = number(lookup, "NEW_DEVICE_DAYS", 1, 365, self.new_device_days)?;
         self.trust_cloudfront_geo = flag(lookup, "TRUST_CLOUDFRONT_GEO", false)?;
+        self.origin_verify = match lookup("ORIGIN_VERIFY_SECRET").map(|v| v.trim().to_string()) {
+            None => OriginSecret::default(),
+            Some(v) if v.is_empty() => OriginSecret::default(),
+            Some(v) if v.len() < 32 || v.len() > 256 || !v.bytes().all(|b| b.is_ascii_graphic()) => {
+                return Err(err("ORIGIN_VERIFY_SECRET", "must be 32 to 256 visible ASCII characters"));
+            }
+            Some(v) => OriginSecret(Some(v)),
+        };
         Ok(())
+    }
+}
+
+/// The origin-verify secret (`ORIGIN_VERIFY_SECRET`); its Debug never shows the value.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct OriginSecret(Option<String>);
+
+impl std::fmt::Debug for OriginSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() { "OriginSecret(set)" } else { "OriginSecret(unset)" })
+    }
+}
+
+impl OriginSecret {
+    /// A secret set (tests, tools); `ORIGIN_VERIFY_SECRET` is checked when read from the environment.
+    pub fn of(secret: impl Into<String>) -> Self {
+        OriginSecret(Some(secret.into()))
+    }
+
+    /// Whether a request whose `X-Origin-Verify` is `header` may pass: always when no secret
+    /// is set; otherwise only with the secret, compared in constant time.
+    pub fn admits(&self, header: Option<&str>) -> bool {
+        use subtle::ConstantTimeEq;
+        match &self.0 {
+            None => true,
+            Some(secret) => header.is_some_and(|h| bool::from(h.as_bytes().ct_eq(secret.as_bytes()))),
+        }
     }
 }
 
@@ -310,6 +350,19 @@ fn number(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_origin_secret_is_checked_in_constant_time_and_never_shown() {
+        let secret = "s".repeat(40);
+        let config = from(&[("ORIGIN_VERIFY_SECRET", secret.as_str())]).unwrap();
+        assert!(config.origin_verify.admits(Some(&secret)));
+        assert!(!config.origin_verify.admits(Some("wrong")) && !config.origin_verify.admits(None));
+        assert!(!format!("{config:?}").contains(&secret));
+        assert!(Config::default().origin_verify.admits(None));
+        for bad in ["short", "has space in it but is long enough to pass......"] {
+            assert_eq!(from(&[("ORIGIN_VERIFY_SECRET", bad)]).unwrap_err().variable, "ORIGIN_VERIFY_SECRET");
+        }
+    }
     use std::collections::HashMap;
 
     fn from(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
