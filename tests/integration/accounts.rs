@@ -35,12 +35,6 @@ async fn session_ids(env: &TestEnv) -> Vec<String> {
     ids
 }
 
-fn credentials(resp: &ApiResponse) -> (String, String) {
-    assert_eq!(resp.status, 200, "{}", resp.body);
-    let data = &resp.json_body()["data"];
-    (data["userId"].as_str().unwrap().into(), data["authToken"].as_str().unwrap().into())
-}
-
 /// A MonoCloud call on a user's path.
 async fn mc(env: &TestEnv, endpoint: Endpoint, user_id: &str, body: Option<&str>, key: Option<&str>) -> ApiResponse {
     let mut req = Req::new();
@@ -55,13 +49,6 @@ async fn mc(env: &TestEnv, endpoint: Endpoint, user_id: &str, body: Option<&str>
     event.raw_path = Some(path.clone());
     event.path_parameters = endpoint.match_path(&path).unwrap();
     invoke(&env.app, endpoint, event).await
-}
-
-fn problem(resp: &ApiResponse, status: u16) -> Value {
-    assert_eq!((resp.status, resp.header("content-type")), (status, Some("application/problem+json")), "{}", resp.body);
-    let mut body = resp.json_body();
-    body["traceId"] = json!("t");
-    body
 }
 
 #[tokio::test]

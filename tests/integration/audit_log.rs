@@ -28,13 +28,6 @@ fn pagination(resp: &ApiResponse) -> Value {
     serde_json::from_str(resp.header("x-pagination").expect("X-Pagination")).unwrap()
 }
 
-fn problem(resp: &ApiResponse, status: u16) -> Value {
-    assert_eq!((resp.status, resp.header("content-type")), (status, Some("application/problem+json")), "{}", resp.body);
-    let mut body = resp.json_body();
-    body["traceId"] = json!("t");
-    body
-}
-
 #[tokio::test]
 async fn pages_filters_and_sorts_as_the_sdk_asks() {
     let env = TestEnv::seeded().await;

@@ -374,19 +374,16 @@ async fn behind_cloudfront_the_viewer_address_is_the_client() {
     assert_reply(&env.send(Login, attacker(password_login("guester", DEMO_PASSWORD))).await, 401, blocked_for_ip());
     // Someone else behind the same edge signs in, and the session shows the viewer's address.
     let other = env.send(Login, viewer("2001:db8::7:443")(password_login("guester", DEMO_PASSWORD))).await;
-    assert_eq!(other.status, 200, "{}", other.body);
-    let data = &other.json_body()["data"];
-    let auth = (data["userId"].as_str().unwrap().to_string(), data["authToken"].as_str().unwrap().to_string());
-    let list = env.send(sessions_api::Endpoint::SessionsList, Req::new().auth(&auth)).await.json_body();
-    let current = list["sessions"].as_array().unwrap().iter().find(|s| s["current"] == json!(true)).unwrap().clone();
-    assert_eq!(current["ip"], json!("2001:db8::7"), "{current}");
+    assert_eq!(current_ip(&env, &other).await, json!("2001:db8::7"));
     // Without CloudFront the header is anyone's to send: the source address counts.
     env.app.config.trust_cloudfront_geo = false;
     let spoofed = env.send(Login, viewer("198.51.100.99:1")(password_login("guester", DEMO_PASSWORD))).await;
-    assert_eq!(spoofed.status, 200, "{}", spoofed.body);
-    let data = &spoofed.json_body()["data"];
-    let auth = (data["userId"].as_str().unwrap().to_string(), data["authToken"].as_str().unwrap().to_string());
-    let list = env.send(sessions_api::Endpoint::SessionsList, Req::new().auth(&auth)).await.json_body();
-    let current = list["sessions"].as_array().unwrap().iter().find(|s| s["current"] == json!(true)).unwrap().clone();
-    assert_eq!(current["ip"], json!(edge), "{current}");
+    assert_eq!(current_ip(&env, &spoofed).await, json!(edge));
+}
+
+/// The address the session of a successful login shows.
+async fn current_ip(env: &TestEnv, login: &ApiResponse) -> Value {
+    let list = env.send(sessions_api::Endpoint::SessionsList, Req::new().auth(&credentials(login))).await.json_body();
+    let current = list["sessions"].as_array().unwrap().iter().find(|s| s["current"] == json!(true)).unwrap();
+    current["ip"].clone()
 }

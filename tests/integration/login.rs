@@ -15,12 +15,6 @@ fn login_req(body: Value) -> Req {
     Req::new().json(body)
 }
 
-fn credentials(resp: &sessions_api::response::ApiResponse) -> (String, String) {
-    assert_eq!(resp.status, 200, "{}", resp.body);
-    let data = &resp.json_body()["data"];
-    (data["userId"].as_str().unwrap().to_string(), data["authToken"].as_str().unwrap().to_string())
-}
-
 fn current_session(list: &Value) -> Value {
     let current: Vec<&Value> =
         list["sessions"].as_array().unwrap().iter().filter(|s| s["current"] == json!(true)).collect();

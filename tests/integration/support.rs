@@ -370,6 +370,23 @@ pub fn encode(s: &str) -> String {
         .collect()
 }
 
+/// The user id and token of a successful login's answer.
+#[track_caller]
+pub fn credentials(resp: &ApiResponse) -> (String, String) {
+    assert_eq!(resp.status, 200, "{}", resp.body);
+    let data = &resp.json_body()["data"];
+    (data["userId"].as_str().unwrap().to_string(), data["authToken"].as_str().unwrap().to_string())
+}
+
+/// A MonoCloud problem+json answer of `status`, its `traceId` set to "t" for comparing.
+#[track_caller]
+pub fn problem(resp: &ApiResponse, status: u16) -> Value {
+    assert_eq!((resp.status, resp.header("content-type")), (status, Some("application/problem+json")), "{}", resp.body);
+    let mut body = resp.json_body();
+    body["traceId"] = json!("t");
+    body
+}
+
 /// Asserts status and exact JSON body.
 #[track_caller]
 pub fn assert_reply(resp: &ApiResponse, status: u16, body: Value) {

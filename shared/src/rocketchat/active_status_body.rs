@@ -2,23 +2,15 @@
 //! (ajv with type coercion, first error only): `{"userId": string, "activeStatus": boolean,
 //! "confirmRelinquish"?: boolean}`, nothing else.
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
+use super::ajv::{boolean, invalid, object};
 use super::errors::ApiError;
-
-fn invalid(message: &str) -> ApiError {
-    ApiError::InvalidParams(message.into())
-}
 
 /// `(userId, activeStatus)` of a setActiveStatus body. `confirmRelinquish` is read and
 /// unused: this API keeps no rooms a user could own.
 pub fn parse_set_active_status(body: &[u8]) -> Result<(String, bool), ApiError> {
-    let root: Value = if body.iter().all(u8::is_ascii_whitespace) {
-        Value::Object(Map::new())
-    } else {
-        serde_json::from_slice(body).map_err(|_| invalid("must be object"))?
-    };
-    let Value::Object(root) = root else { return Err(invalid("must be object")) };
+    let root = object(body)?;
     for required in ["userId", "activeStatus"] {
         if !root.contains_key(required) {
             return Err(invalid(&format!("must have required property '{required}'")));
@@ -28,9 +20,9 @@ pub fn parse_set_active_status(body: &[u8]) -> Result<(String, bool), ApiError> 
         return Err(invalid("must NOT have additional properties"));
     }
     let user_id = string(&root["userId"]).ok_or_else(|| invalid("must be string"))?;
-    let active = boolean(&root["activeStatus"]).ok_or_else(|| invalid("must be boolean"))?;
+    let active = nullable_boolean(&root["activeStatus"]).ok_or_else(|| invalid("must be boolean"))?;
     if let Some(confirm) = root.get("confirmRelinquish") {
-        boolean(confirm).ok_or_else(|| invalid("must be boolean"))?;
+        nullable_boolean(confirm).ok_or_else(|| invalid("must be boolean"))?;
     }
     Ok((user_id, active))
 }
@@ -46,17 +38,9 @@ fn string(v: &Value) -> Option<String> {
     }
 }
 
-/// A boolean as ajv's `coerceTypes` reads one: true/false, "true"/"false", 1/0, null as false.
-fn boolean(v: &Value) -> Option<bool> {
-    match v {
-        Value::Bool(b) => Some(*b),
-        Value::String(s) if s == "true" => Some(true),
-        Value::String(s) if s == "false" => Some(false),
-        Value::Number(n) if n.as_i64() == Some(1) => Some(true),
-        Value::Number(n) if n.as_i64() == Some(0) => Some(false),
-        Value::Null => Some(false),
-        _ => None,
-    }
+/// [`boolean`], and null as false (ajv's coercion of null to a boolean).
+fn nullable_boolean(v: &Value) -> Option<bool> {
+    if v.is_null() { Some(false) } else { boolean(v) }
 }
 
 #[cfg(test)]

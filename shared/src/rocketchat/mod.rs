@@ -6,6 +6,7 @@
 //! docs/rocketchat.md and docs/login-and-2fa.md.
 
 pub mod active_status_body;
+pub mod ajv;
 pub mod auth;
 pub mod errors;
 pub mod handlers;

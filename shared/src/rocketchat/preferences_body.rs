@@ -2,26 +2,18 @@
 //! (ajv with type coercion, first error only): `{"data": {...}, "userId"?: string}`, `data`
 //! holding only the preferences this API knows, with their types.
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
+use super::ajv::{boolean, invalid, object};
 use super::errors::ApiError;
 use crate::store::PreferenceChange;
 
 /// The keys `data` may hold.
 const KNOWN: [&str; 1] = ["receiveLoginDetectionEmail"];
 
-fn invalid(message: &str) -> ApiError {
-    ApiError::InvalidParams(message.into())
-}
-
 /// `(userId, what to change)` of a setPreferences body: only the keys `data` holds.
 pub fn parse_set_preferences(body: &[u8]) -> Result<(Option<String>, PreferenceChange), ApiError> {
-    let root: Value = if body.iter().all(u8::is_ascii_whitespace) {
-        Value::Object(Map::new())
-    } else {
-        serde_json::from_slice(body).map_err(|_| invalid("must be object"))?
-    };
-    let Value::Object(root) = root else { return Err(invalid("must be object")) };
+    let root = object(body)?;
     let Some(data) = root.get("data") else { return Err(invalid("must have required property 'data'")) };
     if root.keys().any(|k| k != "data" && k != "userId") {
         return Err(invalid("must NOT have additional properties"));
@@ -41,18 +33,6 @@ pub fn parse_set_preferences(body: &[u8]) -> Result<(Option<String>, PreferenceC
         Some(v) => Some(Some(boolean(v).ok_or_else(|| invalid("must be boolean"))?)),
     };
     Ok((user_id, PreferenceChange { receive_login_detection_email: receive }))
-}
-
-/// A boolean as ajv's `coerceTypes` reads one: true/false, "true"/"false", 1/0.
-fn boolean(v: &Value) -> Option<bool> {
-    match v {
-        Value::Bool(b) => Some(*b),
-        Value::String(s) if s == "true" => Some(true),
-        Value::String(s) if s == "false" => Some(false),
-        Value::Number(n) if n.as_i64() == Some(1) => Some(true),
-        Value::Number(n) if n.as_i64() == Some(0) => Some(false),
-        _ => None,
-    }
 }
 
 #[cfg(test)]

@@ -3,9 +3,10 @@
 
 use std::future::Future;
 
+use super::DynamoStore;
 use super::error::StoreError;
 use super::sessions::SessionEnder;
-use super::users::{UserAdmin, UserStore};
+use super::users::UserStore;
 use crate::core::clock::Millis;
 use crate::core::history::{Actor, EndReason, Ending};
 use crate::core::model::User;
@@ -35,7 +36,7 @@ pub trait AccountStatus {
     ) -> impl Future<Output = Result<Option<StatusChanged>, StoreError>> + Send;
 }
 
-impl<S: UserStore + UserAdmin + SessionEnder + Sync> AccountStatus for S {
+impl AccountStatus for DynamoStore {
     async fn set_account_active(
         &self,
         user_id: &str,
@@ -43,9 +44,10 @@ impl<S: UserStore + UserAdmin + SessionEnder + Sync> AccountStatus for S {
         actor: Actor,
         now: Millis,
     ) -> Result<Option<StatusChanged>, StoreError> {
+        // Read once: the change is written from this read (store::users::set_active_of).
         let Some(user) = self.user(user_id).await? else { return Ok(None) };
         if user.active != active {
-            self.set_active(user_id, active).await?;
+            self.set_active_of(&user, active).await?;
         }
         let sessions_ended = if active {
             0

@@ -118,23 +118,24 @@ impl ApiKeyStore for DynamoStore {
     }
 
     async fn set_api_key_disabled(&self, key_hash: &str, disabled: bool) -> Result<(), StoreError> {
-        let r = self
-            .update_key(keys::api_key(key_hash), keys::APIKEY)
-            .update_expression("SET disabled = :d")
-            .condition_expression("attribute_exists(PK)")
-            .expression_attribute_values(":d", AttributeValue::Bool(disabled))
-            .send()
-            .await;
-        if conditional_write(r)? { Ok(()) } else { Err(StoreError::Corrupt("no such API key".into())) }
+        self.set_on_api_key(key_hash, "disabled", AttributeValue::Bool(disabled)).await
     }
 
     async fn set_api_key_scopes(&self, key_hash: &str, scopes: &[Scope]) -> Result<(), StoreError> {
         let names = scope_names(scopes).into_iter().map(AttributeValue::S).collect();
+        self.set_on_api_key(key_hash, "scopes", AttributeValue::L(names)).await
+    }
+}
+
+impl DynamoStore {
+    /// Sets one attribute of an existing key's item.
+    async fn set_on_api_key(&self, key_hash: &str, attribute: &str, value: AttributeValue) -> Result<(), StoreError> {
         let r = self
             .update_key(keys::api_key(key_hash), keys::APIKEY)
-            .update_expression("SET scopes = :s")
+            .update_expression("SET #a = :v")
             .condition_expression("attribute_exists(PK)")
-            .expression_attribute_values(":s", AttributeValue::L(names))
+            .expression_attribute_names("#a", attribute)
+            .expression_attribute_values(":v", value)
             .send()
             .await;
         if conditional_write(r)? { Ok(()) } else { Err(StoreError::Corrupt("no such API key".into())) }

@@ -215,6 +215,16 @@ impl DynamoStore {
         }
     }
 
+    /// Sets `active` on `user`'s profile and links, the user already read.
+    pub(super) async fn set_active_of(&self, user: &User, active: bool) -> Result<(), StoreError> {
+        let change = || Change {
+            expression: "SET active = :a",
+            values: vec![(":a", AttributeValue::Bool(active))],
+            ..Change::default()
+        };
+        self.change_user(user, change(), change()).await
+    }
+
     /// Applies `profile` to the user's profile and `links` to each of its links, in one
     /// transaction: the login copy never disagrees with the profile. Usernames and emails
     /// never change, so the links read first are the links written. A link that is gone or
@@ -316,12 +326,7 @@ impl UserAdmin for DynamoStore {
     }
 
     async fn set_active(&self, user_id: &str, active: bool) -> Result<(), StoreError> {
-        let change = || Change {
-            expression: "SET active = :a",
-            values: vec![(":a", AttributeValue::Bool(active))],
-            ..Change::default()
-        };
-        self.change_user(&self.existing_user(user_id).await?, change(), change()).await
+        self.set_active_of(&self.existing_user(user_id).await?, active).await
     }
 
     async fn set_two_factor(&self, user_id: &str, tf: &TwoFactor) -> Result<(), StoreError> {
