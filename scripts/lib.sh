@@ -201,8 +201,10 @@ splice_generated() {
   mv "$tmp" "$page"
 }
 
-# Sums cargo's `test result:` lines of a log into one `N passed, M failed` line.
+# Sums cargo's `test result:` lines of a log into one `N passed, M failed` line; a test binary
+# killed by a signal (a stack overflow aborts it before its result line) counts as one failure.
 summarize_cargo_tests() { # log file
   awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i) ~ /^passed;?$/) p += $(i-1); if ($(i) ~ /^failed;?$/) f += $(i-1) } }
+       /process didn.t exit successfully: .*[(]signal: / { f += 1 }
        END { printf "%d passed, %d failed\n", p, f }' "$1"
 }

@@ -1,6 +1,7 @@
 //! Admin operations: create users, issue login tokens. The binary is a thin clap layer.
 
 use sessions_api::Config;
+use sessions_api::core::admin_log::{Unblocked, unblocked};
 use sessions_api::core::clock::{Millis, now_ms};
 use sessions_api::core::history::Actor;
 use sessions_api::core::ids::{hash_token, new_id, new_token, sha256_hex};
@@ -8,7 +9,8 @@ use sessions_api::core::model::{ApiKey, Device, Geo, Session, TwoFactor, User};
 use sessions_api::core::scopes::Scope;
 use sessions_api::core::{permissions, totp};
 use sessions_api::store::{
-    AccountStatus, ApiKeyStore, OutboxMessage, OutboxStore, PermissionStore, SessionCreator, UserAdmin, UserStore,
+    AccountStatus, ApiKeyStore, AuditLogStore, LoginBlock, LoginLimitKey, LoginLimitStore, OutboxMessage, OutboxStore,
+    PermissionStore, SessionCreator, UserAdmin, UserStore,
 };
 
 use crate::CliError;
@@ -184,6 +186,37 @@ pub async fn set_user_active<S: UserStore + AccountStatus>(
     Ok(user.user_id)
 }
 
+/// The account's failed-login block (docs/login-and-2fa.md#failed-logins): its user id and state.
+pub async fn login_block_of<S: UserStore + LoginLimitStore>(
+    store: &S,
+    config: &Config,
+    who: &str,
+) -> Result<(String, LoginBlock), CliError> {
+    let user = find_user(store, who).await?;
+    let key = LoginLimitKey::Account(user.user_id.clone());
+    let block = store.login_block(&key, now_ms(), config.login_limit_user()).await?;
+    Ok((user.user_id, block))
+}
+
+/// Forgets the account's failed logins, as MonoCloud's `unblock` route does, with its audit
+/// entry (actor the system).
+pub async fn unblock_user<S: UserStore + LoginLimitStore + AuditLogStore>(
+    store: &S,
+    who: &str,
+) -> Result<String, CliError> {
+    let user = find_user(store, who).await?;
+    let entry = unblocked(
+        new_id(),
+        now_ms().div_euclid(1000),
+        &Actor::System,
+        (&user.user_id, &user.username),
+        &Unblocked::Account,
+    );
+    store.clear_login_failures(&LoginLimitKey::Account(user.user_id.clone())).await?;
+    store.put_log(&entry).await?;
+    Ok(user.user_id)
+}
+
 /// What enabling TOTP shows the operator once: the secret as a URI, and backup codes.
 pub struct TotpEnrolment {
     pub otpauth_uri: String,
@@ -276,7 +309,7 @@ pub async fn create_api_key(
     let key = key.map(str::to_string).unwrap_or_else(|| format!("sk_{}", sessions_api::core::ids::new_token()));
     let record = ApiKey {
         key_hash: sha256_hex(&key),
-        key_id: sessions_api::core::ids::new_id(),
+        key_id: new_id(),
         name: name.trim().to_string(),
         created_at: sessions_api::core::clock::iso_millis(now),
         disabled: false,

@@ -172,10 +172,26 @@ routes! {
         });
     /// Disables a user, revoking every session of it, by API key.
     UserDisable => "user-disable", ["POST"], "/api/users/{user_id}/disable",
-        monocloud::user_disable(|a, req, now| mc::users::disable(&a.store, req, now).await.map(|u| McReply::User(Box::new(u))));
+        monocloud::user_disable(|a, req, now| mc::users::disable(&a.store, &a.config, req, now).await.map(|u| McReply::User(Box::new(u))));
     /// Enables a disabled user, by API key.
     UserEnable => "user-enable", ["POST"], "/api/users/{user_id}/enable",
-        monocloud::user_enable(|a, req, now| mc::users::enable(&a.store, req, now).await.map(|u| McReply::User(Box::new(u))));
+        monocloud::user_enable(|a, req, now| mc::users::enable(&a.store, &a.config, req, now).await.map(|u| McReply::User(Box::new(u))));
+    /// A user, with its account's failed-login block, by API key.
+    UserGet => "user-get", ["GET"], "/api/users/{user_id}",
+        monocloud::user_get(|a, req, now| mc::blocks::get_user(&a.store, &a.config, req, now).await.map(|u| McReply::User(Box::new(u))));
+    /// Clears a user's failed-login block, by API key.
+    UserUnblock => "user-unblock", ["POST"], "/api/users/{user_id}/unblock",
+        monocloud::user_unblock(|a, req, now| mc::blocks::unblock(&a.store, req, now).await.map(|u| McReply::User(Box::new(u))));
+    /// The blocked addresses a user's recent sign-ins came from, by API key.
+    UserBlockedIps => "user-blocked-ips", ["GET"], "/api/users/{user_id}/blocked_ips",
+        monocloud::user_blocked_ips(|a, req, now| {
+            mc::blocks::blocked_ips(&a.store, &a.config, req, now).await.map(|p| McReply::BlockedIps(Box::new(p)))
+        });
+    /// Clears the block of one address, or of every address of a user's recent sign-ins.
+    UserUnblockIp => "user-unblock-ip", ["POST"], "/api/users/{user_id}/blocked_ips/unblock",
+        monocloud::user_unblock_ip(|a, req, now| {
+            mc::blocks::unblock_ip(&a.store, &a.config, req, now).await.map(|u| McReply::User(Box::new(u)))
+        });
 }
 
 impl Endpoint {

@@ -37,18 +37,7 @@ async fn session_ids(env: &TestEnv) -> Vec<String> {
 
 /// A MonoCloud call on a user's path.
 async fn mc(env: &TestEnv, endpoint: Endpoint, user_id: &str, body: Option<&str>, key: Option<&str>) -> ApiResponse {
-    let mut req = Req::new();
-    if let Some(k) = key {
-        req = req.header("X-API-KEY", k);
-    }
-    if let Some(b) = body {
-        req = req.header("content-type", "application/json").body(b);
-    }
-    let path = endpoint.path().replace("{user_id}", user_id);
-    let mut event = req.event(endpoint);
-    event.raw_path = Some(path.clone());
-    event.path_parameters = endpoint.match_path(&path).unwrap();
-    invoke(&env.app, endpoint, event).await
+    mc_call(env, endpoint, &endpoint.path().replace("{user_id}", user_id), "", body, key).await
 }
 
 #[tokio::test]

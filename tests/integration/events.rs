@@ -184,6 +184,12 @@ async fn every_event_succeeds_against_the_demo_data() {
                 let status = if disabled { 401 } else { 200 };
                 assert_eq!(env.send(Endpoint::SessionsList, sessions).await.status, status);
             }
+            "user-get.json" | "user-unblock.json" | "user-unblock-ip.json" => {
+                assert_eq!((body["user_id"].as_str(), body["disabled"].as_bool()), (Some(TEST_USER_ID), Some(false)));
+                assert_eq!((&body["failure_count"], &body["block_until"]), (&json!(0), &json!(null)), "{body}");
+            }
+            // No sign-in of the user came from a blocked address.
+            "user-blocked-ips.json" => assert_eq!(body, json!([])),
             "users-get-preferences.json" => {
                 assert_eq!(body, json!({"preferences": {"receiveLoginDetectionEmail": true}, "success": true}))
             }

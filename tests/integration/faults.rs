@@ -68,6 +68,13 @@ fn operations(endpoint: Endpoint) -> &'static [&'static str] {
         UsersSetActiveStatus | UserDisable => &["GetItem", "TransactWriteItems", "Query"],
         // API key, the user; the flag.
         UserEnable => &["GetItem", "TransactWriteItems"],
+        // API key, the user, the account's failed-login window.
+        UserGet => &["GetItem"],
+        // API key, the user; the window deleted, the audit entry written.
+        UserUnblock => &["GetItem", "DeleteItem", "PutItem"],
+        // API key, the user, its audit entries; each address's window.
+        UserBlockedIps => &["GetItem", "Query"],
+        UserUnblockIp => &["GetItem", "Query", "DeleteItem", "PutItem"],
     }
 }
 
@@ -165,6 +172,14 @@ async fn fresh_request(env: &TestEnv, endpoint: Endpoint) -> (ApiGatewayV2httpRe
         UserEnable => {
             env.app.store.set_active(TEST_USER_ID, false).await.unwrap();
             (mc_event(endpoint, &format!("/api/users/{TEST_USER_ID}/enable")), vec![])
+        }
+        UserGet | UserUnblock | UserBlockedIps => {
+            (mc_event(endpoint, &endpoint.path().replace("{user_id}", TEST_USER_ID)), vec![])
+        }
+        UserUnblockIp => {
+            let mut event = mc_event(endpoint, &format!("/api/users/{TEST_USER_ID}/blocked_ips/unblock"));
+            event.body = Some(r#"{"ip_address":"all"}"#.into());
+            (event, vec![])
         }
     }
 }

@@ -132,3 +132,22 @@ async fn a_full_read_past_its_time_budget_is_a_clear_400() {
     let resp = env.send(SessionsListAll, as_roxie().param("filter", ".")).await;
     assert_eq!(resp.json_body()["total"], json!(14), "{}", resp.body);
 }
+
+/// An unfiltered page past a run of expired rows TTL has yet to remove reads within the
+/// budget: past `LIST_SCAN_MAX_ROWS` expired rows, or `LIST_SCAN_BUDGET_MS`, it answers 503
+/// (try again: TTL removes them) instead of reading on.
+#[tokio::test]
+async fn an_unfiltered_page_behind_too_many_expired_rows_is_503() {
+    let mut env = TestEnv::seeded().await;
+    add_expired(&env, 300).await;
+    let oldest_first = || as_roxie().param("sort", r#"{"loginAt":1}"#).param("count", "5");
+    let unavailable =
+        json!({"success": false, "error": "Service temporarily unavailable, try again [error-service-unavailable]"});
+    env.app.config.list_scan_max_rows = 100;
+    assert_reply(&env.send(SessionsListAll, oldest_first()).await, 503, unavailable.clone());
+    env.app.config.list_scan_max_rows = 1000;
+    let fits = env.send(SessionsListAll, oldest_first()).await;
+    assert_eq!((fits.status, ids(&fits).len()), (200, 5), "{}", fits.body);
+    env.app.config.list_scan_budget_ms = 0;
+    assert_reply(&env.send(SessionsListAll, oldest_first()).await, 503, unavailable);
+}

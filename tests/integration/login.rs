@@ -206,7 +206,11 @@ async fn bad_credentials_get_one_identical_401_and_write_only_failure_counts() {
     let after = env.snapshot().await;
     let unlogged = |items: &[String]| items.iter().filter(|i| !logged(i)).cloned().collect::<Vec<_>>();
     assert_eq!(unlogged(&after).into_iter().filter(|i| !counted(i)).collect::<Vec<_>>(), unlogged(&before));
-    assert_eq!(after.iter().filter(|i| counted(i)).count(), 5, "one per address and per login name");
+    assert_eq!(
+        after.iter().filter(|i| counted(i)).count(),
+        5,
+        "one per address, per account and per name that matched none"
+    );
     // And one audit entry per refusal (docs/audit-log.md), no raw unknown name in any.
     let entries = |items: &[String]| items.iter().filter(|i| logged(i)).count();
     assert_eq!(entries(&after) - entries(&before), 5);

@@ -20,6 +20,7 @@ mod limits;
 mod list_bounds;
 mod local_http;
 mod login;
+mod login_blocks;
 mod login_emails;
 mod metering;
 mod monocloud;

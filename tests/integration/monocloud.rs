@@ -12,14 +12,7 @@ use crate::support::*;
 
 /// A MonoCloud request for a concrete path (pathParameters filled as API Gateway does).
 async fn call(env: &TestEnv, endpoint: Endpoint, path: &str, query: &str, key: Option<&str>) -> ApiResponse {
-    let mut req = Req::new().query(query);
-    if let Some(k) = key {
-        req = req.header("X-API-KEY", k);
-    }
-    let mut event = req.event(endpoint);
-    event.raw_path = Some(path.to_string());
-    event.path_parameters = endpoint.match_path(path).expect("path matches the route");
-    invoke(&env.app, endpoint, event).await
+    mc_call(env, endpoint, path, query, None, key).await
 }
 
 fn sessions_path(user: &str) -> String {
@@ -162,6 +155,10 @@ async fn a_key_outside_its_scopes_is_403_and_changes_nothing() {
         (Endpoint::UserDisable, format!("/api/users/{TEST_USER_ID}/disable"), "", "users:manage"),
         (Endpoint::UserEnable, format!("/api/users/{TEST_USER_ID}/enable"), "", "users:manage"),
         (Endpoint::LogsList, "/api/logs".to_string(), "page=0", "logs:read"),
+        (Endpoint::UserGet, format!("/api/users/{TEST_USER_ID}"), "", "users:manage"),
+        (Endpoint::UserUnblock, format!("/api/users/{TEST_USER_ID}/unblock"), "", "users:manage"),
+        (Endpoint::UserBlockedIps, format!("/api/users/{TEST_USER_ID}/blocked_ips"), "page=0", "users:manage"),
+        (Endpoint::UserUnblockIp, format!("/api/users/{TEST_USER_ID}/blocked_ips/unblock"), "", "users:manage"),
         // The scope is checked before the path's user is looked up.
         (UserSessionRevoke, format!("{}/x", sessions_path("nobody")), "", "sessions:revoke"),
     ];

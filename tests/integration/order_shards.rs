@@ -87,7 +87,13 @@ async fn every_page_at_every_offset_matches_an_in_memory_sort_for_one_and_eight_
                 expected.sort_by(|a, b| sort.compare(a, b));
                 for count in [1usize, 7] {
                     for offset in 0..=expected.len() {
-                        let page = env.app.store.sessions_page(key, direction, offset, count, now).await.unwrap();
+                        let page = env
+                            .app
+                            .store
+                            .sessions_page(key, direction, offset, count, now, budget())
+                            .await
+                            .unwrap()
+                            .unwrap();
                         let want: Vec<_> = expected.iter().skip(offset).take(count).map(row).collect();
                         let got: Vec<_> = page.iter().map(row).collect();
                         assert_eq!(

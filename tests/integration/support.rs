@@ -378,6 +378,37 @@ pub fn credentials(resp: &ApiResponse) -> (String, String) {
     (data["userId"].as_str().unwrap().to_string(), data["authToken"].as_str().unwrap().to_string())
 }
 
+/// A list budget no test reaches: a minute and a million rows.
+pub fn budget() -> sessions_api::store::ScanBudget {
+    sessions_api::store::ScanBudget {
+        max_rows: 1_000_000,
+        deadline: std::time::Instant::now() + std::time::Duration::from_secs(60),
+    }
+}
+
+/// A MonoCloud call: `endpoint` on `path` (its parameters filled in), with a query, a JSON body
+/// and an `X-API-KEY`.
+pub async fn mc_call(
+    env: &TestEnv,
+    endpoint: sessions_api::Endpoint,
+    path: &str,
+    query: &str,
+    body: Option<&str>,
+    key: Option<&str>,
+) -> ApiResponse {
+    let mut req = Req::new().query(query);
+    if let Some(k) = key {
+        req = req.header("X-API-KEY", k);
+    }
+    if let Some(b) = body {
+        req = req.header("content-type", "application/json").body(b);
+    }
+    let mut event = req.event(endpoint);
+    event.raw_path = Some(path.to_string());
+    event.path_parameters = endpoint.match_path(path).expect("path matches the route");
+    invoke(&env.app, endpoint, event).await
+}
+
 /// A MonoCloud problem+json answer of `status`, its `traceId` set to "t" for comparing.
 #[track_caller]
 pub fn problem(resp: &ApiResponse, status: u16) -> Value {

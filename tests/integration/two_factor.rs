@@ -194,3 +194,30 @@ async fn the_method_header_picks_among_enabled_methods() {
     let resp = env.send(SessionsListAll, Req::new().auth(&admin_auth()).header("x-2fa-method", "password")).await;
     assert_reply(&resp, 400, required("totp", false, &["totp", "email"]));
 }
+
+/// The SDK retries a write whose answer was lost: the retry of a code's use that DynamoDB
+/// applied finds its own mark and is the success it was (a backup code is not lost), while
+/// a replay by another request is still refused.
+#[tokio::test]
+async fn a_code_whose_use_was_applied_but_whose_answer_was_lost_still_works_once() {
+    use sessions_api::core::ids::sha256_hex;
+    use sessions_api::core::totp;
+    use sessions_api::store::TwoFactorStore;
+    use sessions_api::store::faults::{Fault, Faults};
+    let faults = Faults::new();
+    let env = TestEnv::seeded_with_faults(&faults).await;
+    let store = &env.app.store;
+    // A step ahead of any the demo used.
+    let later = now_ms() + 120_000;
+    let step = totp::verify(DEMO_ADMIN_TOTP_SECRET, &admin_totp(later), later / 1000).expect("a valid code");
+    faults.fail_times("UpdateItem", Fault::AnswerLost, 1);
+    assert!(store.use_totp_step(ADMIN_ID, step).await.unwrap(), "the retry finds its own use");
+    assert_eq!(faults.requests("UpdateItem"), 2, "sent twice");
+    assert!(!store.use_totp_step(ADMIN_ID, step).await.unwrap(), "another request's replay is refused");
+
+    let enrolment = sessions_cli::admin::enable_totp(store, "admin", None).await.unwrap();
+    let hash = sha256_hex(&enrolment.backup_codes[0].to_ascii_lowercase());
+    faults.fail_times("UpdateItem", Fault::AnswerLost, 1);
+    assert!(store.use_backup_code(ADMIN_ID, &hash).await.unwrap(), "the retry finds its own use");
+    assert!(!store.use_backup_code(ADMIN_ID, &hash).await.unwrap(), "and the code is gone");
+}

@@ -14,8 +14,8 @@ use sessions_api::store::{ApiKeyStore, DynamoStore};
 use sessions_api::{App, Config};
 use sessions_cli::admin::{
     LoginSpec, NewUser, change_role, create_api_key, create_user, current_totp_code, disable_api_key, enable_totp,
-    find_user, init_permissions, issue_login, outbox, parse_scopes, qr_for_terminal, set_api_key_scopes,
-    set_email_two_factor, set_user_active,
+    find_user, init_permissions, issue_login, login_block_of, outbox, parse_scopes, qr_for_terminal,
+    set_api_key_scopes, set_email_two_factor, set_user_active, unblock_user,
 };
 use sessions_cli::table::{TableDefinition, create_table};
 use sessions_cli::{CliError, demo, progress};
@@ -67,6 +67,16 @@ enum Command {
     },
     /// Activate a deactivated user again.
     ActivateUser {
+        #[arg(long)]
+        user: String,
+    },
+    /// Show a user's failed-login block: failures that count, the latest, and until when logins are refused.
+    LoginBlock {
+        #[arg(long)]
+        user: String,
+    },
+    /// Clear a user's failed-login block (every name of the account); addresses keep theirs.
+    UnblockUser {
         #[arg(long)]
         user: String,
     },
@@ -148,6 +158,23 @@ struct LoginArgs {
     user_agent: String,
 }
 
+/// `deactivate-user`, `activate-user`: one path with the API's (store::AccountStatus).
+async fn print_set_active(store: &DynamoStore, user: &str, active: bool) -> Result<(), CliError> {
+    let id = set_user_active(store, user, active).await?;
+    println!("{}", json!({"user": user, "userId": id, "active": active}));
+    Ok(())
+}
+
+/// `login-block`: the account's failed logins, times in ISO 8601.
+async fn print_login_block(store: &DynamoStore, config: &Config, user: &str) -> Result<(), CliError> {
+    let (id, block) = login_block_of(store, config, user).await?;
+    let at = |ms: Option<i64>| ms.map(sessions_api::core::clock::iso_millis);
+    let shown = json!({"user": user, "userId": id, "failures": block.failures,
+                       "lastFailureAt": at(block.last_failure_at), "blockedUntil": at(block.blocked_until)});
+    println!("{shown}");
+    Ok(())
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -176,13 +203,11 @@ async fn run(command: Command) -> Result<(), CliError> {
             let roles = change_role(store, &user, &role, true).await?;
             println!("{}", json!({"user": user, "roles": roles}));
         }
-        Command::DeactivateUser { user } => {
-            let id = set_user_active(store, &user, false).await?;
-            println!("{}", json!({"user": user, "userId": id, "active": false}));
-        }
-        Command::ActivateUser { user } => {
-            let id = set_user_active(store, &user, true).await?;
-            println!("{}", json!({"user": user, "userId": id, "active": true}));
+        Command::DeactivateUser { user } => print_set_active(store, &user, false).await?,
+        Command::ActivateUser { user } => print_set_active(store, &user, true).await?,
+        Command::LoginBlock { user } => print_login_block(store, config, &user).await?,
+        Command::UnblockUser { user } => {
+            println!("{}", json!({"user": user, "userId": unblock_user(store, &user).await?, "unblocked": true}))
         }
         Command::RevokeRole { user, role } => {
             let roles = change_role(store, &user, &role, false).await?;

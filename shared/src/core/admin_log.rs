@@ -6,6 +6,7 @@
 use serde_json::{Value, json};
 
 use super::audit::*;
+use super::history::Actor;
 
 /// A change to an account, as the table's stream shows it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -112,6 +113,46 @@ pub fn api_key_changed(id: String, at_secs: i64, key_id: &str, key_name: &str, c
     entry
 }
 
+/// What an administrator's unblock cleared.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Unblocked {
+    /// The account's failed logins.
+    Account,
+    /// One address's.
+    Ip(String),
+    /// Every address the user's recent sign-ins came from.
+    AllIps(Vec<String>),
+}
+
+/// The entry of an unblock by `actor` (an API key) of the user `user_id`, at `at_secs`.
+pub fn unblocked(
+    id: String,
+    at_secs: i64,
+    actor: &Actor,
+    (user_id, username): (&str, &str),
+    what: &Unblocked,
+) -> LogEntry {
+    let (head, details) = match what {
+        Unblocked::Account => {
+            (("blocks", "User Account Unblocked", "information", ACCOUNT_UNBLOCKED), json!({"reason": "lockout_reset"}))
+        }
+        Unblocked::Ip(ip) => (
+            ("blocks", "User Account IP Unblocked", "information", IP_UNBLOCKED),
+            json!({"reason": "ip_lockout_reset", "ip_address": ip}),
+        ),
+        Unblocked::AllIps(ips) => (
+            ("blocks", "User Account All IP Blocks Removed", "information", ALL_IP_BLOCKS_REMOVED),
+            json!({"reason": "ip_lockouts_reset", "ip_addresses": ips}),
+        ),
+    };
+    let mut entry = by_system(id, at_secs, head);
+    entry.actor = actor_party(actor);
+    entry.description = describe(username, &details);
+    entry.targets = vec![user_party(user_id, None, username, None)];
+    entry.details = details;
+    entry
+}
+
 /// `<who>: <reason>`, with the role or the method when there is one.
 fn describe(who: &str, details: &Value) -> String {
     let reason = details["reason"].as_str().unwrap_or_default();
@@ -140,6 +181,18 @@ mod tests {
             assert_eq!((e.code.as_str(), e.description.as_str(), e.time_stamp), (code, description, 7));
             assert_eq!((e.user_id(), e.subject_id(), e.actor.kind.as_str()), (Some("U1"), Some("U1"), "system"));
         }
+    }
+
+    #[test]
+    fn an_unblock_names_its_key_the_user_and_what_it_cleared() {
+        let key = Actor::ApiKey("K1".into());
+        let e = unblocked("i".into(), 7, &key, ("U1", "rod"), &Unblocked::Account);
+        assert_eq!((e.code.as_str(), e.description.as_str()), (ACCOUNT_UNBLOCKED, "rod: lockout_reset"));
+        assert_eq!((e.actor.kind.as_str(), e.actor.id.as_deref(), e.user_id()), ("api_key", Some("K1"), Some("U1")));
+        let ip = unblocked("i".into(), 7, &key, ("U1", "rod"), &Unblocked::Ip("192.0.2.1".into()));
+        assert_eq!((ip.code.as_str(), &ip.details["ip_address"]), (IP_UNBLOCKED, &json!("192.0.2.1")));
+        let all = unblocked("i".into(), 7, &key, ("U1", "rod"), &Unblocked::AllIps(vec!["192.0.2.1".into()]));
+        assert_eq!((all.code.as_str(), &all.details["ip_addresses"]), (ALL_IP_BLOCKS_REMOVED, &json!(["192.0.2.1"])));
     }
 
     #[test]

@@ -66,6 +66,8 @@ pub const SESSIONS_REVOKED_ALL: &str = "user_sessions_revoked_all";
 pub const USER_CREATED: &str = "user_created";
 pub const USER_DELETED: &str = "user_deleted";
 pub const ACCOUNT_UNBLOCKED: &str = "user_account_unblocked";
+pub const IP_UNBLOCKED: &str = "user_account_ip_unblocked";
+pub const ALL_IP_BLOCKS_REMOVED: &str = "user_account_all_ip_blocks_removed";
 pub const ADDED_TO_GROUP: &str = "user_added_to_group";
 pub const REMOVED_FROM_GROUP: &str = "user_removed_from_group";
 /// Not among MonoCloud's codes, which have none for a second factor.
@@ -132,7 +134,7 @@ fn session_party(session_id: &str) -> LogParty {
     LogParty { kind: "user_session".into(), id: Some(session_id.into()), ..LogParty::default() }
 }
 
-fn actor_party(actor: &Actor) -> LogParty {
+pub(crate) fn actor_party(actor: &Actor) -> LogParty {
     match actor {
         Actor::User(id) => LogParty { kind: "user".into(), id: Some(id.clone()), ..LogParty::default() },
         Actor::ApiKey(id) => LogParty { kind: "api_key".into(), id: Some(id.clone()), ..LogParty::default() },

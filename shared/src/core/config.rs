@@ -26,12 +26,15 @@ pub struct Config {
     pub bcrypt_cost: u32,
     /// Live sessions a user may have; a login past it ends the oldest (`MAX_SESSIONS_PER_USER`).
     pub max_sessions_per_user: usize,
-    /// Failed logins per username before it is blocked; 0 disables (`LOGIN_FAILURES_PER_USER`).
+    /// Failed logins per account before it is blocked; 0 disables (`LOGIN_FAILURES_PER_USER`).
     pub login_failures_per_user: u32,
     /// Failed logins per source address before it is blocked; 0 disables (`LOGIN_FAILURES_PER_IP`).
     pub login_failures_per_ip: u32,
-    /// Window in which failed logins count, and so the longest block (`LOGIN_BLOCK_MINUTES`).
-    pub login_block_ms: i64,
+    /// How long an account stays blocked after its last failure (`LOGIN_BLOCK_MINUTES_BY_USER`,
+    /// else `LOGIN_BLOCK_MINUTES`): Rocket.Chat's `..._Time_To_Unblock_By_User_In_Minutes`.
+    pub login_block_user_ms: i64,
+    /// The same for a source address (`LOGIN_BLOCK_MINUTES_BY_IP`, else `LOGIN_BLOCK_MINUTES`).
+    pub login_block_ip_ms: i64,
     /// Wrong 2FA codes per user before `totp-max-attempts` (`TWO_FACTOR_MAX_FAILURES`).
     pub two_factor_max_failures: u32,
     /// Window in which wrong 2FA codes count, and so the longest wait
@@ -84,6 +87,14 @@ pub struct Config {
     pub new_device_days: i64,
 }
 
+/// One failed-login limit: at most `max` failures (0: no limit), each keeping the count
+/// alive for `block_ms` after it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LoginLimit {
+    pub max: u32,
+    pub block_ms: i64,
+}
+
 /// When a login is mailed to its user.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LoginEmails {
@@ -116,7 +127,8 @@ impl Default for Config {
             max_sessions_per_user: 100,
             login_failures_per_user: 10,
             login_failures_per_ip: 50,
-            login_block_ms: 5 * 60 * 1000,
+            login_block_user_ms: 5 * 60 * 1000,
+            login_block_ip_ms: 5 * 60 * 1000,
             two_factor_max_failures: 5,
             two_factor_failure_window_ms: 15 * 60 * 1000,
             counter_shards: 8,
@@ -157,6 +169,16 @@ impl fmt::Display for ConfigError {
 impl std::error::Error for ConfigError {}
 
 impl Config {
+    /// The failed-login limit per account.
+    pub fn login_limit_user(&self) -> LoginLimit {
+        LoginLimit { max: self.login_failures_per_user, block_ms: self.login_block_user_ms }
+    }
+
+    /// The failed-login limit per source address.
+    pub fn login_limit_ip(&self) -> LoginLimit {
+        LoginLimit { max: self.login_failures_per_ip, block_ms: self.login_block_ip_ms }
+    }
+
     /// Reads the process environment; unset variables take their defaults.
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_lookup(|name| std::env::var(name).ok())
@@ -213,7 +235,9 @@ impl Config {
             number(lookup, "LOGIN_FAILURES_PER_USER", 0, 10_000, self.login_failures_per_user as i64)? as u32;
         self.login_failures_per_ip =
             number(lookup, "LOGIN_FAILURES_PER_IP", 0, 1_000_000, self.login_failures_per_ip as i64)? as u32;
-        self.login_block_ms = number(lookup, "LOGIN_BLOCK_MINUTES", 1, 24 * 60, minutes(self.login_block_ms))? * 60_000;
+        let both = number(lookup, "LOGIN_BLOCK_MINUTES", 1, 24 * 60, minutes(self.login_block_user_ms))?;
+        self.login_block_user_ms = number(lookup, "LOGIN_BLOCK_MINUTES_BY_USER", 1, 24 * 60, both)? * 60_000;
+        self.login_block_ip_ms = number(lookup, "LOGIN_BLOCK_MINUTES_BY_IP", 1, 24 * 60, both)? * 60_000;
         self.two_factor_max_failures =
             number(lookup, "TWO_FACTOR_MAX_FAILURES", 1, 10_000, self.two_factor_max_failures as i64)? as u32;
         let window = minutes(self.two_factor_failure_window_ms);
@@ -387,6 +411,7 @@ mod tests {
             ("LOGIN_FAILURES_PER_USER", "0"),
             ("LOGIN_FAILURES_PER_IP", "7"),
             ("LOGIN_BLOCK_MINUTES", "2"),
+            ("LOGIN_BLOCK_MINUTES_BY_IP", "3"),
             ("TWO_FACTOR_MAX_FAILURES", "3"),
             ("TWO_FACTOR_FAILURE_WINDOW_MINUTES", "20"),
             ("ACTIVITY_INTERVAL_SECONDS", "60"),
@@ -408,7 +433,8 @@ mod tests {
         assert_eq!((c.list_count_default, c.list_count_max), (5, 20));
         assert_eq!(c.two_factor_remember_secs, 600);
         assert_eq!(c.bcrypt_cost, 4);
-        assert_eq!((c.login_failures_per_user, c.login_failures_per_ip, c.login_block_ms), (0, 7, 120_000));
+        assert_eq!((c.login_failures_per_user, c.login_failures_per_ip), (0, 7));
+        assert_eq!((c.login_block_user_ms, c.login_block_ip_ms), (120_000, 180_000));
         assert_eq!((c.two_factor_max_failures, c.two_factor_failure_window_ms), (3, 20 * 60_000));
         assert_eq!((c.activity_interval_ms, c.idle_timeout_ms), (60_000, Some(30 * 60_000)));
         assert_eq!(c.geo_db_dir.as_deref(), Some("/opt/geo"));

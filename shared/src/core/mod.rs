@@ -11,6 +11,7 @@ pub mod device;
 pub mod geo;
 pub mod history;
 pub mod ids;
+pub mod ip_access;
 pub mod model;
 pub mod order;
 pub mod permissions;

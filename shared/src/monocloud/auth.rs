@@ -6,6 +6,7 @@ use super::errors::McError;
 use super::query::path_param;
 use crate::core::history::Actor;
 use crate::core::ids::sha256_hex;
+use crate::core::model::User;
 use crate::core::scopes::Scope;
 use crate::request::{ApiRequest, RequestView};
 use crate::store::{ApiKeyStore, UserStore};
@@ -33,16 +34,17 @@ pub async fn authorize(store: &impl ApiKeyStore, req: &ApiRequest, scope: Scope)
     }
 }
 
-async fn existing_user(store: &impl UserStore, req: &ApiRequest) -> Result<String, McError> {
+async fn existing_user(store: &impl UserStore, req: &ApiRequest) -> Result<User, McError> {
     let user_id = path_param(req, "user_id")?;
-    store.user(&user_id).await?.ok_or(McError::NotFound("User not found"))?;
-    Ok(user_id)
+    store.user(&user_id).await?.ok_or(McError::NotFound("User not found"))
 }
 
 /// An authorized call: its checked parameters, the path's user and the key acting.
 pub struct Authorized<T> {
     pub checked: T,
     pub user_id: String,
+    /// The path's user as read before anything changed.
+    pub user: User,
     pub actor: Actor,
 }
 
@@ -58,5 +60,6 @@ pub async fn authorized<T>(
     let (key, user) = tokio::join!(authorize(store, req, scope), existing_user(store, req));
     let actor = key?;
     let checked = checks()?;
-    Ok(Authorized { checked, user_id: user?, actor })
+    let user = user?;
+    Ok(Authorized { checked, user_id: user.user_id.clone(), user, actor })
 }

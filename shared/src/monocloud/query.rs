@@ -154,6 +154,52 @@ pub fn parse_log_params(query: &[(String, String)]) -> Result<LogParams, McError
     Ok(LogParams { page, size, filter, sort })
 }
 
+/// Validated `GET /api/users/{user_id}/blocked_ips` parameters.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BlockedIpParams {
+    pub page: usize,
+    pub size: usize,
+    pub sort: (BlockedIpSortKey, Direction),
+}
+
+/// What blocked addresses sort by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BlockedIpSortKey {
+    BlockUntil,
+    LastSignInAttempt,
+    LastSignInSuccess,
+}
+
+/// Parses `page`, `size`, `filter` (none is understood: 422 unless empty) and `sort`
+/// (`block_until`, `last_sign_in_attempt` or `last_sign_in_success`; `block_until:-1` by default).
+pub fn parse_blocked_ip_params(query: &[(String, String)]) -> Result<BlockedIpParams, McError> {
+    let mut errors: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let (page, size) = page_and_size(query, &mut errors)?;
+    if single(query, "filter")?.is_some_and(|f| !f.trim().is_empty()) {
+        errors.entry("filter".into()).or_default().push("Blocked addresses take no filter.".into());
+    }
+    let mut sort = (BlockedIpSortKey::BlockUntil, Direction::Descending);
+    if let Some(raw) = single(query, "sort")?.filter(|s| !s.trim().is_empty()) {
+        let (key, order) = raw.split_once(':').unwrap_or((raw, ""));
+        let mut invalid = |msg: &str| errors.entry("sort".into()).or_default().push(msg.into());
+        match key {
+            "block_until" => sort.0 = BlockedIpSortKey::BlockUntil,
+            "last_sign_in_attempt" => sort.0 = BlockedIpSortKey::LastSignInAttempt,
+            "last_sign_in_success" => sort.0 = BlockedIpSortKey::LastSignInSuccess,
+            _ => invalid("The sort key must be one of block_until, last_sign_in_attempt, last_sign_in_success."),
+        }
+        match order {
+            "1" => sort.1 = Direction::Ascending,
+            "-1" => sort.1 = Direction::Descending,
+            _ => invalid("The sort order must be 1 (ascending) or -1 (descending), as 'key:order'."),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(McError::Validation(errors));
+    }
+    Ok(BlockedIpParams { page, size, sort })
+}
+
 /// `page` (from 1) and `size` (1–100), their range errors added to `errors`.
 fn page_and_size(
     query: &[(String, String)],

@@ -5,8 +5,10 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::errors::{McError, problem};
+use super::handlers::blocks::IpAccess;
 use super::handlers::users::UserChanged;
 use super::handlers::{McPage, McReply};
+use crate::core::clock::Millis;
 use crate::core::ids::new_id;
 use crate::core::model::Session;
 use crate::core::travel::Risk;
@@ -123,6 +125,10 @@ pub fn respond(result: Result<McReply, McError>, trace_id: &str) -> Response {
         Ok(McReply::Revoked) => empty(204),
         Ok(McReply::RevokedCount(n)) => json_response(200, JSON, json!({ "count": n }).to_string()),
         Ok(McReply::User(u)) => json_response(200, JSON, user_body(&u).to_string()),
+        Ok(McReply::BlockedIps(p)) => {
+            let rows: Vec<serde_json::Value> = p.rows.iter().map(ip_access_body).collect();
+            paged(serde_json::Value::Array(rows).to_string(), pagination_of(p.total, p.page, p.size))
+        }
         Err(e) => {
             match &e {
                 McError::Internal(detail) => tracing::error!(%detail, %trace_id, "request failed"),
@@ -166,11 +172,29 @@ fn user_body(changed: &UserChanged) -> serde_json::Value {
         "username": {"id": derived("username", &user.username), "username": user.username, "source": null},
         "has_password": user.password_bcrypt.is_some(),
         "password_updated_at": null,
-        "block_until": null, "failure_count": 0, "sign_in_attempts_count": 0,
+        "block_until": changed.block.blocked_until.map(epoch_secs_up),
+        "failure_count": changed.block.failures, "sign_in_attempts_count": 0,
         "last_sign_in_attempt": null, "last_sign_in_attempt_ip": null,
         "sign_in_success_count": 0, "last_sign_in_success": null, "last_sign_in_success_ip": null,
         "last_activity": null, "last_known_city": null, "last_known_country": null, "last_known_region": null,
     })
+}
+
+/// MonoCloud's `UserIpAccessDetails` of an address (users-api.ts's model).
+fn ip_access_body(row: &IpAccess) -> serde_json::Value {
+    json!({
+        "failure_count": row.block.failures,
+        "block_until": row.block.blocked_until.map(epoch_secs_up),
+        "sign_in_attempts_count": row.attempts.attempts,
+        "ip": row.attempts.ip,
+        "last_sign_in_attempt": row.attempts.last_attempt,
+    })
+}
+
+/// Epoch seconds of a time in milliseconds, rounded up: a block shown to end at a second has
+/// ended by then.
+fn epoch_secs_up(ms: Millis) -> i64 {
+    ms.div_euclid(1000) + i64::from(ms.rem_euclid(1000) > 0)
 }
 
 #[cfg(test)]

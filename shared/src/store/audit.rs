@@ -104,6 +104,14 @@ pub trait AuditLogReader {
         &self,
         range: &LogRange,
     ) -> impl std::future::Future<Output = Result<Option<Vec<LogEntry>>, StoreError>> + Send;
+    /// The newest `max` entries about `subject` (a user or an API key) since `from` (epoch
+    /// seconds), newest first.
+    fn latest_logs(
+        &self,
+        subject: &str,
+        from: i64,
+        max: usize,
+    ) -> impl std::future::Future<Output = Result<Vec<LogEntry>, StoreError>> + Send;
 }
 
 impl AuditLogReader for DynamoStore {
@@ -129,6 +137,47 @@ impl AuditLogReader for DynamoStore {
             entries.extend(part);
         }
         Ok(Some(entries))
+    }
+
+    async fn latest_logs(&self, subject: &str, from: i64, max: usize) -> Result<Vec<LogEntry>, StoreError> {
+        let pk = keys::log(subject);
+        let mut entries = Vec::new();
+        let mut start = None;
+        while entries.len() < max {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("#p = :p AND #s >= :lo")
+                .expression_attribute_names("#p", keys::PK)
+                .expression_attribute_names("#s", keys::SK)
+                .expression_attribute_values(":p", string_value(&pk))
+                .expression_attribute_values(":lo", string_value(keys::log_time(from, "")))
+                .scan_index_forward(false)
+                .limit(i32::try_from(max - entries.len()).unwrap_or(i32::MAX))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(store_error)?;
+            for item in out.items.unwrap_or_default() {
+                entries.push(entry_of(&item, &pk)?);
+            }
+            match out.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => break,
+            }
+        }
+        Ok(entries)
+    }
+}
+
+/// The entry an item keeps.
+fn entry_of(item: &Item, pk: &str) -> Result<LogEntry, StoreError> {
+    match item.get("log") {
+        Some(AttributeValue::S(text)) => {
+            serde_json::from_str(text).map_err(|e| StoreError::Corrupt(format!("log entry: {e}")))
+        }
+        _ => Err(StoreError::Corrupt(format!("log item without its entry in {pk}"))),
     }
 }
 
@@ -162,11 +211,7 @@ impl DynamoStore {
                 .await
                 .map_err(store_error)?;
             for item in out.items.unwrap_or_default() {
-                match item.get("log") {
-                    Some(AttributeValue::S(text)) => entries
-                        .push(serde_json::from_str(text).map_err(|e| StoreError::Corrupt(format!("log entry: {e}")))?),
-                    _ => return Err(StoreError::Corrupt(format!("log item without its entry in {pk}"))),
-                }
+                entries.push(entry_of(&item, pk)?);
             }
             let page = out.count.max(0) as usize;
             if budget.read.fetch_add(page, Ordering::Relaxed) + page > budget.max_rows {

@@ -91,7 +91,11 @@ pub const PERMISSION: &str = "PERMISSION";
 /// Under a user: the window of wrong 2FA codes, and the pending email code.
 pub const TWO_FACTOR_FAILURES: &str = "TWOFACTOR#FAILURES";
 pub const TWO_FACTOR_EMAIL: &str = "TWOFACTOR#EMAIL";
-/// Failed-login windows: per username (its lowercase form's SHA-256 hex) and per source address.
+/// Failed-login windows: per account, per login name that matched none (its lowercase
+/// form's SHA-256 hex), and per source address.
+pub fn login_failures_account(user_id: &str) -> String {
+    format!("LOGINFAIL#ACCOUNT#{user_id}")
+}
 pub fn login_failures_user(hash: &str) -> String {
     format!("LOGINFAIL#USER#{hash}")
 }

@@ -1,61 +1,107 @@
-//! Failed-login counters per username and per source address (Rocket.Chat's "Block failed
-//! login attempts"), as fixed windows with atomic reservations (see `window`).
+//! Failed-login counters per account and per source address, counted as Rocket.Chat counts
+//! them (docs/login-and-2fa.md, "Failed logins"): failures since the last successful login,
+//! blocked until the last failure plus the block time; atomic reservations (see `window`,
+//! [`WindowRule::FromLastTry`]).
 
 use std::future::Future;
 
 use super::error::StoreError;
+use super::window::{Window, WindowRule};
 use super::{DynamoStore, Reservation, keys};
 use crate::core::clock::Millis;
+pub use crate::core::config::LoginLimit;
 use crate::core::ids::sha256_hex;
 
 /// Whose failed logins a counter holds. Keys never contain raw request input.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum LoginLimitKey {
-    /// A username or email as typed, lowercased and hashed.
-    User(String),
+    /// An account: every login name of it (username, emails) counts here.
+    Account(String),
+    /// A login name that matched no account, lowercased and hashed.
+    Name(String),
     /// A source address, canonical when it parses as an IP, else hashed.
     Ip(String),
 }
 
 impl LoginLimitKey {
-    pub fn user(login: &str) -> Self {
-        LoginLimitKey::User(sha256_hex(&login.to_lowercase()))
+    /// The account's counter when the name matched one, else the name's own.
+    pub fn user(user_id: Option<&str>, login: &str) -> Self {
+        match user_id {
+            Some(id) => LoginLimitKey::Account(id.to_string()),
+            None => LoginLimitKey::Name(sha256_hex(&login.to_lowercase())),
+        }
     }
 
     pub fn ip(ip: &str) -> Self {
-        match ip.trim().parse::<std::net::IpAddr>() {
-            Ok(addr) => LoginLimitKey::Ip(addr.to_string()),
-            Err(_) => LoginLimitKey::Ip(sha256_hex(ip)),
+        match Self::canonical_ip(ip) {
+            Some(addr) => LoginLimitKey::Ip(addr),
+            None => LoginLimitKey::Ip(sha256_hex(ip)),
         }
+    }
+
+    /// `ip` in canonical form, if it is an IP address.
+    pub fn canonical_ip(ip: &str) -> Option<String> {
+        ip.trim().parse::<std::net::IpAddr>().ok().map(|a| a.to_string())
     }
 
     fn pk(&self) -> String {
         match self {
-            LoginLimitKey::User(hash) => keys::login_failures_user(hash),
+            LoginLimitKey::Account(id) => keys::login_failures_account(id),
+            LoginLimitKey::Name(hash) => keys::login_failures_user(hash),
             LoginLimitKey::Ip(ip) => keys::login_failures_ip(ip),
         }
     }
 }
 
-/// Failed-login limits: reserve a try before a password is checked.
+/// A counter's state as an administrator sees it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LoginBlock {
+    /// Failures since the last successful login that still count (checks in flight too).
+    pub failures: u32,
+    /// The latest failure that counts.
+    pub last_failure_at: Option<Millis>,
+    /// Until when logins are refused, if they are now.
+    pub blocked_until: Option<Millis>,
+}
+
+impl LoginBlock {
+    /// The state of `window` under `limit` (no window: nothing counts).
+    pub fn of(window: Option<Window>, limit: LoginLimit) -> LoginBlock {
+        let Some(w) = window else { return LoginBlock::default() };
+        let blocked = limit.max > 0 && w.tries >= limit.max;
+        LoginBlock {
+            failures: w.tries,
+            last_failure_at: Some(w.start),
+            blocked_until: blocked.then_some(w.start + limit.block_ms),
+        }
+    }
+}
+
+/// Failed-login limits: reserve a try before a password's check is answered.
 pub trait LoginLimitStore {
-    /// Reserves one of `max` tries for `key` in its current window of `window_ms`;
-    /// `None` when all are taken (the login is blocked).
+    /// Reserves one of `limit.max` tries for `key`; `None` when all are taken (the login
+    /// is blocked until the last try plus `limit.block_ms`).
     fn reserve_login_try(
         &self,
         key: &LoginLimitKey,
         now: Millis,
-        window_ms: i64,
-        max: u32,
+        limit: LoginLimit,
     ) -> impl Future<Output = Result<Option<Reservation>, StoreError>> + Send;
-    /// Gives a reserved try back (the password was right, or it was never checked).
+    /// Gives a reserved try back (it was never a failure).
     fn release_login_try(
         &self,
         key: &LoginLimitKey,
         held: Reservation,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
-    /// Forgets every counted failure of `key` (a successful login clears its username's).
+    /// Forgets every counted failure of `key` (a successful login; an administrator's unblock).
     fn clear_login_failures(&self, key: &LoginLimitKey) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// The counter of `key` as it stands at `now`.
+    fn login_block(
+        &self,
+        key: &LoginLimitKey,
+        now: Millis,
+        limit: LoginLimit,
+    ) -> impl Future<Output = Result<LoginBlock, StoreError>> + Send;
 }
 
 impl LoginLimitStore for DynamoStore {
@@ -63,10 +109,10 @@ impl LoginLimitStore for DynamoStore {
         &self,
         key: &LoginLimitKey,
         now: Millis,
-        window_ms: i64,
-        max: u32,
+        limit: LoginLimit,
     ) -> Result<Option<Reservation>, StoreError> {
-        self.reserve_window_try(key.pk(), keys::LOGIN_FAILURES, now, window_ms, max).await
+        let window = (limit.block_ms, WindowRule::FromLastTry);
+        self.reserve_window_try(key.pk(), keys::LOGIN_FAILURES, now, window, limit.max).await
     }
 
     async fn release_login_try(&self, key: &LoginLimitKey, held: Reservation) -> Result<(), StoreError> {
@@ -76,6 +122,11 @@ impl LoginLimitStore for DynamoStore {
     async fn clear_login_failures(&self, key: &LoginLimitKey) -> Result<(), StoreError> {
         self.clear_window(key.pk(), keys::LOGIN_FAILURES).await
     }
+
+    async fn login_block(&self, key: &LoginLimitKey, now: Millis, limit: LoginLimit) -> Result<LoginBlock, StoreError> {
+        let window = self.current_window(key.pk(), keys::LOGIN_FAILURES, now, limit.block_ms).await?;
+        Ok(LoginBlock::of(window, limit))
+    }
 }
 
 #[cfg(test)]
@@ -84,10 +135,24 @@ mod tests {
 
     #[test]
     fn keys_hold_no_raw_input() {
-        assert_eq!(LoginLimitKey::user("Admin"), LoginLimitKey::user("admin"));
-        assert_eq!(LoginLimitKey::user("admin").pk(), format!("LOGINFAIL#USER#{}", sha256_hex("admin")));
+        let name = |login| LoginLimitKey::user(None, login);
+        assert_eq!(name("Admin"), name("admin"));
+        assert_eq!(name("admin").pk(), format!("LOGINFAIL#USER#{}", sha256_hex("admin")));
+        assert_eq!(LoginLimitKey::user(Some("u1"), "Admin").pk(), "LOGINFAIL#ACCOUNT#u1");
         assert_eq!(LoginLimitKey::ip(" 203.0.113.9 ").pk(), "LOGINFAIL#IP#203.0.113.9");
         assert_eq!(LoginLimitKey::ip("2001:DB8::1").pk(), "LOGINFAIL#IP#2001:db8::1");
         assert_eq!(LoginLimitKey::ip("not an ip#x").pk(), format!("LOGINFAIL#IP#{}", sha256_hex("not an ip#x")));
+    }
+
+    #[test]
+    fn a_full_window_blocks_until_its_last_try_plus_the_block_time() {
+        let limit = LoginLimit { max: 3, block_ms: 60_000 };
+        assert_eq!(LoginBlock::of(None, limit), LoginBlock::default());
+        let open = LoginBlock::of(Some(Window { start: 1_000, tries: 2 }), limit);
+        assert_eq!(open, LoginBlock { failures: 2, last_failure_at: Some(1_000), blocked_until: None });
+        let full = LoginBlock::of(Some(Window { start: 1_000, tries: 3 }), limit);
+        assert_eq!(full.blocked_until, Some(61_000));
+        let off = LoginBlock::of(Some(Window { start: 1_000, tries: 3 }), LoginLimit { max: 0, ..limit });
+        assert_eq!(off.blocked_until, None);
     }
 }

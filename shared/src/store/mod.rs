@@ -43,7 +43,7 @@ pub use audit::{AuditLogReader, AuditLogStore, LOG_SHARDS, LogRange};
 pub use client::{https_client, lambda_sdk_config, lambda_sdk_config_from, sdk_config};
 pub use error::StoreError;
 pub use history::{ended_from_image, session_from_image};
-pub use login_limits::{LoginLimitKey, LoginLimitStore};
+pub use login_limits::{LoginBlock, LoginLimit, LoginLimitKey, LoginLimitStore};
 pub use outbox::{OutboxMessage, OutboxStore};
 pub use permissions::PermissionStore;
 pub use preferences::{PreferenceChange, PreferenceStore};
@@ -53,7 +53,7 @@ pub use tokens::TokenStore;
 pub use transactions::{RetryPolicy, TRANSACTION_RETRY};
 pub use two_factor::{EmailCode, TwoFactorStore};
 pub use users::{UserAdmin, UserStore};
-pub use window::Reservation;
+pub use window::{Reservation, Window};
 
 use aws_sdk_dynamodb::Client;
 

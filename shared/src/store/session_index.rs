@@ -42,6 +42,8 @@ pub trait AllSessionsReader {
     /// Live sessions in `key` order from its index, merged over the index's shards: skips
     /// `offset` live rows, returns up to `count` with the fields a list row shows, reading
     /// about offset + count items plus a few per shard (and the expired rows in the way).
+    /// `None` when the expired rows in the way pass `budget.max_rows`, or reading passes its
+    /// deadline (TTL removes expired items up to two days late).
     fn sessions_page(
         &self,
         key: SortKey,
@@ -49,7 +51,8 @@ pub trait AllSessionsReader {
         offset: usize,
         count: usize,
         now: Millis,
-    ) -> impl Future<Output = Result<Vec<Session>, StoreError>> + Send;
+        budget: ScanBudget,
+    ) -> impl Future<Output = Result<Option<Vec<Session>>, StoreError>> + Send;
     /// Every live session `keep` accepts, holding only the fields list rows, filters and
     /// sorts read (no user agent, geo or client ids), within `budget`.
     fn matching_sessions(
@@ -233,8 +236,9 @@ impl AllSessionsReader for DynamoStore {
         offset: usize,
         count: usize,
         now: Millis,
-    ) -> Result<Vec<Session>, StoreError> {
-        ShardMerge::new(self, (key, direction), offset, count, now).page().await
+        budget: ScanBudget,
+    ) -> Result<Option<Vec<Session>>, StoreError> {
+        ShardMerge::new(self, (key, direction), offset, count, now).page(budget).await
     }
 
     async fn matching_sessions(

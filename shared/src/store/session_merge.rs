@@ -4,10 +4,11 @@
 //! passes [`MAX_PAGE`].
 
 use std::collections::VecDeque;
+use std::time::Instant;
 
 use super::attributes::Item;
 use super::error::StoreError;
-use super::session_index::{KeyRange, ShardRead};
+use super::session_index::{KeyRange, ScanBudget, ShardRead};
 use super::{DynamoStore, keys};
 use crate::core::clock::Millis;
 use crate::core::model::Session;
@@ -150,18 +151,23 @@ impl<'a> ShardMerge<'a> {
     }
 
     /// The page: every shard whose next row is unknown is read before a row is taken, all
-    /// at once; then the head of the merge is taken, until the page is full.
-    pub(super) async fn page(mut self) -> Result<Vec<Session>, StoreError> {
+    /// at once; then the head of the merge is taken, until the page is full. `None` once the
+    /// expired rows met pass `budget.max_rows` or the time passes its deadline.
+    pub(super) async fn page(mut self, budget: ScanBudget) -> Result<Option<Vec<Session>>, StoreError> {
         if self.count == 0 {
-            return Ok(self.page);
+            return Ok(Some(self.page));
         }
         loop {
+            let expired: usize = self.cursors.iter().map(|c| c.expired).sum();
+            if expired > budget.max_rows || Instant::now() > budget.deadline {
+                return Ok(None);
+            }
             // A shard may have answered only expired rows: look again before taking one.
             if self.refill().await? {
                 continue;
             }
             if let Took::Done = self.take_head() {
-                return Ok(self.page);
+                return Ok(Some(self.page));
             }
         }
     }

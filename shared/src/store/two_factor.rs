@@ -4,8 +4,10 @@ use std::future::Future;
 
 use super::attributes::{number_value, string_value};
 use super::error::{StoreError, conditional_write, store_error};
+use super::window::WindowRule;
 use super::{DynamoStore, Reservation, keys};
 use crate::core::clock::Millis;
+use crate::core::ids::new_id;
 
 /// A pending email code (hash only).
 #[derive(Clone, PartialEq, Eq)]
@@ -74,30 +76,46 @@ impl TwoFactorStore for DynamoStore {
         window_ms: i64,
         max: u32,
     ) -> Result<Option<Reservation>, StoreError> {
-        self.reserve_window_try(keys::user(user_id), keys::TWO_FACTOR_FAILURES, now, window_ms, max).await
+        self.reserve_window_try(
+            keys::user(user_id),
+            keys::TWO_FACTOR_FAILURES,
+            now,
+            (window_ms, WindowRule::Fixed),
+            max,
+        )
+        .await
     }
 
     async fn release_code_try(&self, user_id: &str, held: Reservation) -> Result<(), StoreError> {
         self.release_window_try(keys::user(user_id), keys::TWO_FACTOR_FAILURES, held).await
     }
 
+    /// The write carries a random mark of this use, so the SDK's retry of a write whose answer
+    /// was lost finds its own mark and counts as the use it was, not as a replay.
     async fn use_totp_step(&self, user_id: &str, step: i64) -> Result<bool, StoreError> {
         let r = self
             .update_key(keys::user(user_id), keys::PROFILE)
-            .update_expression("SET totpLastStep = :s")
-            .condition_expression("attribute_exists(PK) AND (attribute_not_exists(totpLastStep) OR totpLastStep < :s)")
+            .update_expression("SET totpLastStep = :s, totpLastUse = :use")
+            .condition_expression(
+                "attribute_exists(PK) AND (attribute_not_exists(totpLastStep) OR totpLastStep < :s \
+                 OR totpLastUse = :use)",
+            )
             .expression_attribute_values(":s", number_value(step))
+            .expression_attribute_values(":use", string_value(new_id()))
             .send()
             .await;
         conditional_write(r)
     }
 
+    /// Marked like [`Self::use_totp_step`]: a retried removal finds its own mark, so a backup
+    /// code whose first answer was lost still works once.
     async fn use_backup_code(&self, user_id: &str, code_hash: &str) -> Result<bool, StoreError> {
         let r = self
             .update_key(keys::user(user_id), keys::PROFILE)
-            .update_expression("REMOVE backupCodes.#h")
-            .condition_expression("attribute_exists(backupCodes.#h)")
+            .update_expression("REMOVE backupCodes.#h SET backupCodeLastUse = :use")
+            .condition_expression("attribute_exists(backupCodes.#h) OR backupCodeLastUse = :use")
             .expression_attribute_names("#h", code_hash)
+            .expression_attribute_values(":use", string_value(new_id()))
             .send()
             .await;
         conditional_write(r)

@@ -1,8 +1,10 @@
-//! Fixed-window try counters with atomic reservations, shared by the 2FA wrong-code
-//! limit and the failed-login limits.
+//! Try counters with atomic reservations, shared by the 2FA wrong-code limit (a fixed
+//! window) and the failed-login limits (a window that each try extends: Rocket.Chat's
+//! "blocked until the last failure plus the block time", see [`WindowRule`]).
 //!
 //! An item `{windowStart, tries, expiresAt}` holds the tries of the window that began at
-//! `windowStart`, each by a random id in the string set `tries`. A try is *reserved* by one
+//! `windowStart` (under [`WindowRule::FromLastTry`], the time of its latest try), each by a
+//! random id in the string set `tries`. A try is *reserved* by one
 //! conditional write before the guarded secret is evaluated, so no number of parallel
 //! requests gets more than `max` evaluations per window:
 //! 1. if there is no item, create it with this try (the window starts now); if the window
@@ -27,6 +29,16 @@ use super::error::{StoreError, conditional_write, store_error};
 use super::{DynamoStore, keys};
 use crate::core::clock::Millis;
 
+/// How a window's time runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WindowRule {
+    /// The window lasts its length from its first try.
+    Fixed,
+    /// Every reserved try restarts the window: its tries count until one window length has
+    /// passed with none, so a full window blocks until its last try plus the length.
+    FromLastTry,
+}
+
 /// A try held in a window; give it back with [`DynamoStore::release_window_try`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Reservation {
@@ -34,6 +46,25 @@ pub struct Reservation {
     pub window_start: Millis,
     /// The try's own id in the window's `tries`.
     id: String,
+}
+
+/// A current window: when it began (its last try, under [`WindowRule::FromLastTry`]) and
+/// the tries it holds (reserved ones included).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Window {
+    pub start: Millis,
+    pub tries: u32,
+}
+
+/// Step 1's request: one try `id` for the window of `pk`/`sk`.
+struct AddTry<'a> {
+    pk: &'a str,
+    sk: &'a str,
+    id: &'a str,
+    now: Millis,
+    window_ms: i64,
+    rule: WindowRule,
+    max: u32,
 }
 
 /// Step 1's outcome.
@@ -59,8 +90,20 @@ impl DynamoStore {
         now: Millis,
         window_ms: i64,
     ) -> Result<u32, StoreError> {
-        let Some(item) = self.get(pk, sk).await? else { return Ok(0) };
-        if number_in(&item, "windowStart") + window_ms <= now { Ok(0) } else { Ok(tries(&item) as u32) }
+        Ok(self.current_window(pk, sk, now, window_ms).await?.map_or(0, |w| w.tries))
+    }
+
+    /// The window of `pk`/`sk` current at `now`, if any.
+    pub(super) async fn current_window(
+        &self,
+        pk: String,
+        sk: &str,
+        now: Millis,
+        window_ms: i64,
+    ) -> Result<Option<Window>, StoreError> {
+        let Some(item) = self.get(pk, sk).await? else { return Ok(None) };
+        let start = number_in(&item, "windowStart");
+        Ok((start + window_ms > now).then(|| Window { start, tries: tries(&item) as u32 }))
     }
 
     /// Reserves one of `max` tries in the window of `window_ms` current at `now`;
@@ -70,13 +113,14 @@ impl DynamoStore {
         pk: String,
         sk: &str,
         now: Millis,
-        window_ms: i64,
+        (window_ms, rule): (i64, WindowRule),
         max: u32,
     ) -> Result<Option<Reservation>, StoreError> {
         let since = now - window_ms;
         let id = crate::core::ids::new_id();
         let held = |window_start| Some(Reservation { window_start, id: id.clone() });
-        match self.add_try(&pk, sk, &id, now, window_ms, max).await? {
+        let add = AddTry { pk: &pk, sk, id: &id, now, window_ms, rule, max };
+        match self.add_try(&add).await? {
             Added::Reserved(start) => return Ok(held(start)),
             Added::Full => return Ok(None),
             Added::NoCurrentWindow => {}
@@ -95,7 +139,7 @@ impl DynamoStore {
             return Ok(held(now));
         }
         // Another request started the window between our two writes.
-        match self.add_try(&pk, sk, &id, now, window_ms, max).await? {
+        match self.add_try(&add).await? {
             Added::Reserved(start) => Ok(held(start)),
             Added::Full | Added::NoCurrentWindow => Ok(None),
         }
@@ -103,33 +147,28 @@ impl DynamoStore {
 
     /// Step 1: one more try in the current window, if it has room; the window itself if
     /// there is no item.
-    async fn add_try(
-        &self,
-        pk: &str,
-        sk: &str,
-        id: &str,
-        now: Millis,
-        window_ms: i64,
-        max: u32,
-    ) -> Result<Added, StoreError> {
-        let since = now - window_ms;
+    async fn add_try(&self, t: &AddTry<'_>) -> Result<Added, StoreError> {
+        let since = t.now - t.window_ms;
+        let times = match t.rule {
+            WindowRule::Fixed => {
+                "windowStart = if_not_exists(windowStart, :now), expiresAt = if_not_exists(expiresAt, :exp)"
+            }
+            WindowRule::FromLastTry => "windowStart = :now, expiresAt = :exp",
+        };
         let added = self
-            .update_key(pk, sk)
-            .update_expression(
-                "SET windowStart = if_not_exists(windowStart, :now), expiresAt = if_not_exists(expiresAt, :exp) \
-                 ADD tries :id",
-            )
+            .update_key(t.pk, t.sk)
+            .update_expression(format!("SET {times} ADD tries :id"))
             .condition_expression(
                 "attribute_not_exists(PK) OR contains(tries, :one_id) \
                  OR (windowStart > :since AND (attribute_not_exists(tries) OR size(tries) < :max))",
             )
-            .expression_attribute_values(":id", AttributeValue::Ss(vec![id.to_string()]))
+            .expression_attribute_values(":id", AttributeValue::Ss(vec![t.id.to_string()]))
             // Already held: an SDK retry of a write whose answer was lost.
-            .expression_attribute_values(":one_id", string_value(id))
-            .expression_attribute_values(":now", number_value(now))
-            .expression_attribute_values(":exp", number_value(ttl_secs(now, window_ms)))
+            .expression_attribute_values(":one_id", string_value(t.id))
+            .expression_attribute_values(":now", number_value(t.now))
+            .expression_attribute_values(":exp", number_value(ttl_secs(t.now, t.window_ms)))
             .expression_attribute_values(":since", number_value(since))
-            .expression_attribute_values(":max", number_value(max))
+            .expression_attribute_values(":max", number_value(t.max))
             .return_values(ReturnValue::AllNew)
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()

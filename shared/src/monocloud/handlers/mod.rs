@@ -1,6 +1,7 @@
 //! What each MonoCloud endpoint does, as typed results; [`super::wire`] turns them into
 //! wire shapes.
 
+pub mod blocks;
 pub mod logs;
 pub mod sessions;
 pub mod users;
@@ -35,6 +36,9 @@ pub enum McReply {
     Revoked,
     RevokedCount(usize),
     Logs(Box<LogPage>),
-    /// disable, enable: the user, in MonoCloud's `User` shape.
+    /// disable, enable, the user, unblock, unblock an address: the user, in MonoCloud's
+    /// `User` shape.
     User(Box<users::UserChanged>),
+    /// A page of a user's blocked addresses.
+    BlockedIps(Box<blocks::IpPage>),
 }

@@ -86,7 +86,7 @@ pub async fn revoke_all<S: ApiKeyStore + UserStore + UserSessionReader + Session
         }
     };
     let (authorized, kept) = tokio::join!(authorized(store, req, Scope::RevokeSessions, except), kept);
-    let Authorized { checked: except, user_id, actor } = authorized?;
+    let Authorized { checked: except, user_id, actor, .. } = authorized?;
     if except.is_some() && !kept?.is_some_and(|s| s.is_live(now)) {
         return Err(McError::NotFound("Session not found"));
     }

@@ -7,52 +7,66 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use crate::core::clock::Millis;
+use crate::core::config::Config;
 use crate::core::model::User;
 use crate::core::scopes::Scope;
 use crate::monocloud::auth::{Authorized, authorized};
 use crate::monocloud::errors::McError;
 use crate::request::{ApiRequest, RequestView};
-use crate::store::{AccountStatus, ApiKeyStore, UserStore};
+use crate::store::{AccountStatus, ApiKeyStore, LoginBlock, LoginLimitKey, LoginLimitStore, UserStore};
 
-/// A user as a status change left it, and when.
+/// A user as a route left or read it, when, and its account's failed-login block.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct UserChanged {
     pub user: User,
     pub at: Millis,
+    pub block: LoginBlock,
 }
 
 /// POST /api/users/{user_id}/disable: `{"revoke_sessions"?: boolean}`. Every session of the
 /// user ends whatever `revoke_sessions` says, so that enabling the user again brings no old
 /// token back (docs/monocloud.md).
-pub async fn disable<S: ApiKeyStore + UserStore + AccountStatus>(
+pub async fn disable<S: StatusStore>(
     store: &S,
+    config: &Config,
     req: &ApiRequest,
     now: Millis,
 ) -> Result<UserChanged, McError> {
-    set_status(store, req, false, now).await
+    set_status(store, config, req, false, now).await
 }
 
 /// POST /api/users/{user_id}/enable.
-pub async fn enable<S: ApiKeyStore + UserStore + AccountStatus>(
+pub async fn enable<S: StatusStore>(
     store: &S,
+    config: &Config,
     req: &ApiRequest,
     now: Millis,
 ) -> Result<UserChanged, McError> {
-    set_status(store, req, true, now).await
+    set_status(store, config, req, true, now).await
 }
 
-/// The key (401), the body (400, 422), the user (404), then the change.
-async fn set_status<S: ApiKeyStore + UserStore + AccountStatus>(
+/// What the status routes touch in the store.
+pub trait StatusStore: ApiKeyStore + UserStore + AccountStatus + LoginLimitStore {}
+impl<T: ApiKeyStore + UserStore + AccountStatus + LoginLimitStore> StatusStore for T {}
+
+/// The key (401), the body (400, 422), the user (404), then the change, beside the read of
+/// the account's block.
+async fn set_status<S: StatusStore>(
     store: &S,
+    config: &Config,
     req: &ApiRequest,
     active: bool,
     now: Millis,
 ) -> Result<UserChanged, McError> {
     let Authorized { user_id, actor, .. } =
         authorized(store, req, Scope::ManageUsers, || check_body(req.body_bytes(), active)).await?;
-    let changed = store.set_account_active(&user_id, active, actor, now).await?;
-    let changed = changed.ok_or(McError::NotFound("User not found"))?;
-    Ok(UserChanged { user: changed.user, at: now })
+    let account = LoginLimitKey::Account(user_id.clone());
+    let (changed, block) = tokio::join!(
+        store.set_account_active(&user_id, active, actor, now),
+        store.login_block(&account, now, config.login_limit_user())
+    );
+    let changed = changed?.ok_or(McError::NotFound("User not found"))?;
+    Ok(UserChanged { user: changed.user, at: now, block: block? })
 }
 
 /// disable's body (`DisableUserRequest`): empty, or an object whose `revoke_sessions`, if

@@ -21,6 +21,10 @@ use std::time::{Duration, Instant};
 /// The 400 of a filtered or multi-key list.all past its memory or time budget.
 pub const TOO_MANY_TO_SORT: &str = "too many sessions match to filter and sort in one request: use a narrower filter, or one sort key without a filter";
 
+/// Why an unfiltered list.all answered 503: more expired rows awaiting TTL's removal lie
+/// before the page than one request reads (`LIST_SCAN_MAX_ROWS`, `LIST_SCAN_BUDGET_MS`).
+pub const EXPIRED_IN_THE_WAY: &str = "expired sessions awaiting removal lie before the page";
+
 /// What every admin route needs: the store interfaces of auth, permission and 2FA.
 pub trait AdminStore: AuthStore + PermissionStore + TwoFactorStore {}
 impl<T: AuthStore + PermissionStore + TwoFactorStore> AdminStore for T {}
@@ -54,22 +58,24 @@ pub async fn list_all<S: AdminStore + AllSessionsReader, M: Mailer>(
     let query = parse_list_query(&req.query_pairs(), config)?;
     two_factor::require(store, mailer, config, &user, &caller, req, now).await?;
     record_activity(store, req, &caller);
+    let budget = ScanBudget {
+        max_rows: config.list_scan_max_rows,
+        deadline: Instant::now() + Duration::from_millis(config.list_scan_budget_ms),
+    };
     let (sessions, total) = match (&query.filter, query.sort.0.as_slice()) {
-        // One sort key and no filter: read the page from that key's index, total from the counter.
+        // One sort key and no filter: read the page from that key's index, total from the
+        // counter; within the budget, however many expired rows TTL has yet to remove.
         (None, [(key, direction)]) => {
             let (page, counted) = tokio::try_join!(
-                store.sessions_page(*key, *direction, query.offset, query.count, now),
+                store.sessions_page(*key, *direction, query.offset, query.count, now, budget),
                 store.active_session_count()
             )?;
+            let page = page.ok_or_else(|| ApiError::Unavailable(EXPIRED_IN_THE_WAY.into()))?;
             let total = counted.max(query.offset.saturating_add(page.len()));
             (page, total)
         }
         // A filter or several keys: every matching live session, in memory, within the budget.
         (filter, _) => {
-            let budget = ScanBudget {
-                max_rows: config.list_scan_max_rows,
-                deadline: Instant::now() + Duration::from_millis(config.list_scan_budget_ms),
-            };
             let keep = |s: &Session| filter.as_ref().is_none_or(|f| f.matches(s, Scope::All));
             let Scan::Complete(matching) = store.matching_sessions(now, budget, keep).await? else {
                 return Err(ApiError::InvalidParams(TOO_MANY_TO_SORT.into()));

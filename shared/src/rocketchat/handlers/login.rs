@@ -16,11 +16,11 @@ use crate::mailer::Mailer;
 use crate::request::{ApiRequest, RequestView};
 use crate::rocketchat::auth::authenticate;
 use crate::rocketchat::errors::Blocked;
-use crate::rocketchat::login_body::{LoginRequest, MAX_FIELD_LEN, ResumeToken, parse_login};
+use crate::rocketchat::login_body::{Credentials, LoginRequest, MAX_FIELD_LEN, ResumeToken, parse_login};
 use crate::rocketchat::two_factor::{self, METHOD_HEADER};
 use crate::store::{
-    ActivityRecorder, AuditLogStore, LoginLimitKey, LoginLimitStore, Reservation, SessionCreator, SessionEnder,
-    TokenStore, TwoFactorStore, UserSessionReader, UserStore,
+    ActivityRecorder, AuditLogStore, LoginLimit, LoginLimitKey, LoginLimitStore, Reservation, SessionCreator,
+    SessionEnder, TokenStore, TwoFactorStore, UserSessionReader, UserStore,
 };
 
 /// A successful login: the user and the new token (shown once, stored only hashed).
@@ -84,13 +84,14 @@ impl<T> LoginStore for T where
 {
 }
 
-/// One failed-login limit: reserves a try before the password is checked.
+/// One failed-login limit: a try reserved before a password check is answered.
 ///
-/// Rule (Rocket.Chat counts failures only): every password check runs under a try reserved
-/// per source address and per login name, so parallel guesses get at most the limit's checks
-/// per window. A wrong password keeps both tries; a right one gives the address's back and
-/// clears the name's count (other users' failures from the address stay counted); a request
-/// blocked by the name gives the address's back. A limit of 0 reserves nothing.
+/// Rule (Rocket.Chat's, docs/login-and-2fa.md "Failed logins"): every password check runs
+/// under a try reserved per source address and per account (all its names; a name that
+/// matched none counts alone), so parallel guesses get at most the limit's answers. A wrong
+/// password keeps both tries; a right one clears both counts, as Rocket.Chat counts failures
+/// since the last successful login; a request blocked by the account gives the address's
+/// try back. A limit of 0 reserves nothing.
 struct Limit {
     key: LoginLimitKey,
     held: Option<Reservation>,
@@ -101,15 +102,14 @@ impl Limit {
     async fn reserve<S: LoginLimitStore>(
         store: &S,
         key: LoginLimitKey,
-        max: u32,
-        config: &Config,
+        limit: LoginLimit,
         now: Millis,
         blocked: Blocked,
     ) -> Result<Limit, ApiError> {
-        if max == 0 {
+        if limit.max == 0 {
             return Ok(Limit { key, held: None });
         }
-        match store.reserve_login_try(&key, now, config.login_block_ms, max).await? {
+        match store.reserve_login_try(&key, now, limit).await? {
             Some(held) => Ok(Limit { key, held: Some(held) }),
             None => Err(ApiError::LoginBlocked(blocked)),
         }
@@ -121,64 +121,62 @@ impl Limit {
         }
         Ok(())
     }
+
+    /// After the right password: every counted failure forgotten.
+    async fn clear<S: LoginLimitStore>(self, store: &S) -> Result<(), ApiError> {
+        if self.held.is_some() {
+            store.clear_login_failures(&self.key).await?;
+        }
+        Ok(())
+    }
 }
 
-/// The tries a password check runs under: one for the source address, one for the login
-/// name as typed (lowercased: unknown names count too, and no name is confirmed).
+/// The tries a password check runs under: the source address's, reserved beside the user's
+/// lookup, and the account's, reserved beside the password check (so neither adds a
+/// sequential round trip). The address is answered first, as Rocket.Chat checks it first.
 struct Tries {
     ip: Limit,
-    user: Limit,
+    account: Limit,
 }
 
 impl Tries {
-    /// Reserves both at once. The address is answered first, as Rocket.Chat checks it
-    /// first; a try taken by a request that is then blocked is given back.
-    async fn reserve<S: LoginLimitStore>(
-        store: &S,
-        config: &Config,
-        req: &ApiRequest,
-        login: &str,
-        now: Millis,
-    ) -> Result<Tries, ApiError> {
-        let ip = LoginLimitKey::ip(&req.client_ip(config.trust_cloudfront_geo));
-        let user = LoginLimitKey::user(login);
-        match tokio::join!(
-            Limit::reserve(store, ip, config.login_failures_per_ip, config, now, Blocked::Ip),
-            Limit::reserve(store, user, config.login_failures_per_user, config, now, Blocked::User),
-        ) {
-            (Ok(ip), Ok(user)) => Ok(Tries { ip, user }),
-            (Ok(held), Err(e)) | (Err(e), Ok(held)) => {
-                held.release(store).await?;
-                Err(e)
-            }
-            (Err(e), Err(_)) => Err(e),
-        }
+    /// After the right password: both counts cleared.
+    async fn clear<S: LoginLimitStore>(self, store: &S) -> Result<(), ApiError> {
+        tokio::try_join!(self.ip.clear(store), self.account.clear(store)).map(|_| ())
     }
+}
 
-    /// After the right password: the address's try back, the name's count cleared.
-    async fn release_on_success<S: LoginLimitStore>(self, store: &S) -> Result<(), ApiError> {
-        let Tries { ip, user } = self;
-        let clear = async {
-            if user.held.is_some() {
-                store.clear_login_failures(&user.key).await.map_err(ApiError::from)
-            } else {
-                Ok(())
-            }
-        };
-        tokio::try_join!(ip.release(store), clear).map(|_| ())
-    }
+/// The account's try and the password check, at once; the check's outcome is answered only
+/// with the try held (a blocked account answers blocked, whatever the password was).
+async fn check_under_account_limit<S: LoginStore>(
+    store: &S,
+    config: &Config,
+    creds: &Credentials,
+    found: Option<User>,
+    now: Millis,
+) -> (Result<Limit, ApiError>, Result<User, ApiError>) {
+    let key = LoginLimitKey::user(found.as_ref().map(|u| u.user_id.as_str()), &creds.user);
+    let limit = Limit::reserve(store, key, config.login_limit_user(), now, Blocked::User);
+    let (digest, cost) = (creds.digest.clone(), config.bcrypt_cost);
+    let check = tokio::task::spawn_blocking(move || check_password(found, &digest, cost));
+    let (limit, checked) = tokio::join!(limit, check);
+    let user = match checked {
+        Ok(user) => user.ok_or(ApiError::LoginFailed),
+        Err(_) => Err(ApiError::Unavailable("the password check did not finish".into())),
+    };
+    (limit, user)
 }
 
 /// The user if the password is right for an active account with one; an unknown user is
 /// checked against a decoy hash, so that it takes as long as a wrong password.
-fn check_password(found: Option<User>, digest: &str, config: &Config) -> Option<User> {
+fn check_password(found: Option<User>, digest: &str, bcrypt_cost: u32) -> Option<User> {
     match found {
         Some(u) if u.active && u.password_bcrypt.is_some() => {
             let hash = u.password_bcrypt.as_deref().unwrap_or_default();
             if bcrypt::verify(digest, hash).unwrap_or(false) { Some(u) } else { None }
         }
         _ => {
-            let _ = bcrypt::verify(digest, decoy_hash(config.bcrypt_cost));
+            let _ = bcrypt::verify(digest, decoy_hash(bcrypt_cost));
             None
         }
     }
@@ -217,22 +215,12 @@ pub async fn login<S: LoginStore, M: Mailer>(
         LoginRequest::Resume(token) => return resume(store, &token, now).await,
         LoginRequest::Password(creds) => creds,
     };
-    // Both tries are reserved before any password check, in one round trip with the user's
-    // lookup (reading the user checks nothing; one read when the name's link carries the
-    // login copy, store::users).
-    let (tries, found) = tokio::join!(
-        Tries::reserve(store, config, req, &creds.user, now),
-        store.user_for_login(&creds.user, creds.by_email)
-    );
-    let attempt = attempt_of(req, &creds.user, found.as_ref().ok().and_then(Option::as_ref), config);
-    let tries = refusing(store, &attempt, tries, now).await?;
-    let user = check_password(found?, &creds.digest, config).ok_or(ApiError::LoginFailed);
-    let user = refusing(store, &attempt, user, now).await?;
-    let release = tries.release_on_success(store);
+    let Checked { tries, user, attempt } = checked_password(store, config, req, &creds, now).await?;
+    let release = tries.clear(store);
     let release = if two_factor::available_methods(&user).is_empty() {
         Some(release)
     } else {
-        // Released before the code is checked: a wrong code is no failed login.
+        // Cleared before the code is checked: a wrong code is no failed login.
         release.await?;
         let code = creds.code.as_deref();
         let checked = two_factor::check_code(store, mailer, config, &user, req.header(METHOD_HEADER), code, now).await;
@@ -243,6 +231,50 @@ pub async fn login<S: LoginStore, M: Mailer>(
     let session = new_session(req, &user, creds.client_id, config, now);
     create_capped(store, config.max_sessions_per_user, &session, &hash_token(&token), release, now).await?;
     Ok(LoggedIn { user, token, session_id: session.session_id })
+}
+
+/// A right password: the user, the tries it was checked under, and the attempt a later
+/// refusal (a wrong second factor) records.
+struct Checked {
+    tries: Tries,
+    user: User,
+    attempt: Attempt,
+}
+
+/// The user whose password is right. Two round trips, each beside other work: the address's try beside
+/// the user's lookup (one read when the name's link carries the login copy, store::users),
+/// then the account's try beside the password check.
+async fn checked_password<S: LoginStore>(
+    store: &S,
+    config: &Config,
+    req: &ApiRequest,
+    creds: &Credentials,
+    now: Millis,
+) -> Result<Checked, ApiError> {
+    let ip_key = LoginLimitKey::ip(&req.client_ip(config.trust_cloudfront_geo));
+    let (ip, found) = tokio::join!(
+        Limit::reserve(store, ip_key, config.login_limit_ip(), now, Blocked::Ip),
+        store.user_for_login(&creds.user, creds.by_email)
+    );
+    let attempt = attempt_of(req, &creds.user, found.as_ref().ok().and_then(Option::as_ref), config);
+    let ip = refusing(store, &attempt, ip, now).await?;
+    let found = match found {
+        Ok(found) => found,
+        Err(e) => {
+            ip.release(store).await?;
+            return Err(e.into());
+        }
+    };
+    let (account, user) = check_under_account_limit(store, config, creds, found, now).await;
+    let account = match account {
+        Ok(account) => account,
+        Err(blocked) => {
+            ip.release(store).await?;
+            return refusing(store, &attempt, Err(blocked), now).await;
+        }
+    };
+    let user = refusing(store, &attempt, user, now).await?;
+    Ok(Checked { tries: Tries { ip, account }, user, attempt })
 }
 
 /// The attempt a refused login records: the name as typed, the user it matched, the client.
