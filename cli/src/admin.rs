@@ -129,7 +129,7 @@ pub async fn issue_login(
         geo: spec.geo,
         user: user.as_ref(),
     };
-    store.create_session(&session, &hash_token(&token)).await?;
+    store.create_session(&session, &hash_token(&token), None).await?;
     Ok(IssuedLogin { session, token })
 }
 

@@ -186,6 +186,9 @@ async fn no_login_racing_a_deactivation_leaves_a_session_behind() {
         ..session
     };
     use sessions_api::store::SessionCreator;
-    assert!(matches!(env.app.store.create_session(&session, "f".repeat(64).as_str()).await, Err(StoreError::Inactive)));
+    assert!(matches!(
+        env.app.store.create_session(&session, "f".repeat(64).as_str(), None).await,
+        Err(StoreError::Inactive)
+    ));
     assert_eq!(env.snapshot().await, before);
 }

@@ -261,3 +261,26 @@ async fn lockout_routes_answer_their_errors_exactly_and_change_nothing() {
     // The account is still blocked.
     assert_reply(&env.send(Login, password_login("test.test", DEMO_PASSWORD)).await, 401, blocked_for_user());
 }
+
+/// With a second factor, a right password is checked against the account's block before the
+/// code is: a blocked account answers blocked, not totp-required, and asks for no code.
+#[tokio::test]
+async fn a_blocked_account_with_a_second_factor_is_blocked_before_its_code() {
+    let env = TestEnv::seeded().await;
+    for _ in 0..10 {
+        assert_reply(&env.send(Login, password_login("admin", "wrong")).await, 401, login_failed());
+    }
+    let with_code = Req::new().json(json!({"user": "admin", "password": DEMO_PASSWORD, "code": admin_totp(now_ms())}));
+    assert_reply(&env.send(Login, with_code).await, 401, blocked_for_user());
+    assert_reply(&env.send(Login, password_login("admin", DEMO_PASSWORD)).await, 401, blocked_for_user());
+    let resp =
+        mc_call(&env, UserUnblock, &format!("/api/users/{ADMIN_ID}/unblock"), "", None, Some(DEMO_API_KEY)).await;
+    assert_eq!(resp.status, 200, "{}", resp.body);
+    let no_code = env.send(Login, password_login("admin", DEMO_PASSWORD)).await;
+    assert_eq!(
+        (no_code.status, no_code.json_body()["errorType"].as_str()),
+        (400, Some("totp-required")),
+        "{}",
+        no_code.body
+    );
+}

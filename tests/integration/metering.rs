@@ -78,13 +78,12 @@ async fn admin_routes_take_few_sequential_round_trips() {
     assert_reply(&again, 404, not_found());
 }
 
-/// A password login of a user without a second factor takes four sequential round trips:
-/// the name's link (which carries the login copy) beside the address's try; the account's
-/// try, beside the bcrypt check (hidden behind it at production cost, but a round trip all
-/// the same: docs/login-and-2fa.md#failed-logins); the session's transaction beside the
-/// counts' clearing; the cap's Query. By username and by email alike.
+/// A password login of a user without a second factor takes three sequential round trips:
+/// the name's link (which carries the login copy) beside the address's try; the session's
+/// transaction, which also checks and clears the account's failed logins; the cap's Query
+/// beside the address's count cleared. By username and by email alike.
 #[tokio::test]
-async fn a_login_takes_four_sequential_round_trips() {
+async fn a_login_takes_three_sequential_round_trips() {
     let (meter, metered) = metered().await;
     for name in ["testroxie", "TestRoxie@example.com"] {
         meter.take();
@@ -92,14 +91,14 @@ async fn a_login_takes_four_sequential_round_trips() {
         assert_eq!(resp.status, 200, "{}", resp.body);
         let calls = meter.take();
         let ops: Vec<&str> = calls.iter().map(|c| c.operation.as_str()).collect();
-        assert_eq!(sequential_round_trips(&calls), 4, "{name}: {ops:?}");
+        assert_eq!(sequential_round_trips(&calls), 3, "{name}: {ops:?}");
         assert_eq!(ops.iter().filter(|o| **o == "GetItem").count(), 1, "{name}: one read of the user: {ops:?}");
     }
 }
 
-/// A refused login (a wrong password) takes three: the link beside the address's try, the
-/// account's try beside the bcrypt check, then its audit entry (docs/audit-log.md), the one
-/// write a refusal adds. A successful login's audit entry is written from the stream.
+/// A refused login (a wrong password) takes three: the link beside the address's try; the
+/// account's try, known once the link names the account, before the refusal is answered; its
+/// audit entry (docs/audit-log.md). A successful login's audit entry is written from the stream.
 #[tokio::test]
 async fn a_refused_login_adds_only_its_audit_entry() {
     let (meter, metered) = metered().await;

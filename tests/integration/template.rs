@@ -206,3 +206,31 @@ fn the_cloudfront_front_sends_the_secret_the_functions_check() {
     let rule = serde_yaml_ng::to_string(&t["Rules"]["FrontNeedsItsSecretAndTrust"]).unwrap();
     assert!(rule.contains("OriginVerifySecret") && rule.contains("BehindCloudFront"), "{rule}");
 }
+
+/// With `OriginDomainName`, the API has a custom domain of its own for CloudFront to call,
+/// and its execute-api endpoint is disabled: nobody reaches the functions around CloudFront.
+#[test]
+fn an_origin_domain_closes_the_execute_api_endpoint() {
+    let t = template();
+    for p in ["OriginDomainName", "OriginCertificateArn", "OriginHostedZoneId"] {
+        assert_eq!(t["Parameters"][p]["Default"], "", "{p}");
+    }
+    let condition = serde_yaml_ng::to_string(&t["Conditions"]["HasOriginDomain"]).unwrap();
+    assert!(condition.contains("CreateFront") && condition.contains("OriginDomainName"), "{condition}");
+    for r in ["ApiOriginDomain", "ApiOriginMapping", "ApiOriginRecord"] {
+        assert_eq!(t["Resources"][r]["Condition"], "HasOriginDomain", "{r}");
+    }
+    let api = &t["Resources"]["HttpApi"]["Properties"];
+    let (kind, value) = tag(&api["DisableExecuteApiEndpoint"]);
+    assert_eq!(kind, "!If");
+    assert!(value.contains("HasOriginDomain") && value.contains("true"), "{value}");
+    let origin = &t["Resources"]["ApiDistribution"]["Properties"]["DistributionConfig"]["Origins"][0]["DomainName"];
+    let (kind, value) = tag(origin);
+    assert_eq!(kind, "!If");
+    assert!(value.contains("HasOriginDomain") && value.contains("!Ref OriginDomainName"), "{value}");
+    let rule = serde_yaml_ng::to_string(&t["Rules"]["OriginDomainNeedsTheFrontItsCertificateAndZone"]).unwrap();
+    assert!(
+        ["CloudFrontFront", "OriginCertificateArn", "OriginHostedZoneId"].iter().all(|p| rule.contains(p)),
+        "{rule}"
+    );
+}

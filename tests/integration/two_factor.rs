@@ -197,7 +197,7 @@ async fn the_method_header_picks_among_enabled_methods() {
 
 /// The SDK retries a write whose answer was lost: the retry of a code's use that DynamoDB
 /// applied finds its own mark and is the success it was (a backup code is not lost), while
-/// a replay by another request is still refused.
+/// a replay by another request is still refused. TOTP steps, backup codes and email codes.
 #[tokio::test]
 async fn a_code_whose_use_was_applied_but_whose_answer_was_lost_still_works_once() {
     use sessions_api::core::ids::sha256_hex;
@@ -220,4 +220,12 @@ async fn a_code_whose_use_was_applied_but_whose_answer_was_lost_still_works_once
     faults.fail_times("UpdateItem", Fault::AnswerLost, 1);
     assert!(store.use_backup_code(ADMIN_ID, &hash).await.unwrap(), "the retry finds its own use");
     assert!(!store.use_backup_code(ADMIN_ID, &hash).await.unwrap(), "and the code is gone");
+
+    let now = now_ms();
+    let email =
+        sessions_api::store::EmailCode { code_hash: sha256_hex("123456"), expires_at: now + 60_000, attempts: 0 };
+    store.put_email_code(ADMIN_ID, &email).await.unwrap();
+    faults.fail_times("UpdateItem", Fault::AnswerLost, 1);
+    assert!(store.consume_email_code(ADMIN_ID, &email.code_hash, now, 5).await.unwrap(), "the retry finds its own use");
+    assert!(!store.consume_email_code(ADMIN_ID, &email.code_hash, now, 5).await.unwrap(), "and it works once");
 }

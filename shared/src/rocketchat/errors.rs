@@ -76,6 +76,7 @@ impl From<StoreError> for ApiError {
             StoreError::Unavailable(_) => ApiError::Unavailable(e.to_string()),
             // A login whose account was deactivated while it ran: as for any inactive account.
             StoreError::Inactive => ApiError::LoginFailed,
+            StoreError::LoginBlocked => ApiError::LoginBlocked(Blocked::User),
             _ => ApiError::Internal(e.to_string()),
         }
     }

@@ -19,6 +19,9 @@ pub enum StoreError {
     /// A session was not created: the account was deactivated (or removed) meanwhile.
     #[error("the account is not active")]
     Inactive,
+    /// A session was not created: the account's failed logins block it.
+    #[error("the account's failed logins block it")]
+    LoginBlocked,
 }
 
 /// Error codes of DynamoDB calls that fail for load or a passing fault, not for the request.

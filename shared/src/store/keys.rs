@@ -51,6 +51,12 @@ pub fn login_mail(session_id: &str) -> String {
     format!("LOGINMAIL#{session_id}")
 }
 /// Prefix of a session's history record under its user, once it ended (store::history).
+/// A session's owner by its id, written with the session: info.admin and the admin logout
+/// find a session the by-id index has yet to show (docs/storage.md).
+pub fn session_owner(session_id: &str) -> String {
+    format!("SESSIONID#{session_id}")
+}
+pub const SESSION_OWNER: &str = "SESSIONID";
 pub const ENDED_PREFIX: &str = "ENDED#";
 pub fn ended(session_id: &str) -> String {
     format!("{ENDED_PREFIX}{session_id}")

@@ -5,7 +5,10 @@
 
 use std::future::Future;
 
-use super::error::StoreError;
+use aws_sdk_dynamodb::types::TransactWriteItem;
+
+use super::attributes::{number_value, string_value};
+use super::error::{StoreError, conditional_write};
 use super::window::{Window, WindowRule};
 use super::{DynamoStore, Reservation, keys};
 use crate::core::clock::Millis;
@@ -77,6 +80,44 @@ impl LoginBlock {
     }
 }
 
+/// A successful login's condition that its account is not blocked: checked, and the
+/// account's count cleared, by one conditional delete (in the session's transaction when there
+/// is no second factor, so a right password adds no round trip).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AccountGuard {
+    pub user_id: String,
+    pub limit: LoginLimit,
+    pub now: Millis,
+}
+
+impl AccountGuard {
+    /// The guard of `user_id`'s account, if its limit is on.
+    pub fn of(user_id: &str, limit: LoginLimit, now: Millis) -> Option<AccountGuard> {
+        (limit.max > 0).then(|| AccountGuard { user_id: user_id.to_string(), limit, now })
+    }
+}
+
+/// The condition of [`AccountGuard`]: no current window that is full.
+const NOT_BLOCKED: &str =
+    "attribute_not_exists(PK) OR windowStart <= :since OR attribute_not_exists(tries) OR size(tries) < :max";
+
+impl DynamoStore {
+    /// The guard as a transaction's item: the account's window deleted if it does not block.
+    pub(super) fn unblocked_clear(&self, guard: &AccountGuard) -> Result<TransactWriteItem, StoreError> {
+        let key = LoginLimitKey::Account(guard.user_id.clone());
+        let delete = aws_sdk_dynamodb::types::Delete::builder()
+            .table_name(&self.table)
+            .key(keys::PK, string_value(key.pk()))
+            .key(keys::SK, string_value(keys::LOGIN_FAILURES))
+            .condition_expression(NOT_BLOCKED)
+            .expression_attribute_values(":since", number_value(guard.now - guard.limit.block_ms))
+            .expression_attribute_values(":max", number_value(guard.limit.max))
+            .build()
+            .map_err(|e| StoreError::Dynamo(e.to_string()))?;
+        Ok(TransactWriteItem::builder().delete(delete).build())
+    }
+}
+
 /// Failed-login limits: reserve a try before a password's check is answered.
 pub trait LoginLimitStore {
     /// Reserves one of `limit.max` tries for `key`; `None` when all are taken (the login
@@ -95,6 +136,8 @@ pub trait LoginLimitStore {
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// Forgets every counted failure of `key` (a successful login; an administrator's unblock).
     fn clear_login_failures(&self, key: &LoginLimitKey) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// [`AccountGuard`] alone: the account's count cleared unless it blocks (false then).
+    fn clear_unless_blocked(&self, guard: &AccountGuard) -> impl Future<Output = Result<bool, StoreError>> + Send;
     /// The counter of `key` as it stands at `now`.
     fn login_block(
         &self,
@@ -121,6 +164,22 @@ impl LoginLimitStore for DynamoStore {
 
     async fn clear_login_failures(&self, key: &LoginLimitKey) -> Result<(), StoreError> {
         self.clear_window(key.pk(), keys::LOGIN_FAILURES).await
+    }
+
+    async fn clear_unless_blocked(&self, guard: &AccountGuard) -> Result<bool, StoreError> {
+        let key = LoginLimitKey::Account(guard.user_id.clone());
+        let deleted = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .key(keys::PK, string_value(key.pk()))
+            .key(keys::SK, string_value(keys::LOGIN_FAILURES))
+            .condition_expression(NOT_BLOCKED)
+            .expression_attribute_values(":since", number_value(guard.now - guard.limit.block_ms))
+            .expression_attribute_values(":max", number_value(guard.limit.max))
+            .send()
+            .await;
+        conditional_write(deleted)
     }
 
     async fn login_block(&self, key: &LoginLimitKey, now: Millis, limit: LoginLimit) -> Result<LoginBlock, StoreError> {

@@ -228,6 +228,29 @@ impl DynamoStore {
     }
 }
 
+impl DynamoStore {
+    /// A session the by-id index does not show, found from its owner item (written with it),
+    /// live or ended, by consistent reads: the index lags its writes for a moment.
+    async fn by_owner(&self, session_id: &str) -> Result<Option<ById>, StoreError> {
+        let Some(user_id) = self.session_owner(session_id).await? else { return Ok(None) };
+        if let Some(item) = self.get(keys::user(&user_id), &keys::session(session_id)).await? {
+            return Ok(Some(ById::Live(from_item::<SessionItem>(item)?.into_session()?)));
+        }
+        Ok(self.ended_session(&user_id, session_id).await?.map(ById::Ended))
+    }
+
+    /// The user a session id was created for, from its owner item (consistent read).
+    pub(super) async fn session_owner(&self, session_id: &str) -> Result<Option<String>, StoreError> {
+        let Some(owner) = self.get(keys::session_owner(session_id), keys::SESSION_OWNER).await? else {
+            return Ok(None);
+        };
+        match owner.get("userId").and_then(|v| v.as_s().ok()) {
+            Some(user_id) => Ok(Some(user_id.clone())),
+            None => Err(StoreError::Corrupt(format!("the owner item of {session_id} names no user"))),
+        }
+    }
+}
+
 impl AllSessionsReader for DynamoStore {
     async fn sessions_page(
         &self,
@@ -256,6 +279,9 @@ impl AllSessionsReader for DynamoStore {
 
     async fn session_or_history_by_id(&self, session_id: &str) -> Result<Option<ById>, StoreError> {
         let entries = self.session_index_entries(session_id).await?;
+        if entries.is_empty() {
+            return self.by_owner(session_id).await;
+        }
         let sk_of = |item: &Item| item.get(keys::SK).and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
         let pk_of = |item: &Item| item.get(keys::PK).and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
         // An ended session's record wins over a lagging index entry of the live one.
@@ -273,7 +299,11 @@ impl AllSessionsReader for DynamoStore {
 
     async fn session_by_id(&self, session_id: &str) -> Result<Option<Session>, StoreError> {
         let Some(found) = self.session_index_entry(session_id).await? else {
-            return Ok(None);
+            // Not in the index (yet, or any more): its owner item says whose it would be.
+            return Ok(match self.by_owner(session_id).await? {
+                Some(ById::Live(session)) => Some(session),
+                _ => None,
+            });
         };
         // The index is eventually consistent: confirm with a consistent read of the item.
         let pk = found.get(keys::PK).and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();

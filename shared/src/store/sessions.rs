@@ -5,8 +5,9 @@ use std::future::Future;
 use aws_sdk_dynamodb::types::{Delete, TransactWriteItem};
 use serde::{Deserialize, Serialize};
 
-use super::attributes::{from_item, string_value, to_item};
+use super::attributes::{Item, from_item, number_value, string_value, to_item};
 use super::error::{StoreError, store_error};
+use super::login_limits::AccountGuard;
 use super::tokens::TokenItem;
 use super::transactions::{Tx, transact_put};
 use super::{DynamoStore, keys};
@@ -56,10 +57,13 @@ pub trait SessionEnder {
 
 /// Records a new session together with its token.
 pub trait SessionCreator {
+    /// With `guard`, only if the account's failed logins do not block it (which it clears):
+    /// `StoreError::LoginBlocked` otherwise.
     fn create_session(
         &self,
         session: &Session,
         token_hash: &str,
+        guard: Option<&AccountGuard>,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
@@ -130,7 +134,7 @@ pub(super) struct SessionItem {
 
 impl SessionItem {
     /// The item of `session`, in its order-index shard of `order_shards`.
-    fn new(session: &Session, token_hash: &str, order_shards: u32) -> Self {
+    pub(super) fn new(session: &Session, token_hash: &str, order_shards: u32) -> Self {
         let login_at = iso_millis(session.login_at);
         SessionItem {
             pk: keys::user(&session.user_id),
@@ -299,7 +303,11 @@ impl SessionEnder for DynamoStore {
         // session in one transaction, whose condition on the token hash confirms the item
         // (the index may lag: a session already ended fails the condition, so "not found").
         let Some(found) = self.session_index_entry(session_id).await? else {
-            return Ok(false);
+            // Not in the index yet: its owner item names the user; read and end it as any.
+            return match self.session_owner(session_id).await? {
+                Some(user_id) => self.end_session(&user_id, session_id, ending).await,
+                None => Ok(false),
+            };
         };
         let text = |name: &str| found.get(name).and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
         let expires_at = found.get("expiresAt").and_then(|v| v.as_n().ok()).and_then(|n| n.parse::<i64>().ok());
@@ -425,72 +433,42 @@ impl DynamoStore {
     }
 }
 
+/// The item naming a session's owner by its id, kept as long as the session could live.
+fn owner_item(session: &Session) -> Item {
+    Item::from([
+        (keys::PK.to_string(), string_value(keys::session_owner(&session.session_id))),
+        (keys::SK.to_string(), string_value(keys::SESSION_OWNER)),
+        ("userId".to_string(), string_value(&session.user_id)),
+        ("expiresAt".to_string(), number_value(session.expires_at)),
+    ])
+}
+
 impl SessionCreator for DynamoStore {
     /// The session, its token and the counter, in one transaction that also checks the
     /// account is still active: a deactivation that set the flag before it commits leaves no
     /// session behind (one committed before is ended by the deactivation's own pass).
-    async fn create_session(&self, session: &Session, token_hash: &str) -> Result<(), StoreError> {
+    async fn create_session(
+        &self,
+        session: &Session,
+        token_hash: &str,
+        guard: Option<&AccountGuard>,
+    ) -> Result<(), StoreError> {
         let token = TokenItem::new(session, token_hash);
-        let outcome = self
-            .transact(vec![
-                transact_put(&self.table, to_item(&SessionItem::new(session, token_hash, self.order_shards))?, true)?,
-                transact_put(&self.table, to_item(&token)?, true)?,
-                self.counter_update(1)?,
-                self.active_account_check(&session.user_id)?,
-            ])
-            .await?;
-        match outcome {
+        let mut items = vec![
+            transact_put(&self.table, to_item(&SessionItem::new(session, token_hash, self.order_shards))?, true)?,
+            transact_put(&self.table, to_item(&token)?, true)?,
+            transact_put(&self.table, owner_item(session), false)?,
+            self.counter_update(1)?,
+            self.active_account_check(&session.user_id)?,
+        ];
+        if let Some(guard) = guard {
+            items.push(self.unblocked_clear(guard)?);
+        }
+        match self.transact(items).await? {
             Tx::Written => Ok(()),
-            Tx::ConditionFailed(failed) if failed.contains(&3) => Err(StoreError::Inactive),
+            Tx::ConditionFailed(failed) if failed.contains(&4) => Err(StoreError::Inactive),
+            Tx::ConditionFailed(failed) if failed.contains(&5) => Err(StoreError::LoginBlocked),
             Tx::ConditionFailed(_) => Err(StoreError::Conflict(format!("session {}", session.session_id))),
         }
-    }
-}
-
-/// Loads many sessions at once, for benchmarks and demo data: BatchWriteItem of each session
-/// and its token, then one counter adjustment. No conditions and no cap: only for tables
-/// being filled before use.
-pub trait SessionBulkLoader {
-    /// Writes every `(session, token hash)`; retries what DynamoDB leaves unprocessed.
-    fn load_sessions(&self, sessions: &[(Session, String)]) -> impl Future<Output = Result<(), StoreError>> + Send;
-}
-
-impl SessionBulkLoader for DynamoStore {
-    async fn load_sessions(&self, sessions: &[(Session, String)]) -> Result<(), StoreError> {
-        use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
-        let mut requests = Vec::with_capacity(sessions.len() * 2);
-        for (session, token_hash) in sessions {
-            for item in [
-                to_item(&SessionItem::new(session, token_hash, self.order_shards))?,
-                to_item(&TokenItem::new(session, token_hash))?,
-            ] {
-                let put = PutRequest::builder()
-                    .set_item(Some(item))
-                    .build()
-                    .map_err(|e| StoreError::Dynamo(e.to_string()))?;
-                requests.push(WriteRequest::builder().put_request(put).build());
-            }
-        }
-        for chunk in requests.chunks(25) {
-            let mut pending = chunk.to_vec();
-            for attempt in 0u32.. {
-                let out = self
-                    .client
-                    .batch_write_item()
-                    .request_items(&self.table, pending)
-                    .send()
-                    .await
-                    .map_err(store_error)?;
-                pending = out.unprocessed_items.and_then(|mut t| t.remove(&self.table)).unwrap_or_default();
-                if pending.is_empty() {
-                    break;
-                }
-                if attempt == 20 {
-                    return Err(StoreError::Unavailable("BatchWriteItem left items unprocessed".into()));
-                }
-                tokio::time::sleep(std::time::Duration::from_millis(10 << attempt.min(6))).await;
-            }
-        }
-        self.adjust_session_count(sessions.len() as i64).await
     }
 }

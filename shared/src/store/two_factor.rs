@@ -45,9 +45,9 @@ pub trait TwoFactorStore {
     /// Removes a backup code; false if it was not there.
     fn use_backup_code(&self, user_id: &str, code_hash: &str) -> impl Future<Output = Result<bool, StoreError>> + Send;
     fn put_email_code(&self, user_id: &str, code: &EmailCode) -> impl Future<Output = Result<(), StoreError>> + Send;
-    /// Consumes the pending email code if it has `code_hash`, is valid at `now` and has had
-    /// fewer than `max_attempts` wrong tries: one conditional delete, so a code works once
-    /// however many requests carry it. Otherwise counts a wrong try on it; false.
+    /// Consumes the pending email code if it has `code_hash`, is valid at `now`, is unused and
+    /// has had fewer than `max_attempts` wrong tries: one conditional write marks it used, so a
+    /// code works once however many requests carry it. Otherwise counts a wrong try on it; false.
     fn consume_email_code(
         &self,
         user_id: &str,
@@ -144,19 +144,22 @@ impl TwoFactorStore for DynamoStore {
         now: Millis,
         max_attempts: u32,
     ) -> Result<bool, StoreError> {
-        let deleted = self
-            .client
-            .delete_item()
-            .table_name(&self.table)
-            .key(keys::PK, string_value(keys::user(user_id)))
-            .key(keys::SK, string_value(keys::TWO_FACTOR_EMAIL))
-            .condition_expression("codeHash = :h AND validUntil > :now AND attempts < :max")
+        // Marked used rather than deleted, with a mark of this use: the SDK's retry of a write
+        // whose answer was lost finds its own mark and is the success it was.
+        let used = self
+            .update_key(keys::user(user_id), keys::TWO_FACTOR_EMAIL)
+            .update_expression("SET usedBy = :use")
+            .condition_expression(
+                "(codeHash = :h AND validUntil > :now AND attempts < :max AND attribute_not_exists(usedBy)) \
+                 OR usedBy = :use",
+            )
             .expression_attribute_values(":h", string_value(code_hash))
             .expression_attribute_values(":now", number_value(now))
             .expression_attribute_values(":max", number_value(max_attempts))
+            .expression_attribute_values(":use", string_value(new_id()))
             .send()
             .await;
-        if conditional_write(deleted)? {
+        if conditional_write(used)? {
             return Ok(true);
         }
         // Wrong, expired, used up or never sent: one more wrong try on the code, if there is one.

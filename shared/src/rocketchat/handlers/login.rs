@@ -1,7 +1,6 @@
 //! POST /api/v1/login and /api/v1/logout: sessions from real sign-ins (docs/login-and-2fa.md,
 //! "Login"). The body is parsed in [`crate::rocketchat::login_body`].
 
-use std::future::Future;
 use std::sync::OnceLock;
 
 use super::ApiError;
@@ -19,8 +18,8 @@ use crate::rocketchat::errors::Blocked;
 use crate::rocketchat::login_body::{Credentials, LoginRequest, MAX_FIELD_LEN, ResumeToken, parse_login};
 use crate::rocketchat::two_factor::{self, METHOD_HEADER};
 use crate::store::{
-    ActivityRecorder, AuditLogStore, LoginLimit, LoginLimitKey, LoginLimitStore, Reservation, SessionCreator,
-    SessionEnder, TokenStore, TwoFactorStore, UserSessionReader, UserStore,
+    AccountGuard, ActivityRecorder, AuditLogStore, LoginLimit, LoginLimitKey, LoginLimitStore, Reservation,
+    SessionCreator, SessionEnder, StoreError, TokenStore, TwoFactorStore, UserSessionReader, UserStore,
 };
 
 /// A successful login: the user and the new token (shown once, stored only hashed).
@@ -87,11 +86,13 @@ impl<T> LoginStore for T where
 /// One failed-login limit: a try reserved before a password check is answered.
 ///
 /// Rule (Rocket.Chat's, docs/login-and-2fa.md "Failed logins"): every password check runs
-/// under a try reserved per source address and per account (all its names; a name that
-/// matched none counts alone), so parallel guesses get at most the limit's answers. A wrong
-/// password keeps both tries; a right one clears both counts, as Rocket.Chat counts failures
-/// since the last successful login; a request blocked by the account gives the address's
-/// try back. A limit of 0 reserves nothing.
+/// under a try reserved per source address, beside the user's lookup; a wrong password is
+/// answered only under a try reserved per account (all its names; a name that matched none
+/// counts alone); a right one only if the account is not blocked, checked by the write that
+/// clears its count (the session's transaction, or before a second factor). So parallel
+/// guesses get at most the limits' answers, and a right password adds no round trip. A success
+/// clears both counts, as Rocket.Chat counts failures since the last successful login; a
+/// request the account blocks gives the address's try back. A limit of 0 reserves nothing.
 struct Limit {
     key: LoginLimitKey,
     held: Option<Reservation>,
@@ -122,7 +123,7 @@ impl Limit {
         Ok(())
     }
 
-    /// After the right password: every counted failure forgotten.
+    /// After a successful login: every counted failure forgotten.
     async fn clear<S: LoginLimitStore>(self, store: &S) -> Result<(), ApiError> {
         if self.held.is_some() {
             store.clear_login_failures(&self.key).await?;
@@ -131,40 +132,17 @@ impl Limit {
     }
 }
 
-/// The tries a password check runs under: the source address's, reserved beside the user's
-/// lookup, and the account's, reserved beside the password check (so neither adds a
-/// sequential round trip). The address is answered first, as Rocket.Chat checks it first.
-struct Tries {
-    ip: Limit,
-    account: Limit,
-}
-
-impl Tries {
-    /// After the right password: both counts cleared.
-    async fn clear<S: LoginLimitStore>(self, store: &S) -> Result<(), ApiError> {
-        tokio::try_join!(self.ip.clear(store), self.account.clear(store)).map(|_| ())
-    }
-}
-
-/// The account's try and the password check, at once; the check's outcome is answered only
-/// with the try held (a blocked account answers blocked, whatever the password was).
-async fn check_under_account_limit<S: LoginStore>(
-    store: &S,
-    config: &Config,
-    creds: &Credentials,
+/// The password check, on a blocking thread (bcrypt is CPU work).
+async fn check_password_off_thread(
     found: Option<User>,
-    now: Millis,
-) -> (Result<Limit, ApiError>, Result<User, ApiError>) {
-    let key = LoginLimitKey::user(found.as_ref().map(|u| u.user_id.as_str()), &creds.user);
-    let limit = Limit::reserve(store, key, config.login_limit_user(), now, Blocked::User);
+    creds: &Credentials,
+    config: &Config,
+) -> Result<User, ApiError> {
     let (digest, cost) = (creds.digest.clone(), config.bcrypt_cost);
-    let check = tokio::task::spawn_blocking(move || check_password(found, &digest, cost));
-    let (limit, checked) = tokio::join!(limit, check);
-    let user = match checked {
+    match tokio::task::spawn_blocking(move || check_password(found, &digest, cost)).await {
         Ok(user) => user.ok_or(ApiError::LoginFailed),
         Err(_) => Err(ApiError::Unavailable("the password check did not finish".into())),
-    };
-    (limit, user)
+    }
 }
 
 /// The user if the password is right for an active account with one; an unknown user is
@@ -215,35 +193,45 @@ pub async fn login<S: LoginStore, M: Mailer>(
         LoginRequest::Resume(token) => return resume(store, &token, now).await,
         LoginRequest::Password(creds) => creds,
     };
-    let Checked { tries, user, attempt } = checked_password(store, config, req, &creds, now).await?;
-    let release = tries.clear(store);
-    let release = if two_factor::available_methods(&user).is_empty() {
-        Some(release)
-    } else {
-        // Cleared before the code is checked: a wrong code is no failed login.
-        release.await?;
-        let code = creds.code.as_deref();
-        let checked = two_factor::check_code(store, mailer, config, &user, req.header(METHOD_HEADER), code, now).await;
-        refusing(store, &attempt, checked, now).await?;
-        None
-    };
+    let Checked { ip, user, attempt } = checked_password(store, config, req, &creds, now).await?;
+    let guard = AccountGuard::of(&user.user_id, config.login_limit_user(), now);
     let token = new_token();
-    let session = new_session(req, &user, creds.client_id, config, now);
-    create_capped(store, config.max_sessions_per_user, &session, &hash_token(&token), release, now).await?;
+    let session = new_session(req, &user, creds.client_id.clone(), config, now);
+    let written = (&session, hash_token(&token));
+    let cap = config.max_sessions_per_user;
+    if two_factor::available_methods(&user).is_empty() {
+        // The account's guard in the session's transaction, the address cleared beside it.
+        create_capped(store, cap, (written.0, &written.1), guard.as_ref(), Some(ip), &attempt, now).await?;
+    } else {
+        // Cleared before the code is checked, unless blocked: a wrong code is no failed login.
+        if let Some(guard) = &guard
+            && !store.clear_unless_blocked(guard).await?
+        {
+            return Err(blocked_by_account(store, &attempt, ip, now).await);
+        }
+        let code = creds.code.as_deref();
+        let (cleared, checked) = tokio::join!(
+            ip.clear(store),
+            two_factor::check_code(store, mailer, config, &user, req.header(METHOD_HEADER), code, now)
+        );
+        refusing(store, &attempt, checked, now).await?;
+        cleared?;
+        create_capped(store, cap, (written.0, &written.1), None, None, &attempt, now).await?;
+    }
     Ok(LoggedIn { user, token, session_id: session.session_id })
 }
 
-/// A right password: the user, the tries it was checked under, and the attempt a later
-/// refusal (a wrong second factor) records.
+/// A right password: the user, the address's try it was checked under, and the attempt a
+/// later refusal (a blocked account, a wrong second factor) records.
 struct Checked {
-    tries: Tries,
+    ip: Limit,
     user: User,
     attempt: Attempt,
 }
 
-/// The user whose password is right. Two round trips, each beside other work: the address's try beside
-/// the user's lookup (one read when the name's link carries the login copy, store::users),
-/// then the account's try beside the password check.
+/// The user whose password is right. The address's try beside the user's lookup (one read
+/// when the name's link carries the login copy, store::users), then the password check; a
+/// wrong password then reserves the account's try before it is answered.
 async fn checked_password<S: LoginStore>(
     store: &S,
     config: &Config,
@@ -265,16 +253,36 @@ async fn checked_password<S: LoginStore>(
             return Err(e.into());
         }
     };
-    let (account, user) = check_under_account_limit(store, config, creds, found, now).await;
-    let account = match account {
-        Ok(account) => account,
-        Err(blocked) => {
-            ip.release(store).await?;
-            return refusing(store, &attempt, Err(blocked), now).await;
+    let account = LoginLimitKey::user(found.as_ref().map(|u| u.user_id.as_str()), &creds.user);
+    match check_password_off_thread(found, creds, config).await {
+        Ok(user) => Ok(Checked { ip, user, attempt }),
+        Err(ApiError::LoginFailed) => {
+            match Limit::reserve(store, account, config.login_limit_user(), now, Blocked::User).await {
+                Ok(_) => refusing(store, &attempt, Err(ApiError::LoginFailed), now).await,
+                Err(ApiError::LoginBlocked(_)) => Err(blocked_by_account(store, &attempt, ip, now).await),
+                Err(e) => Err(e),
+            }
         }
-    };
-    let user = refusing(store, &attempt, user, now).await?;
-    Ok(Checked { tries: Tries { ip, account }, user, attempt })
+        Err(e) => Err(e),
+    }
+}
+
+/// A login the account's block refuses: the address's try given back (it was no failure
+/// from there), the refusal in the audit log, at once.
+async fn blocked_by_account<S: LoginStore>(store: &S, attempt: &Attempt, ip: Limit, now: Millis) -> ApiError {
+    let (released, refused) = tokio::join!(ip.release(store), refusing_blocked(store, attempt, now));
+    if let Err(e) = released {
+        tracing::warn!(error = %e, "a blocked login's address try was not given back");
+    }
+    refused
+}
+
+/// The audit entry of a login the account's block refuses, and its answer.
+async fn refusing_blocked(store: &impl AuditLogStore, attempt: &Attempt, now: Millis) -> ApiError {
+    match refusing::<()>(store, attempt, Err(ApiError::LoginBlocked(Blocked::User)), now).await {
+        Err(e) => e,
+        Ok(()) => ApiError::LoginBlocked(Blocked::User),
+    }
 }
 
 /// The attempt a refused login records: the name as typed, the user it matched, the client.
@@ -313,32 +321,48 @@ async fn refusing<T>(
     outcome
 }
 
-/// Writes the session, then caps the user's sessions (`enforce_cap`). Written first,
-/// capped after: a create that fails wrote nothing, unless every retry lost the answer to a
-/// committed try: that session's token was never shown, and the user's next login caps it
-/// (or TTL removes it). Without 2FA the tries are given back (`release`) in the same round
-/// trip as the write; the cap waits for both, so a login that fails there ends nothing.
+/// Writes the session (with the account's `guard`) beside clearing the address's count
+/// (`ip`: a right password resets it), then caps the user's sessions (`enforce_cap`). Written
+/// first, capped after, once both are done, so a login that fails there ends nothing: a create
+/// that fails wrote nothing, unless every retry lost the answer to a committed try (that
+/// session's token was never shown, and the user's next login caps it, or TTL removes it). A
+/// create the account's block refuses is `attempt`'s refusal.
 async fn create_capped<S: LoginStore>(
     store: &S,
     cap: usize,
-    session: &Session,
-    token_hash: &str,
-    release: Option<impl Future<Output = Result<(), ApiError>>>,
+    (session, token_hash): (&Session, &str),
+    guard: Option<&AccountGuard>,
+    ip: Option<Limit>,
+    attempt: &Attempt,
     now: Millis,
 ) -> Result<(), ApiError> {
-    let created = store.create_session(session, token_hash);
-    let released = match release {
-        Some(release) => {
-            let (released, created) = tokio::join!(release, created);
-            created?;
-            released
+    let clear = async {
+        match ip {
+            Some(ip) => ip.clear(store).await,
+            None => Ok(()),
         }
-        None => created.await.map_err(ApiError::from),
     };
-    let capped = match released {
+    let (created, cleared) = tokio::join!(store.create_session(session, token_hash, guard), clear);
+    match created {
+        Err(StoreError::LoginBlocked) => return Err(refusing_blocked(store, attempt, now).await),
+        Err(e) => return Err(e.into()),
+        Ok(()) => {}
+    }
+    let capped = match cleared {
         Ok(()) => enforce_cap(store, cap, &session.user_id, &session.session_id, now).await,
         Err(e) => Err(e),
     };
+    finish_capped(store, session, capped, now).await
+}
+
+/// The cap's outcome: its own session ended by its own pass is an error, as is a cap that
+/// failed, which ends the new session (its token is never shown).
+async fn finish_capped<S: LoginStore>(
+    store: &S,
+    session: &Session,
+    capped: Result<bool, ApiError>,
+    now: Millis,
+) -> Result<(), ApiError> {
     match capped {
         Ok(true) => Ok(()),
         // Its own session was ended by its own pass, like any other past the cap.
