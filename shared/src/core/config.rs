@@ -16,9 +16,10 @@ pub struct Config {
     /// Largest `offset` a list accepts; larger is a 400 (`LIST_OFFSET_MAX`).
     pub list_offset_max: usize,
     /// Most sessions a filtered or multi-key list.all holds in memory (`LIST_SCAN_MAX_ROWS`);
-    /// about 0.8 KB each, so the default fits a 256 MB function.
+    /// about 0.8 KB each, so the default fits a 256 MB function. Also the most expired rows an
+    /// unfiltered one reads past.
     pub list_scan_max_rows: usize,
-    /// Time a filtered or multi-key list.all may spend reading (`LIST_SCAN_BUDGET_MS`).
+    /// Time a list.all may spend reading (`LIST_SCAN_BUDGET_MS`).
     pub list_scan_budget_ms: u64,
     /// How long a token stays trusted after a 2FA success (`TWO_FACTOR_REMEMBER_MINUTES`).
     pub two_factor_remember_secs: i64,

@@ -4,9 +4,9 @@
 //!
 //! An item `{windowStart, tries, expiresAt}` holds the tries of the window that began at
 //! `windowStart` (under [`WindowRule::FromLastTry`], the time of its latest try), each by a
-//! random id in the string set `tries`. A try is *reserved* by one
-//! conditional write before the guarded secret is evaluated, so no number of parallel
-//! requests gets more than `max` evaluations per window:
+//! random id in the string set `tries`. A try is *reserved* by one conditional write before
+//! the guarded secret's check is answered, so no number of parallel requests gets more than
+//! `max` answers per window:
 //! 1. if there is no item, create it with this try (the window starts now); if the window
 //!    is current and holds fewer than `max`, add this try — one write either way;
 //! 2. else, if the window has passed, start a new one with this try alone, only if it still

@@ -85,7 +85,9 @@ pub async fn get_user<S: BlockStore>(
     Ok(UserChanged { user, at: now, block: block? })
 }
 
-/// POST /api/users/{user_id}/unblock: forgets the account's failed logins, with an audit entry.
+/// POST /api/users/{user_id}/unblock: forgets the account's failed logins, with an audit entry
+/// written at once with the clear (a clear that fails answers 503 with the entry written; the
+/// retry writes its own).
 pub async fn unblock<S: BlockStore>(store: &S, req: &ApiRequest, now: Millis) -> Result<UserChanged, McError> {
     let Authorized { user, actor, .. } = authorized(store, req, Scope::ManageUsers, || Ok(())).await?;
     let entry = unblocked(new_id(), now.div_euclid(1000), &actor, (&user.user_id, &user.username), &Unblocked::Account);

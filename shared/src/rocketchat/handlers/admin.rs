@@ -21,9 +21,9 @@ use std::time::{Duration, Instant};
 /// The 400 of a filtered or multi-key list.all past its memory or time budget.
 pub const TOO_MANY_TO_SORT: &str = "too many sessions match to filter and sort in one request: use a narrower filter, or one sort key without a filter";
 
-/// Why an unfiltered list.all answered 503: more expired rows awaiting TTL's removal lie
-/// before the page than one request reads (`LIST_SCAN_MAX_ROWS`, `LIST_SCAN_BUDGET_MS`).
-pub const EXPIRED_IN_THE_WAY: &str = "expired sessions awaiting removal lie before the page";
+/// Why an unfiltered list.all answered 503 (logged): its reads passed `LIST_SCAN_BUDGET_MS`,
+/// or more than `LIST_SCAN_MAX_ROWS` expired rows awaiting TTL's removal lay before the page.
+pub const EXPIRED_IN_THE_WAY: &str = "the page's reads passed their time or expired-row budget";
 
 /// What every admin route needs: the store interfaces of auth, permission and 2FA.
 pub trait AdminStore: AuthStore + PermissionStore + TwoFactorStore {}

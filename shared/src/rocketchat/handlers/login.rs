@@ -123,12 +123,14 @@ impl Limit {
         Ok(())
     }
 
-    /// After a successful login: every counted failure forgotten.
-    async fn clear<S: LoginLimitStore>(self, store: &S) -> Result<(), ApiError> {
-        if self.held.is_some() {
-            store.clear_login_failures(&self.key).await?;
+    /// After a successful login: every counted failure forgotten. Best effort: a clear that
+    /// fails leaves the failures counted (the strict side) and fails no login.
+    async fn clear<S: LoginLimitStore>(self, store: &S) {
+        if self.held.is_some()
+            && let Err(e) = store.clear_login_failures(&self.key).await
+        {
+            tracing::warn!(error = %e, "a successful login's address count was not cleared");
         }
-        Ok(())
     }
 }
 
@@ -200,22 +202,28 @@ pub async fn login<S: LoginStore, M: Mailer>(
     let written = (&session, hash_token(&token));
     let cap = config.max_sessions_per_user;
     if two_factor::available_methods(&user).is_empty() {
-        // The account's guard in the session's transaction, the address cleared beside it.
+        // The account's guard in the session's transaction; the address cleared once it holds.
         create_capped(store, cap, (written.0, &written.1), guard.as_ref(), Some(ip), &attempt, now).await?;
     } else {
         // Cleared before the code is checked, unless blocked: a wrong code is no failed login.
-        if let Some(guard) = &guard
-            && !store.clear_unless_blocked(guard).await?
-        {
-            return Err(blocked_by_account(store, &attempt, ip, now).await);
+        let unblocked = match &guard {
+            Some(guard) => store.clear_unless_blocked(guard).await,
+            None => Ok(true),
+        };
+        match unblocked {
+            Ok(true) => {}
+            Ok(false) => return Err(blocked_by_account(store, &attempt, ip, now).await),
+            Err(e) => {
+                ip.release(store).await?;
+                return Err(e.into());
+            }
         }
         let code = creds.code.as_deref();
-        let (cleared, checked) = tokio::join!(
+        let ((), checked) = tokio::join!(
             ip.clear(store),
             two_factor::check_code(store, mailer, config, &user, req.header(METHOD_HEADER), code, now)
         );
         refusing(store, &attempt, checked, now).await?;
-        cleared?;
         create_capped(store, cap, (written.0, &written.1), None, None, &attempt, now).await?;
     }
     Ok(LoggedIn { user, token, session_id: session.session_id })
@@ -263,7 +271,10 @@ async fn checked_password<S: LoginStore>(
                 Err(e) => Err(e),
             }
         }
-        Err(e) => Err(e),
+        Err(e) => {
+            ip.release(store).await?;
+            Err(e)
+        }
     }
 }
 
@@ -321,12 +332,12 @@ async fn refusing<T>(
     outcome
 }
 
-/// Writes the session (with the account's `guard`) beside clearing the address's count
-/// (`ip`: a right password resets it), then caps the user's sessions (`enforce_cap`). Written
-/// first, capped after, once both are done, so a login that fails there ends nothing: a create
-/// that fails wrote nothing, unless every retry lost the answer to a committed try (that
-/// session's token was never shown, and the user's next login caps it, or TTL removes it). A
-/// create the account's block refuses is `attempt`'s refusal.
+/// Writes the session (with the account's `guard`), then caps the user's sessions
+/// (`enforce_cap`) beside clearing the address's count (`ip`: a successful login resets it).
+/// Written first, capped after: a create that fails wrote nothing, unless every retry lost
+/// the answer to a committed try (that session's token was never shown, and the user's next
+/// login caps it, or TTL removes it). A create the account's block refuses is `attempt`'s
+/// refusal, and gives the address's try back: it was neither a failure nor a success.
 async fn create_capped<S: LoginStore>(
     store: &S,
     cap: usize,
@@ -336,23 +347,20 @@ async fn create_capped<S: LoginStore>(
     attempt: &Attempt,
     now: Millis,
 ) -> Result<(), ApiError> {
-    let clear = async {
-        match ip {
-            Some(ip) => ip.clear(store).await,
-            None => Ok(()),
+    match (store.create_session(session, token_hash, guard).await, ip) {
+        (Ok(()), ip) => {
+            let clear = async {
+                if let Some(ip) = ip {
+                    ip.clear(store).await;
+                }
+            };
+            let (capped, ()) = tokio::join!(enforce_cap(store, cap, &session.user_id, &session.session_id, now), clear);
+            finish_capped(store, session, capped, now).await
         }
-    };
-    let (created, cleared) = tokio::join!(store.create_session(session, token_hash, guard), clear);
-    match created {
-        Err(StoreError::LoginBlocked) => return Err(refusing_blocked(store, attempt, now).await),
-        Err(e) => return Err(e.into()),
-        Ok(()) => {}
+        (Err(StoreError::LoginBlocked), Some(ip)) => Err(blocked_by_account(store, attempt, ip, now).await),
+        (Err(StoreError::LoginBlocked), None) => Err(refusing_blocked(store, attempt, now).await),
+        (Err(e), _) => Err(e.into()),
     }
-    let capped = match cleared {
-        Ok(()) => enforce_cap(store, cap, &session.user_id, &session.session_id, now).await,
-        Err(e) => Err(e),
-    };
-    finish_capped(store, session, capped, now).await
 }
 
 /// The cap's outcome: its own session ended by its own pass is an error, as is a cap that
