@@ -181,9 +181,9 @@ stop_started() {
   STARTED_PIDS=()
 }
 
-# The line in docs/benchmark.md and docs/cold-start.md below which their script writes the
-# measured tables; the text above it is written by hand and kept.
-GENERATED_MARKER='<!-- Everything below this line is written by its script (scripts/bench or scripts/bench-cold-start); edit the text above it. -->'
+# The line in docs/benchmark.md, docs/cold-start.md and docs/soak.md below which their script
+# writes the measured tables or the report; the text above it is written by hand and kept.
+GENERATED_MARKER='<!-- Everything below this line is written by its script (scripts/bench, scripts/bench-cold-start or scripts/soak); edit the text above it. -->'
 
 # Puts a freshly generated part (a file) into a docs page below GENERATED_MARKER, keeping the
 # hand-written text above the marker; a page without the marker becomes the part alone.
