@@ -71,46 +71,18 @@ fn integer(name: &str, raw: &str) -> Result<i64, McError> {
 /// Parses `page`, `size`, `client_id` and `sort`: unparseable → 400, out of range → 422.
 pub fn parse_list_params(query: &[(String, String)]) -> Result<ListParams, McError> {
     let mut errors: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    let mut invalid = |name: &str, msg: String| errors.entry(name.to_string()).or_default().push(msg);
-    let page = match single(query, "page")? {
-        None => 1,
-        Some(raw) => integer("page", raw)?,
-    };
-    let size = match single(query, "size")? {
-        None => DEFAULT_PAGE_SIZE as i64,
-        Some(raw) => integer("size", raw)?,
-    };
-    if page < 1 || page > i32::MAX as i64 {
-        invalid("page", format!("The field page must be between 1 and {}.", i32::MAX));
-    }
-    if !(1..=MAX_PAGE_SIZE as i64).contains(&size) {
-        invalid("size", format!("The field size must be between 1 and {MAX_PAGE_SIZE}."));
-    }
+    let (page, size) = page_and_size(query, &mut errors)?;
     let client_id = single(query, "client_id")?.filter(|c| !c.is_empty()).map(str::to_string);
     if client_id.as_ref().is_some_and(|c| c.len() > MAX_CLIENT_ID_LEN) {
-        invalid("client_id", format!("The field client_id must be at most {MAX_CLIENT_ID_LEN} characters."));
+        let message = format!("The field client_id must be at most {MAX_CLIENT_ID_LEN} characters.");
+        errors.entry("client_id".into()).or_default().push(message);
     }
-    let mut sort = (McSortKey::InitiatedAt, Direction::Descending);
-    // An empty sort means the default, as on every list route.
-    if let Some(raw) = single(query, "sort")?.filter(|s| !s.trim().is_empty()) {
-        let (key, order) = raw.split_once(':').unwrap_or((raw, ""));
-        match McSortKey::parse(key) {
-            Some(k) => sort.0 = k,
-            None => invalid(
-                "sort",
-                "The sort key must be one of session_id, initiated_at, expires_at, last_updated.".into(),
-            ),
-        }
-        match order {
-            "1" => sort.1 = Direction::Ascending,
-            "-1" => sort.1 = Direction::Descending,
-            _ => invalid("sort", "The sort order must be 1 (ascending) or -1 (descending), as 'key:order'.".into()),
-        }
-    }
+    let keys = "session_id, initiated_at, expires_at, last_updated";
+    let sort = sort_param(query, (McSortKey::InitiatedAt, Direction::Descending), McSortKey::parse, keys, &mut errors)?;
     if !errors.is_empty() {
         return Err(McError::Validation(errors));
     }
-    Ok(ListParams { page: page as usize, size: size as usize, client_id, sort })
+    Ok(ListParams { page, size, client_id, sort })
 }
 
 /// Validated `GET /api/logs` parameters.
@@ -134,20 +106,8 @@ pub fn parse_log_params(query: &[(String, String)]) -> Result<LogParams, McError
             LogFilter::default()
         }
     };
-    let mut sort = (LogSortKey::TimeStamp, Direction::Descending);
-    if let Some(raw) = single(query, "sort")?.filter(|s| !s.trim().is_empty()) {
-        let (key, order) = raw.split_once(':').unwrap_or((raw, ""));
-        let mut invalid = |msg: &str| errors.entry("sort".into()).or_default().push(msg.into());
-        match LogSortKey::parse(key) {
-            Some(k) => sort.0 = k,
-            None => invalid("The sort key must be one of time_stamp, category, code, type, name."),
-        }
-        match order {
-            "1" => sort.1 = Direction::Ascending,
-            "-1" => sort.1 = Direction::Descending,
-            _ => invalid("The sort order must be 1 (ascending) or -1 (descending), as 'key:order'."),
-        }
-    }
+    let keys = "time_stamp, category, code, type, name";
+    let sort = sort_param(query, (LogSortKey::TimeStamp, Direction::Descending), LogSortKey::parse, keys, &mut errors)?;
     if !errors.is_empty() {
         return Err(McError::Validation(errors));
     }
@@ -170,6 +130,17 @@ pub enum BlockedIpSortKey {
     LastSignInSuccess,
 }
 
+impl BlockedIpSortKey {
+    pub fn parse(s: &str) -> Option<BlockedIpSortKey> {
+        match s {
+            "block_until" => Some(BlockedIpSortKey::BlockUntil),
+            "last_sign_in_attempt" => Some(BlockedIpSortKey::LastSignInAttempt),
+            "last_sign_in_success" => Some(BlockedIpSortKey::LastSignInSuccess),
+            _ => None,
+        }
+    }
+}
+
 /// Parses `page`, `size`, `filter` (none is understood: 422 unless empty) and `sort`
 /// (`block_until`, `last_sign_in_attempt` or `last_sign_in_success`; `block_until:-1` by default).
 pub fn parse_blocked_ip_params(query: &[(String, String)]) -> Result<BlockedIpParams, McError> {
@@ -178,26 +149,43 @@ pub fn parse_blocked_ip_params(query: &[(String, String)]) -> Result<BlockedIpPa
     if single(query, "filter")?.is_some_and(|f| !f.trim().is_empty()) {
         errors.entry("filter".into()).or_default().push("Blocked addresses take no filter.".into());
     }
-    let mut sort = (BlockedIpSortKey::BlockUntil, Direction::Descending);
-    if let Some(raw) = single(query, "sort")?.filter(|s| !s.trim().is_empty()) {
-        let (key, order) = raw.split_once(':').unwrap_or((raw, ""));
-        let mut invalid = |msg: &str| errors.entry("sort".into()).or_default().push(msg.into());
-        match key {
-            "block_until" => sort.0 = BlockedIpSortKey::BlockUntil,
-            "last_sign_in_attempt" => sort.0 = BlockedIpSortKey::LastSignInAttempt,
-            "last_sign_in_success" => sort.0 = BlockedIpSortKey::LastSignInSuccess,
-            _ => invalid("The sort key must be one of block_until, last_sign_in_attempt, last_sign_in_success."),
-        }
-        match order {
-            "1" => sort.1 = Direction::Ascending,
-            "-1" => sort.1 = Direction::Descending,
-            _ => invalid("The sort order must be 1 (ascending) or -1 (descending), as 'key:order'."),
-        }
-    }
+    let keys = "block_until, last_sign_in_attempt, last_sign_in_success";
+    let sort = sort_param(
+        query,
+        (BlockedIpSortKey::BlockUntil, Direction::Descending),
+        BlockedIpSortKey::parse,
+        keys,
+        &mut errors,
+    )?;
     if !errors.is_empty() {
         return Err(McError::Validation(errors));
     }
     Ok(BlockedIpParams { page, size, sort })
+}
+
+/// `sort` as `key:1` or `key:-1` (absent or empty: `default`); a key `parse` does not know
+/// (`keys` lists the known ones) or another order is a 422 on `sort`, added to `errors`.
+fn sort_param<K>(
+    query: &[(String, String)],
+    default: (K, Direction),
+    parse: impl Fn(&str) -> Option<K>,
+    keys: &str,
+    errors: &mut BTreeMap<String, Vec<String>>,
+) -> Result<(K, Direction), McError> {
+    let mut sort = default;
+    let Some(raw) = single(query, "sort")?.filter(|s| !s.trim().is_empty()) else { return Ok(sort) };
+    let (key, order) = raw.split_once(':').unwrap_or((raw, ""));
+    let mut invalid = |message: String| errors.entry("sort".into()).or_default().push(message);
+    match parse(key) {
+        Some(k) => sort.0 = k,
+        None => invalid(format!("The sort key must be one of {keys}.")),
+    }
+    match order {
+        "1" => sort.1 = Direction::Ascending,
+        "-1" => sort.1 = Direction::Descending,
+        _ => invalid("The sort order must be 1 (ascending) or -1 (descending), as 'key:order'.".into()),
+    }
+    Ok(sort)
 }
 
 /// `page` (from 1) and `size` (1–100), their range errors added to `errors`.

@@ -5,7 +5,7 @@
 
 use std::future::Future;
 
-use aws_sdk_dynamodb::types::TransactWriteItem;
+use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
 
 use super::attributes::{number_value, string_value};
 use super::error::{StoreError, conditional_write};
@@ -95,6 +95,15 @@ impl AccountGuard {
     pub fn of(user_id: &str, limit: LoginLimit, now: Millis) -> Option<AccountGuard> {
         (limit.max > 0).then(|| AccountGuard { user_id: user_id.to_string(), limit, now })
     }
+
+    /// The account window's partition key, and the values of [`NOT_BLOCKED`].
+    fn condition(&self) -> (String, std::collections::HashMap<String, AttributeValue>) {
+        let values = [
+            (":since".to_string(), number_value(self.now - self.limit.block_ms)),
+            (":max".to_string(), number_value(self.limit.max)),
+        ];
+        (LoginLimitKey::Account(self.user_id.clone()).pk(), values.into())
+    }
 }
 
 /// The condition of [`AccountGuard`]: no current window that is full.
@@ -104,14 +113,13 @@ const NOT_BLOCKED: &str =
 impl DynamoStore {
     /// The guard as a transaction's item: the account's window deleted if it does not block.
     pub(super) fn unblocked_clear(&self, guard: &AccountGuard) -> Result<TransactWriteItem, StoreError> {
-        let key = LoginLimitKey::Account(guard.user_id.clone());
+        let (pk, values) = guard.condition();
         let delete = aws_sdk_dynamodb::types::Delete::builder()
             .table_name(&self.table)
-            .key(keys::PK, string_value(key.pk()))
+            .key(keys::PK, string_value(pk))
             .key(keys::SK, string_value(keys::LOGIN_FAILURES))
             .condition_expression(NOT_BLOCKED)
-            .expression_attribute_values(":since", number_value(guard.now - guard.limit.block_ms))
-            .expression_attribute_values(":max", number_value(guard.limit.max))
+            .set_expression_attribute_values(Some(values))
             .build()
             .map_err(|e| StoreError::Dynamo(e.to_string()))?;
         Ok(TransactWriteItem::builder().delete(delete).build())
@@ -167,16 +175,15 @@ impl LoginLimitStore for DynamoStore {
     }
 
     async fn clear_unless_blocked(&self, guard: &AccountGuard) -> Result<bool, StoreError> {
-        let key = LoginLimitKey::Account(guard.user_id.clone());
+        let (pk, values) = guard.condition();
         let deleted = self
             .client
             .delete_item()
             .table_name(&self.table)
-            .key(keys::PK, string_value(key.pk()))
+            .key(keys::PK, string_value(pk))
             .key(keys::SK, string_value(keys::LOGIN_FAILURES))
             .condition_expression(NOT_BLOCKED)
-            .expression_attribute_values(":since", number_value(guard.now - guard.limit.block_ms))
-            .expression_attribute_values(":max", number_value(guard.limit.max))
+            .set_expression_attribute_values(Some(values))
             .send()
             .await;
         conditional_write(deleted)
