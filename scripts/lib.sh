@@ -9,18 +9,27 @@ export SAM_CLI_TELEMETRY=0
 log() { printf '==> %s\n' "$*" >&2; }
 
 # Creates .venv with the pinned tools of requirements-dev.txt (again when that file changes).
-# Only .ci/run, scripts/conformance, scripts/sam-build and scripts/bench-cold-start (for its
-# arm64 build) call it; scripts/run-local and scripts/test need none of these tools.
-ensure_venv() {
-  local stamp="$VENV/.requirements.sha256"
+# Only .ci/run, scripts/check-template, scripts/conformance, scripts/sam-build and
+# scripts/bench-cold-start (for its arm64 build) call it; scripts/run-local and scripts/test need none of these tools.
+ensure_venv() { install_tools "$VENV" requirements-dev.txt; }
+
+# checkov in its own .venv-checkov (requirements-scan.txt): its pinned dependencies and
+# aws-sam-cli's cannot share one environment. Only scripts/check-template calls it.
+CHECKOV_VENV="$ROOT/.venv-checkov"
+ensure_checkov() { install_tools "$CHECKOV_VENV" requirements-scan.txt; }
+
+# A venv at $1 with the pinned tools of requirements file $2 (again when that file changes).
+install_tools() {
+  local venv=$1 requirements="$ROOT/$2"
+  local stamp="$venv/.requirements.sha256"
   local want
-  want=$(sha256sum "$ROOT/requirements-dev.txt" | cut -d' ' -f1)
-  if [ -x "$VENV/bin/python" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$want" ]; then
+  want=$(sha256sum "$requirements" | cut -d' ' -f1)
+  if [ -x "$venv/bin/python" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$want" ]; then
     return 0
   fi
-  log "installing Python tools into .venv (about a minute, once)"
-  python3 -m venv "$VENV"
-  "$VENV/bin/pip" install --quiet --disable-pip-version-check -r "$ROOT/requirements-dev.txt"
+  log "installing Python tools of $2 into ${venv#"$ROOT"/} (about a minute, once)"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$requirements"
   echo "$want" > "$stamp"
 }
 

@@ -86,6 +86,9 @@ fn policy(template: &Value, function: &str) -> Vec<Statement> {
         .unwrap_or_else(|| panic!("no function builds {function}"));
     let mut statements = Vec::new();
     for p in resource["Properties"]["Policies"].as_sequence().expect("Policies") {
+        if p.as_mapping().is_none() {
+            continue; // `!If [HasTableKey, ...]`: table_key_policy_of checks it.
+        }
         for s in p["Statement"].as_sequence().expect("Statement") {
             assert_eq!(s["Effect"], "Allow", "{function}");
             let condition = &s["Condition"];
@@ -100,6 +103,73 @@ fn policy(template: &Value, function: &str) -> Vec<Statement> {
         }
     }
     statements
+}
+
+/// Whether `function` attaches the table key's policy exactly as `!If [HasTableKey, !Ref
+/// TableKeyUsePolicy, !Ref AWS::NoValue]`; any other conditional policy is a problem.
+fn attaches_table_key(template: &Value, function: &str) -> Result<bool, String> {
+    let resource = template["Resources"]
+        .as_mapping()
+        .unwrap()
+        .values()
+        .find(|r| r["Metadata"]["BuildProperties"]["Binary"] == function)
+        .unwrap();
+    let mut found = false;
+    for p in resource["Properties"]["Policies"].as_sequence().expect("Policies") {
+        let Value::Tagged(t) = p else { continue };
+        let branches: Vec<String> =
+            t.value.as_sequence().map(|s| s.iter().flat_map(strings).collect()).unwrap_or_default();
+        if t.tag != "!If" || branches != ["HasTableKey", "TableKeyUsePolicy", "AWS::NoValue"] {
+            return Err(format!("{function}: unexpected conditional policy {p:?}"));
+        }
+        found = true;
+    }
+    Ok(found)
+}
+
+/// The one KMS grant of the stack: `kms:Decrypt` on TableKmsKeyArn, only through DynamoDB, in a
+/// policy that exists only with the key. DynamoDB calls KMS with the caller's rights for every
+/// read or write of a table under a customer managed key (and Lambda's reads of its stream), so
+/// a function that sends any DynamoDB request needs it; CloudWatch Logs uses LogsKmsKeyArn under
+/// its key policy, so no function is granted anything on that key.
+fn table_key_policy_problems(template: &Value) -> Vec<String> {
+    let mut problems = Vec::new();
+    let policy = &template["Resources"]["TableKeyUsePolicy"];
+    if policy["Condition"] != "HasTableKey" {
+        problems.push("TableKeyUsePolicy must exist only with HasTableKey".to_string());
+    }
+    let statements = policy["Properties"]["PolicyDocument"]["Statement"].as_sequence().cloned().unwrap_or_default();
+    let expected = serde_yaml_ng::from_str::<Value>(
+        "- Effect: Allow\n  Action: kms:Decrypt\n  Resource: !Ref TableKmsKeyArn\n  Condition:\n    StringEquals:\n      kms:ViaService: !Sub \"dynamodb.${AWS::Region}.amazonaws.com\"\n",
+    )
+    .unwrap();
+    if Value::Sequence(statements) != expected {
+        problems.push(format!("TableKeyUsePolicy grants more or less than kms:Decrypt through DynamoDB: {policy:?}"));
+    }
+    let mut kms_actions = Vec::new();
+    collect_kms_actions(&template["Resources"], &mut kms_actions);
+    if kms_actions != ["kms:Decrypt"] {
+        problems.push(format!("KMS actions granted: {kms_actions:?}; only TableKeyUsePolicy's kms:Decrypt may be"));
+    }
+    problems
+}
+
+/// Every `kms:` action named under an `Action` key anywhere below `v`.
+fn collect_kms_actions(v: &Value, found: &mut Vec<String>) {
+    match v {
+        Value::Mapping(m) => {
+            for (k, v) in m {
+                if k == "Action" {
+                    found.extend(strings(v).into_iter().filter(|a| a.starts_with("kms:")));
+                } else {
+                    collect_kms_actions(v, found);
+                }
+            }
+        }
+        Value::Sequence(items) => items.iter().for_each(|v| collect_kms_actions(v, found)),
+        Value::Tagged(t) => collect_kms_actions(&t.value, found),
+        _ => {}
+    }
 }
 
 fn like(pattern: &str, value: &str) -> bool {
@@ -352,11 +422,21 @@ async fn every_functions_policy_is_exactly_what_its_code_sends() {
     let text = std::fs::read_to_string(repo_root().join("template.yaml")).unwrap();
     let template: Value = serde_yaml_ng::from_str(&text).unwrap();
     let functions: Vec<&str> = Endpoint::ALL.iter().map(|e| e.function()).chain(OTHER_FUNCTIONS).collect();
-    let mut problems = Vec::new();
+    let mut problems = table_key_policy_problems(&template);
     let mut used: BTreeMap<&str, BTreeSet<Access>> = BTreeMap::new();
     for function in &functions {
         let statements = policy(&template, function);
         let accesses = recorded(function).await;
+        let uses_table = accesses.iter().any(|a| a.action.starts_with("dynamodb:"));
+        match attaches_table_key(&template, function) {
+            Ok(attached) if attached != uses_table => problems.push(format!(
+                "{function}: the table key's policy is {}attached, and it {}sends DynamoDB requests",
+                if attached { "" } else { "not " },
+                if uses_table { "" } else { "never " }
+            )),
+            Ok(_) => {}
+            Err(problem) => problems.push(problem),
+        }
         for access in &accesses {
             if allowing(&statements, access).is_none() {
                 problems.push(format!("{function}: {access:?} is not allowed"));

@@ -234,3 +234,76 @@ fn an_origin_domain_closes_the_execute_api_endpoint() {
         "{rule}"
     );
 }
+
+/// `!If [condition, !Ref parameter, !Ref AWS::NoValue]` as (condition, parameter).
+fn optional_ref(v: &Value) -> (String, String) {
+    let Value::Tagged(t) = v else { panic!("not !If: {v:?}") };
+    assert_eq!(t.tag, "!If");
+    let parts = t.value.as_sequence().expect("!If list");
+    assert_eq!(tag(&parts[2]), ("!Ref".into(), "AWS::NoValue".into()), "{v:?}");
+    (parts[0].as_str().unwrap().to_string(), tag(&parts[1]).1)
+}
+
+/// A condition `!Not [!Equals [!Ref parameter, ""]]`'s parameter, and that parameter's default.
+fn set_unless_empty(t: &Value, condition: &str) -> (String, String) {
+    let text = serde_yaml_ng::to_string(&t["Conditions"][condition]).unwrap();
+    let parameter = text.split("!Ref ").nth(1).and_then(|s| s.split_whitespace().next()).unwrap_or("").to_string();
+    assert!(text.starts_with("!Not") && text.contains("!Equals") && text.contains("''"), "{condition}: {text}");
+    let default = t["Parameters"][&parameter]["Default"].as_str().unwrap_or_else(|| panic!("{parameter}")).to_string();
+    (parameter, default)
+}
+
+#[test]
+fn every_function_may_be_given_reserved_concurrency_by_its_own_parameter() {
+    let t = template();
+    for (name, f) in functions(&t) {
+        let base = name.strip_suffix("Function").unwrap();
+        let (condition, parameter) = optional_ref(&f["Properties"]["ReservedConcurrentExecutions"]);
+        assert_eq!(
+            (condition.as_str(), parameter.as_str()),
+            (&*format!("Reserve{base}"), &*format!("{base}ReservedConcurrency"))
+        );
+        assert_eq!(set_unless_empty(&t, &condition), (parameter.clone(), String::new()), "{name}: unset by default");
+        assert_eq!(t["Parameters"][&parameter]["AllowedPattern"], "^([0-9]{1,5})?$", "{parameter}");
+    }
+}
+
+#[test]
+fn the_table_and_every_log_group_take_the_optional_customer_managed_keys() {
+    let t = template();
+    let sse = &t["Resources"]["SessionsTable"]["Properties"]["SSESpecification"];
+    assert_eq!((sse["SSEEnabled"].as_bool(), sse["SSEType"].as_str()), (Some(true), Some("KMS")));
+    assert_eq!(optional_ref(&sse["KMSMasterKeyId"]), ("HasTableKey".into(), "TableKmsKeyArn".into()));
+    assert_eq!(set_unless_empty(&t, "HasTableKey"), ("TableKmsKeyArn".into(), String::new()));
+    let groups: Vec<_> =
+        t["Resources"].as_mapping().unwrap().values().filter(|r| r["Type"] == "AWS::Logs::LogGroup").collect();
+    assert_eq!(groups.len(), functions(&t).len() + 1, "every function's group and the access log");
+    for g in groups {
+        assert_eq!(optional_ref(&g["Properties"]["KmsKeyId"]), ("HasLogsKey".into(), "LogsKmsKeyArn".into()));
+    }
+    assert_eq!(set_unless_empty(&t, "HasLogsKey"), ("LogsKmsKeyArn".into(), String::new()));
+    for key in ["TableKmsKeyArn", "LogsKmsKeyArn"] {
+        assert!(t["Parameters"][key]["AllowedPattern"].as_str().unwrap().contains(":kms:"), "{key}");
+    }
+}
+
+/// checkov's skips (`Metadata.checkov.skip`): only the rules that do not apply, each with its
+/// one-sentence reason. A rule skipped anywhere else is a finding hidden, and fails here.
+#[test]
+fn every_checkov_skip_is_a_rule_that_does_not_apply_with_its_reason() {
+    let t = template();
+    for (name, r) in t["Resources"].as_mapping().unwrap() {
+        let expected: &[&str] = match r["Type"].as_str().unwrap() {
+            "AWS::Serverless::Function" => &["CKV_AWS_116", "CKV_AWS_117", "CKV_AWS_173"],
+            "AWS::SQS::Queue" => &["CKV_AWS_27"],
+            _ => &[],
+        };
+        let skips = r["Metadata"]["checkov"]["skip"].as_sequence().cloned().unwrap_or_default();
+        let ids: Vec<&str> = skips.iter().map(|s| s["id"].as_str().unwrap()).collect();
+        assert_eq!(ids, expected, "{name:?}");
+        for s in &skips {
+            let reason = s["comment"].as_str().unwrap_or("");
+            assert!(reason.len() > 60 && reason.ends_with('.'), "{name:?} {:?}: no reason given", s["id"]);
+        }
+    }
+}
