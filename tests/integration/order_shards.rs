@@ -139,3 +139,85 @@ async fn sessions_spread_over_the_shards_and_a_page_reads_a_few_items_per_shard(
         assert!(read <= bound, "offset {offset} count {count}: {read} items read, bound {bound}");
     }
 }
+
+/// The page list.all answers at `offset`: read from the start while the start is nearer, else
+/// from the far end, where the expired sessions TTL has yet to remove (counted in the total,
+/// skipped by pages) shift it by their number (store::session_pages).
+fn expected_page(live: &[Session], offset: usize, count: usize, total: usize) -> Vec<Session> {
+    let expired = total - live.len();
+    let from_far_end = total.saturating_sub(offset) < offset + count;
+    let start = if from_far_end { offset - expired } else { offset };
+    if offset >= total { Vec::new() } else { live.iter().skip(start).take(count).cloned().collect() }
+}
+
+#[tokio::test]
+async fn pages_from_the_nearer_end_match_an_in_memory_sort_past_the_middle_and_on_the_last_page() {
+    for shards in [1u32, 8] {
+        let env = TestEnv::seeded_with_order_shards(shards).await;
+        add_sessions(&env).await;
+        // Counting first from offset 0 on (no hint yet), then from the total it remembers.
+        let store = env.app.store.clone().with_near_start(0);
+        let now = now_ms();
+        let live = every_live_session(&env, now).await;
+        let total = store.active_session_count().await.unwrap();
+        assert_eq!(total - live.len(), 6, "the six expired sessions are counted until TTL removes them");
+        for key in SortKey::ALL {
+            for direction in [Direction::Ascending, Direction::Descending] {
+                let mut expected = live.clone();
+                let sort = Sort(vec![(key, direction)]);
+                expected.sort_by(|a, b| sort.compare(a, b));
+                for count in [1usize, 7] {
+                    for offset in 0..=total + 1 {
+                        let page =
+                            store.counted_page((key, direction), offset, count, now, budget()).await.unwrap().unwrap();
+                        let want: Vec<_> = expected_page(&expected, offset, count, total).iter().map(row).collect();
+                        let got: Vec<_> = page.sessions.iter().map(row).collect();
+                        let at =
+                            format!("{shards} shards, {} {direction:?}, offset {offset}, count {count}", key.name());
+                        assert_eq!((got, page.total), (want, total), "{at}");
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_last_page_reads_a_few_rows_and_a_total_moved_past_the_margin_is_read_again() {
+    let env = TestEnv::seeded_with_order_shards(8).await;
+    add_sessions(&env).await;
+    let store = env.app.store.clone().with_near_start(0);
+    let (key, direction) = (SortKey::LoginAt, Direction::Descending);
+    let now = now_ms();
+    let total = store.active_session_count().await.unwrap();
+    // Without a hint the first deep page counts first; forward, it reads every row before it.
+    let read = |store: &sessions_api::store::DynamoStore| store.index_items_read() as usize;
+    let last = total - 5;
+    let forward_before = read(&store);
+    store.sessions_page(key, direction, last, 5, now, budget()).await.unwrap().unwrap();
+    let forward = read(&store) - forward_before;
+    assert!(forward >= last, "forward: {forward} rows");
+    // Counting first (no hint yet), then from the remembered total with its 32-row margin:
+    // the page's 5 rows, the margin, a few per shard and the six expired rows at most.
+    for bound in [5 + 8 * 5 + 6, 5 + 32 + 8 * 5 + 6] {
+        let before = read(&store);
+        let page = store.counted_page((key, direction), last, 5, now, budget()).await.unwrap().unwrap();
+        let from_end = read(&store) - before;
+        assert_eq!(page.sessions.len(), 5);
+        assert!(from_end <= bound, "from the end: {from_end} rows, bound {bound}");
+    }
+    // 40 more sessions than the hint (past the 32-row margin): the page is read again, still right.
+    let user = env.app.store.user(TEST_USER_ID).await.unwrap().unwrap();
+    for _ in 0..40 {
+        issue_login(&env.app.store, &env.app.config, &user, LoginSpec::default()).await.unwrap();
+    }
+    let live = {
+        let mut all = every_live_session(&env, now_ms()).await;
+        all.sort_by(|a, b| Sort(vec![(key, direction)]).compare(a, b));
+        all
+    };
+    let total = store.active_session_count().await.unwrap();
+    let page = store.counted_page((key, direction), total - 5, 5, now_ms(), budget()).await.unwrap().unwrap();
+    let want: Vec<_> = expected_page(&live, total - 5, 5, total).iter().map(row).collect();
+    assert_eq!(page.sessions.iter().map(row).collect::<Vec<_>>(), want);
+}

@@ -120,7 +120,7 @@ impl Default for Config {
             token_lifetime_secs: 90 * 86_400,
             list_count_default: 50,
             list_count_max: 100,
-            list_offset_max: 10_000,
+            list_offset_max: 10_000_000,
             list_scan_max_rows: 150_000,
             list_scan_budget_ms: 6_000,
             two_factor_remember_secs: 30 * 60,
@@ -207,7 +207,7 @@ impl Config {
         self.list_count_default =
             number(lookup, "LIST_COUNT_DEFAULT", 0, count_max, self.list_count_default as i64)? as usize;
         self.list_count_max = count_max as usize;
-        self.list_offset_max = number(lookup, "LIST_OFFSET_MAX", 0, 10_000_000, self.list_offset_max as i64)? as usize;
+        self.list_offset_max = number(lookup, "LIST_OFFSET_MAX", 0, 100_000_000, self.list_offset_max as i64)? as usize;
         self.list_scan_max_rows =
             number(lookup, "LIST_SCAN_MAX_ROWS", 1, 10_000_000, self.list_scan_max_rows as i64)? as usize;
         self.list_scan_budget_ms =

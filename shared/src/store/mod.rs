@@ -27,6 +27,7 @@ mod preferences;
 mod session_filter;
 mod session_index;
 mod session_merge;
+mod session_pages;
 pub mod session_row;
 mod sessions;
 mod sign_ins;
@@ -50,6 +51,7 @@ pub use outbox::{OutboxMessage, OutboxStore};
 pub use permissions::PermissionStore;
 pub use preferences::{PreferenceChange, PreferenceStore};
 pub use session_index::{AllSessionsReader, ById, Scan, ScanBudget};
+pub use session_pages::CountedPage;
 pub use sessions::{SessionCreator, SessionEnder, UserSessionReader};
 pub use tokens::TokenStore;
 pub use transactions::{RetryPolicy, TRANSACTION_RETRY};
@@ -81,6 +83,11 @@ pub struct DynamoStore {
     activity_failed: std::sync::Arc<std::sync::atomic::AtomicU64>,
     /// Days a history record is kept (`HISTORY_DAYS`; store::history).
     history_days: i64,
+    /// The session total this instance counted last, for list.all's far-end pages
+    /// (store::session_pages; `NO_HINT` before the first).
+    total_hint: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    /// Offsets a list.all page without a hint reads forward beside the count.
+    near_start: usize,
 }
 
 impl DynamoStore {
@@ -98,7 +105,16 @@ impl DynamoStore {
             activity_writes: Default::default(),
             activity_failed: Default::default(),
             history_days: defaults.history_days,
+            total_hint: std::sync::Arc::new(session_pages::NO_HINT.into()),
+            near_start: session_pages::NEAR_START,
         }
+    }
+
+    /// The same store reading list.all pages past `offset` without a hint by counting first
+    /// (store::session_pages; tests set 0 to take the far-end path on small tables).
+    pub fn with_near_start(mut self, offset: usize) -> Self {
+        self.near_start = offset;
+        self
     }
 
     /// The same store with `shards` counter shards (1..=99: one BatchGetItem reads them all).

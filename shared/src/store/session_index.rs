@@ -12,6 +12,7 @@ use std::time::Instant;
 use super::attributes::{Item, from_item, number_value, string_value};
 use super::error::{StoreError, store_error};
 use super::session_merge::ShardMerge;
+use super::session_pages::CountedPage;
 use super::sessions::SessionItem;
 use super::{DynamoStore, keys, session_row};
 use crate::core::clock::Millis;
@@ -53,6 +54,17 @@ pub trait AllSessionsReader {
         now: Millis,
         budget: ScanBudget,
     ) -> impl Future<Output = Result<Option<Vec<Session>>, StoreError>> + Send;
+    /// list.all's unfiltered page and the total it was cut against, read from the nearer
+    /// end of the order (store::session_pages): about min(offset, total − offset − count) +
+    /// count rows. `None` as [`AllSessionsReader::sessions_page`].
+    fn counted_page(
+        &self,
+        order: (SortKey, Direction),
+        offset: usize,
+        count: usize,
+        now: Millis,
+        budget: ScanBudget,
+    ) -> impl Future<Output = Result<Option<CountedPage>, StoreError>> + Send;
     /// Every live session `keep` accepts, holding only the fields list rows, filters and
     /// sorts read (no user agent, geo or client ids), within `budget`.
     fn matching_sessions(
@@ -262,6 +274,17 @@ impl AllSessionsReader for DynamoStore {
         budget: ScanBudget,
     ) -> Result<Option<Vec<Session>>, StoreError> {
         ShardMerge::new(self, (key, direction), offset, count, now).page(budget).await
+    }
+
+    async fn counted_page(
+        &self,
+        order: (SortKey, Direction),
+        offset: usize,
+        count: usize,
+        now: Millis,
+        budget: ScanBudget,
+    ) -> Result<Option<CountedPage>, StoreError> {
+        self.nearer_end_page(order, offset, count, now, budget).await
     }
 
     async fn matching_sessions(

@@ -63,16 +63,13 @@ pub async fn list_all<S: AdminStore + AllSessionsReader, M: Mailer>(
         deadline: Instant::now() + Duration::from_millis(config.list_scan_budget_ms),
     };
     let (sessions, total) = match (&query.filter, query.sort.0.as_slice()) {
-        // One sort key and no filter: read the page from that key's index, total from the
-        // counter; within the budget, however many expired rows TTL has yet to remove.
-        (None, [(key, direction)]) => {
-            let (page, counted) = tokio::try_join!(
-                store.sessions_page(*key, *direction, query.offset, query.count, now, budget),
-                store.active_session_count()
-            )?;
+        // One sort key and no filter: read the page from that key's index, from its nearer
+        // end, total from the counter; within the budget, however many expired rows TTL has
+        // yet to remove.
+        (None, [order]) => {
+            let page = store.counted_page(*order, query.offset, query.count, now, budget).await?;
             let page = page.ok_or_else(|| ApiError::Unavailable(EXPIRED_IN_THE_WAY.into()))?;
-            let total = counted.max(query.offset.saturating_add(page.len()));
-            (page, total)
+            (page.sessions, page.total)
         }
         // A filter or several keys: every matching live session, in memory, within the budget.
         (filter, _) => {
