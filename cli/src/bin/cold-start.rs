@@ -1,21 +1,28 @@
-//! Cold-start benchmark (run by `scripts/bench-cold-start`): every function binary, and a
-//! hello-world lambda_http binary built with the same profile, started again and again
-//! against a local Lambda Runtime API on a seeded DynamoDB Local table. For each it reports
-//! the median time from process start to the first `next` poll (init: configuration,
-//! DynamoDB client) and to the first answer to its events/ file, plus the bootstrap sizes
-//! that `sam build` produced. Writes a markdown table.
+//! Cold-start benchmark (run by `scripts/bench-cold-start`): every function of the template
+//! (each route's, the stream consumer and the authorizer) and a hello-world lambda_http binary
+//! built with the same profile, each started again and again against a local Lambda Runtime
+//! API, every start on a freshly seeded DynamoDB Local table (so a call that ends a session
+//! ends a live one each time, and every answer is checked to be the right one). Starts go in
+//! rounds, each binary once a round, so load that comes and goes on the machine falls on all
+//! alike. Per binary: the medians from process start to the first `next` poll (init) and to the
+//! first answer to its events/ file; beside them, measured in the same run, one GetItem's round
+//! trip to the same DynamoDB Local and a bcrypt check (login's first answer holds one), and the
+//! bootstrap sizes `sam build` produced. Writes a markdown table.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::AttributeValue;
 use clap::Parser;
 use indicatif::ProgressBar;
-use serde_json::Value;
-use sessions_api::store::DynamoStore;
-use sessions_api::{App, Endpoint};
-use sessions_api::{Config, core::clock::now_ms};
-use sessions_cli::runtime_api::{FunctionProcess, RuntimeApi};
+use serde_json::{Value, json};
+use sessions_api::core::clock::now_ms;
+use sessions_api::routes::OTHER_FUNCTIONS;
+use sessions_api::store::{DynamoStore, keys};
+use sessions_api::{App, Config, Endpoint};
+use sessions_cli::demo::{DEMO_PASSWORD, TEST_USER_ID, seed};
+use sessions_cli::runtime_api::{FunctionProcess, Outcome, RuntimeApi};
 use sessions_cli::table::{TableDefinition, create_table};
 
 #[derive(Parser)]
@@ -26,23 +33,88 @@ struct Args {
     /// Starts per function (the median is reported).
     #[arg(long, default_value_t = 20)]
     starts: usize,
+    /// GetItem calls timed for one DynamoDB round trip (the median is reported).
+    #[arg(long, default_value_t = 50)]
+    round_trips: usize,
     /// `sam build` output, for the arm64 bootstrap sizes.
     #[arg(long, default_value = ".aws-sam/build")]
     sam_build: PathBuf,
     /// The arm64 hello-lambda bootstrap (cargo lambda build --release --arm64 -p hello-lambda).
     #[arg(long, default_value = "target/lambda/hello-lambda/bootstrap")]
     hello_bootstrap: PathBuf,
+    /// The geolocation database, for the functions whose template resource sets GEO_DB_DIR
+    /// (scripts/bench-cold-start passes the local copy); without it none opens one.
+    #[arg(long, env = "GEO_DB_DIR")]
+    geo_db_dir: Option<PathBuf>,
     /// Where the markdown table goes (scripts/bench-cold-start puts it into
     /// docs/cold-start.md, below the page's hand-written text).
     #[arg(long, default_value = "target/cold-start.md")]
     out: PathBuf,
 }
 
-struct Row {
+/// One binary to start: what it is called, its event, its variables beyond the common ones.
+struct Subject {
     name: String,
+    binary: PathBuf,
+    event: Value,
+    env: Vec<(String, String)>,
     size: Option<u64>,
-    init_ms: f64,
-    answer_ms: f64,
+    init: Vec<f64>,
+    answer: Vec<f64>,
+}
+
+/// What the table's text compares the functions with, measured in the same run.
+struct Yardsticks {
+    round_trip_ms: f64,
+    bcrypt_seeded_ms: f64,
+    bcrypt_default_ms: f64,
+}
+
+/// The bench's DynamoDB Local: its client, the template's table and the seeding configuration.
+struct Tables {
+    client: Client,
+    def: TableDefinition,
+    config: Config,
+}
+
+impl Tables {
+    /// A new table holding the demo data; its name.
+    async fn seeded(&self) -> String {
+        let table = format!("coldstart-{}", sessions_api::core::ids::new_id());
+        create_table(&self.client, &table, &self.def).await.expect("table");
+        let config = Config { table_name: table.clone(), ..self.config.clone() };
+        let app = App::new(config.clone(), DynamoStore::new(self.client.clone(), &table));
+        seed(&app.store, &config, now_ms(), &ProgressBar::hidden()).await.expect("seed");
+        table
+    }
+
+    async fn remove(&self, table: &str) {
+        let _ = self.client.delete_table().table_name(table).send().await;
+    }
+
+    /// The median of `calls` GetItems of one user's profile on `table`, one connection kept warm.
+    async fn round_trip_ms(&self, table: &str, calls: usize) -> f64 {
+        let get = || {
+            self.client
+                .get_item()
+                .table_name(table)
+                .key(keys::PK, AttributeValue::S(keys::user(TEST_USER_ID)))
+                .key(keys::SK, AttributeValue::S(keys::PROFILE.into()))
+                .send()
+        };
+        get().await.expect("GetItem");
+        let mut times = Vec::new();
+        for _ in 0..calls.max(1) {
+            let started = Instant::now();
+            get().await.expect("GetItem").item.expect("the demo user");
+            times.push(ms(started.elapsed()));
+        }
+        median(times)
+    }
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -50,39 +122,130 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
-/// `sessions-list` → `SessionsListFunction`, the template's resource name.
-fn resource(function: &str) -> String {
-    let camel: String = function
-        .split('-')
-        .map(|w| {
-            let mut c = w.chars();
-            c.next().map(|f| f.to_ascii_uppercase().to_string() + c.as_str()).unwrap_or_default()
-        })
-        .collect();
-    format!("{camel}Function")
+/// The template resource that builds `binary` (its `Metadata.BuildProperties.Binary`): its
+/// name and its properties.
+fn template_resource<'a>(template: &'a serde_yaml_ng::Value, binary: &str) -> (String, &'a serde_yaml_ng::Value) {
+    let resources = template["Resources"].as_mapping().expect("template Resources");
+    let (name, resource) = resources
+        .iter()
+        .find(|(_, r)| r["Metadata"]["BuildProperties"]["Binary"].as_str() == Some(binary))
+        .unwrap_or_else(|| panic!("no template resource builds {binary}"));
+    (name.as_str().expect("resource name").to_string(), &resource["Properties"])
 }
 
 fn size(path: &Path) -> Option<u64> {
     std::fs::metadata(path).ok().map(|m| m.len())
 }
 
-async fn measure(binary: &Path, name: &str, event: &Value, env: &[(String, String)], starts: usize) -> Row {
-    let (mut init, mut answer) = (Vec::new(), Vec::new());
-    for _ in 0..starts {
-        let api = RuntimeApi::start(name).await.expect("runtime api");
-        let process = FunctionProcess::spawn(binary, name, &api, env).expect("spawn");
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while api.first_poll().is_none() && Instant::now() < deadline {
-            tokio::time::sleep(Duration::from_micros(200)).await;
-        }
-        let polled = api.first_poll().unwrap_or_else(|| panic!("{name} never polled: {}", process.logs()));
-        api.invoke(event, Duration::from_secs(30)).await.unwrap_or_else(|e| panic!("{name}: {e}"));
-        let answered = Instant::now();
-        init.push(polled.duration_since(process.started).as_secs_f64() * 1000.0);
-        answer.push(answered.duration_since(process.started).as_secs_f64() * 1000.0);
-        process.stop().await;
+/// Whether `outcome` is the answer `name`'s events/ file expects, as
+/// tests/integration/lambda_processes.rs checks it: a 2xx, the authorizer's allow, the
+/// stream's batch without a failure.
+fn is_right(name: &str, outcome: &Outcome) -> bool {
+    let Outcome::Response(v) = outcome else { return false };
+    match name {
+        "authorizer" => v["isAuthorized"] == json!(true),
+        "session-stream" => v["batchItemFailures"] == json!([]),
+        _ => v["statusCode"].as_u64().is_some_and(|s| (200..300).contains(&s)),
     }
-    Row { name: name.to_string(), size: None, init_ms: median(init), answer_ms: median(answer) }
+}
+
+/// Starts `s` once with `env`: ms from process start to its first poll and to its answer,
+/// which must be the right one.
+async fn start_once(s: &Subject, env: &[(String, String)]) -> (f64, f64) {
+    let api = RuntimeApi::start(&s.name).await.expect("runtime api");
+    let process = FunctionProcess::spawn(&s.binary, &s.name, &api, env).expect("spawn");
+    // Queued before the process starts: its first poll gets the event at once, as on Lambda.
+    let outcome = api.invoke(&s.event, Duration::from_secs(30)).await;
+    let answered = Instant::now();
+    let outcome = outcome.unwrap_or_else(|e| panic!("{}: {e}; logs:\n{}", s.name, process.logs()));
+    assert!(is_right(&s.name, &outcome), "{}: wrong answer {outcome:?}; logs:\n{}", s.name, process.logs());
+    let polled = api.first_poll().expect("a poll came before the answer");
+    let times = (ms(polled.duration_since(process.started)), ms(answered.duration_since(process.started)));
+    process.stop().await;
+    times
+}
+
+/// Every binary to start: hello-lambda first, then each function of the template. The
+/// functions get what template.yaml gives them that bears on init: the SES mailer (its client
+/// is built at init) and, where their resource sets GEO_DB_DIR, the geolocation database. The
+/// stream consumer keeps the log publisher and the outbox: nothing local answers EventBridge
+/// or SES calls, which its event makes.
+fn subjects(args: &Args, root: &Path) -> Vec<Subject> {
+    let template = std::fs::read_to_string(root.join("template.yaml")).expect("template.yaml");
+    let template: serde_yaml_ng::Value = serde_yaml_ng::from_str(&template).expect("template yaml");
+    let event = |name: &str| -> Value {
+        let path = root.join("events").join(format!("{name}.json"));
+        serde_json::from_str(&std::fs::read_to_string(&path).expect("event")).expect("event json")
+    };
+    let subject = |name: &str, event: Value, env: Vec<(String, String)>, size: Option<u64>| Subject {
+        name: name.into(),
+        binary: args.bin_dir.join(name),
+        event,
+        env,
+        size,
+        init: Vec::new(),
+        answer: Vec::new(),
+    };
+    let mut all = vec![subject("hello-lambda", event("sessions-list"), Vec::new(), size(&args.hello_bootstrap))];
+    let functions = Endpoint::ALL.iter().map(|e| e.function()).chain(OTHER_FUNCTIONS);
+    for name in functions {
+        let (resource, properties) = template_resource(&template, name);
+        let vars = &properties["Environment"]["Variables"];
+        let mut env = Vec::new();
+        if name != "session-stream" {
+            env.push(("MAILER".into(), "ses".into()));
+            env.push(("MAIL_FROM".into(), "no-reply@example.com".into()));
+        }
+        if let (Some(dir), false) = (&args.geo_db_dir, vars["GEO_DB_DIR"].is_null()) {
+            env.push(("GEO_DB_DIR".into(), dir.display().to_string()));
+        }
+        let bootstrap = size(&args.sam_build.join(&resource).join("bootstrap"));
+        all.push(subject(name, event(name), env, bootstrap));
+    }
+    all
+}
+
+/// The start-up variables every binary gets: DynamoDB Local's endpoint and credentials.
+fn common_env() -> Vec<(String, String)> {
+    let pass = ["AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION"];
+    let mut env: Vec<(String, String)> =
+        pass.iter().filter_map(|k| std::env::var(k).ok().map(|v| (k.to_string(), v))).collect();
+    env.push(("RUST_LOG".into(), "warn".into()));
+    env
+}
+
+/// `starts` rounds, each starting every subject once on its own freshly seeded table.
+async fn run_rounds(subjects: &mut [Subject], tables: &Tables, starts: usize) {
+    let common = common_env();
+    let bar = ProgressBar::new((starts * subjects.len()) as u64);
+    for _ in 0..starts {
+        for s in subjects.iter_mut() {
+            let table = tables.seeded().await;
+            let mut env = common.clone();
+            env.push(("SESSIONS_TABLE".into(), table.clone()));
+            env.extend(s.env.iter().cloned());
+            let (init, answer) = start_once(s, &env).await;
+            s.init.push(init);
+            s.answer.push(answer);
+            tables.remove(&table).await;
+            bar.inc(1);
+        }
+    }
+    bar.finish_and_clear();
+}
+
+/// The median time of one bcrypt check of the demo password hashed at `cost`.
+fn bcrypt_ms(cost: u32) -> f64 {
+    let hash = bcrypt::hash(DEMO_PASSWORD, cost).expect("bcrypt hash");
+    median(
+        (0..5)
+            .map(|_| {
+                let started = Instant::now();
+                assert!(bcrypt::verify(DEMO_PASSWORD, &hash).expect("bcrypt verify"));
+                ms(started.elapsed())
+            })
+            .collect(),
+    )
 }
 
 #[tokio::main]
@@ -91,55 +254,77 @@ async fn main() {
     let root = std::env::current_dir().expect("cwd");
     std::env::var("AWS_ENDPOINT_URL")
         .expect("AWS_ENDPOINT_URL must point at DynamoDB Local (scripts/bench-cold-start)");
-    let client = DynamoStore::client_from_env().await;
-    let table = format!("coldstart-{}", sessions_api::core::ids::new_id());
-    let def = TableDefinition::from_template(&root.join("template.yaml")).expect("template");
-    create_table(&client, &table, &def).await.expect("table");
-    let config = Config { table_name: table.clone(), bcrypt_cost: 4, ..Config::default() };
-    let app = Arc::new(App::new(config.clone(), DynamoStore::new(client, &table)));
-    sessions_cli::demo::seed(&app.store, &config, now_ms(), &ProgressBar::hidden()).await.expect("seed");
-
-    let pass = ["AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION"];
-    let mut env: Vec<(String, String)> =
-        pass.iter().filter_map(|k| std::env::var(k).ok().map(|v| (k.to_string(), v))).collect();
-    env.push(("SESSIONS_TABLE".into(), table.clone()));
-    env.push(("RUST_LOG".into(), "warn".into()));
-
-    let read = |name: &str| -> Value {
-        serde_json::from_str(&std::fs::read_to_string(root.join("events").join(format!("{name}.json"))).expect("event"))
-            .expect("event json")
+    let tables = Tables {
+        client: DynamoStore::client_from_env().await,
+        def: TableDefinition::from_template(&root.join("template.yaml")).expect("template"),
+        config: Config { bcrypt_cost: 4, ..Config::default() },
     };
-    let mut rows = Vec::new();
-    let bar = ProgressBar::new((Endpoint::ALL.len() + 1) as u64);
-    let hello =
-        measure(&args.bin_dir.join("hello-lambda"), "hello-lambda", &read("sessions-list"), &env, args.starts).await;
-    rows.push(Row { size: size(&args.hello_bootstrap), ..hello });
-    bar.inc(1);
-    for endpoint in Endpoint::ALL {
-        let f = endpoint.function();
-        let row = measure(&args.bin_dir.join(f), f, &read(f), &env, args.starts).await;
-        rows.push(Row { size: size(&args.sam_build.join(resource(f)).join("bootstrap")), ..row });
-        bar.inc(1);
-    }
-    bar.finish_and_clear();
-
-    let mut md = String::from(
-        "| function | arm64 bootstrap (MB) | init: start → first poll (ms, median) | start → first answer (ms, median) |\n|---|---:|---:|---:|\n",
-    );
-    for r in &rows {
-        let mb = r.size.map(|s| format!("{:.2}", s as f64 / 1_000_000.0)).unwrap_or_else(|| "–".into());
-        md.push_str(&format!("| {} | {mb} | {:.1} | {:.1} |\n", r.name, r.init_ms, r.answer_ms));
-    }
-    md.push_str(&format!(
-        "\n{} starts per function on this machine ({} cores), host build of `{}`; sizes from `{}`.\n",
-        args.starts,
-        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
-        args.bin_dir.display(),
-        args.sam_build.display()
-    ));
+    let mut subjects = subjects(&args, &root);
+    run_rounds(&mut subjects, &tables, args.starts).await;
+    let table = tables.seeded().await;
+    let yardsticks = Yardsticks {
+        round_trip_ms: tables.round_trip_ms(&table, args.round_trips).await,
+        bcrypt_seeded_ms: bcrypt_ms(tables.config.bcrypt_cost),
+        bcrypt_default_ms: bcrypt_ms(Config::default().bcrypt_cost),
+    };
+    tables.remove(&table).await;
+    let md = markdown(&args, &subjects, &yardsticks, tables.config.bcrypt_cost);
     print!("{md}");
     if let Some(dir) = args.out.parent() {
         std::fs::create_dir_all(dir).expect("docs dir");
     }
     std::fs::write(&args.out, md).expect("write table");
+}
+
+/// The table, hello-lambda's row first, and the text that reads it.
+fn markdown(args: &Args, subjects: &[Subject], y: &Yardsticks, seeded_cost: u32) -> String {
+    let (hello_init, hello_answer) = (median(subjects[0].init.clone()), median(subjects[0].answer.clone()));
+    let mut md = String::from(
+        "| function | arm64 bootstrap (MB) | init: start → first poll (ms, median) | init ÷ hello-lambda's \
+         | start → first answer (ms, median) | first answer − hello-lambda's (ms) | that ÷ one GetItem |\n\
+         |---|---:|---:|---:|---:|---:|---:|\n",
+    );
+    let mut over = Vec::new();
+    for s in subjects {
+        let (init, answer) = (median(s.init.clone()), median(s.answer.clone()));
+        let mb = s.size.map(|b| format!("{:.2}", b as f64 / 1_000_000.0)).unwrap_or_else(|| "–".into());
+        let (ratio, extra) = (init / hello_init, answer - hello_answer);
+        if ratio > 1.5 {
+            over.push(format!("{} ({ratio:.2}×)", s.name));
+        }
+        let name = if s.name == "login" { "login (with one bcrypt check)".to_string() } else { s.name.clone() };
+        md.push_str(&format!(
+            "| {name} | {mb} | {init:.1} | {ratio:.2} | {answer:.1} | {extra:.1} | {:.1} |\n",
+            extra / y.round_trip_ms
+        ));
+    }
+    md.push_str(&format!(
+        "\nOne DynamoDB round trip, measured in the same run against the same DynamoDB Local: a GetItem \
+         of one user's profile on a kept-alive connection, median of {}: **{:.2} ms**. hello-lambda's \
+         answer makes no DynamoDB call; a function's first answer adds its DynamoDB calls (the first on \
+         a new connection), so \"that ÷ one GetItem\" reads as the round trips its first answer spends \
+         beyond hello-lambda's. login's holds one bcrypt check of the demo hash at cost {seeded_cost}: \
+         {:.1} ms here (a hash at the default `BCRYPT_COST` {} takes {:.1} ms on this machine).\n\
+         Init at most 1.5× hello-lambda's: {}.\n",
+        args.round_trips,
+        y.round_trip_ms,
+        y.bcrypt_seeded_ms,
+        Config::default().bcrypt_cost,
+        y.bcrypt_default_ms,
+        if over.is_empty() { "every function".to_string() } else { format!("all but {}", over.join(", ")) },
+    ));
+    md.push_str(&format!(
+        "\n{} starts per function, in rounds, each on a freshly seeded table, on this machine ({} cores); \
+         host build of `{}`; sizes from `{}`; {}.\n",
+        args.starts,
+        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+        args.bin_dir.display(),
+        args.sam_build.display(),
+        if args.geo_db_dir.is_some() {
+            "the functions whose template resource sets `GEO_DB_DIR` open the geolocation database"
+        } else {
+            "no geolocation database (no function opened one)"
+        }
+    ));
+    md
 }

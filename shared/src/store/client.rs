@@ -1,24 +1,76 @@
 //! The SDK clients: the HTTPS client, the AWS configuration of the tools and of Lambda, and
 //! the retry and timeout policy of every DynamoDB call.
 
+use std::borrow::Cow;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::config::SharedHttpClient;
 use aws_sdk_dynamodb::config::retry::RetryConfig;
 use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
+use aws_smithy_http_client::tls::rustls_provider::CryptoMode;
+use aws_smithy_http_client::tls::{Provider, TlsContext, TrustStore};
+use aws_smithy_runtime_api::client::connector_metadata::ConnectorMetadata;
+use aws_smithy_runtime_api::client::http::{HttpClient, HttpConnectorSettings, SharedHttpConnector};
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 
 use super::DynamoStore;
 
-/// The HTTPS client every AWS SDK client here uses: hyper with rustls on ring.
-pub fn https_client() -> aws_sdk_dynamodb::config::SharedHttpClient {
-    use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
-    aws_smithy_http_client::Builder::new().tls_provider(Provider::Rustls(CryptoMode::Ring)).build_https()
+/// Mozilla's root certificates (the `webpki-root-certs` crate) as one PEM bundle, written by
+/// build.rs: the functions' trust store, compiled in so that no function reads the system's
+/// certificate files at init (docs/cold-start.md).
+const WEBPKI_ROOTS_PEM: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/webpki-roots.pem"));
+
+/// The TLS trust of [`https_client`]: the compiled-in roots only, not the system's.
+fn compiled_in_roots() -> TlsContext {
+    let trust = TrustStore::empty().with_native_roots(false).with_pem_certificate(WEBPKI_ROOTS_PEM);
+    TlsContext::builder().with_trust_store(trust).build().expect("a TLS context takes any trust store")
+}
+
+/// The HTTPS client of the functions and of every SDK client built from their configuration:
+/// hyper with rustls on ring, trusting the [`compiled_in_roots`] ([`FirstCallHttpsClient`]).
+pub fn https_client() -> SharedHttpClient {
+    SharedHttpClient::new(FirstCallHttpsClient::default())
+}
+
+/// The HTTPS client of the tools people run ([`sdk_config`]): the system's trust store, so
+/// `SSL_CERT_FILE` or a company's own root on the machine still counts.
+fn system_roots_https_client() -> SharedHttpClient {
+    https_client_trusting(TlsContext::default())
+}
+
+fn https_client_trusting(tls: TlsContext) -> SharedHttpClient {
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(Provider::Rustls(CryptoMode::Ring))
+        .tls_context(tls)
+        .build_https()
+}
+
+/// aws-smithy-http-client's hyper client trusting the [`compiled_in_roots`], made by the first
+/// call that needs a connector rather than at init. Its own way would build a connector, and
+/// so parse every root, as each SDK client is created (`validate_base_client_config`, there to
+/// read the system's roots early), then drop it: DynamoDB's and SES's, in every function. Here
+/// the first call copies and parses the roots once, and keeps its connector; it does so for
+/// http as for https, so the first answer's time holds that work, locally too.
+#[derive(Debug, Default)]
+struct FirstCallHttpsClient(OnceLock<SharedHttpClient>);
+
+impl HttpClient for FirstCallHttpsClient {
+    fn http_connector(&self, settings: &HttpConnectorSettings, components: &RuntimeComponents) -> SharedHttpConnector {
+        self.0.get_or_init(|| https_client_trusting(compiled_in_roots())).http_connector(settings, components)
+    }
+
+    /// What the hyper client says of itself (the SDK's user agent), without making it.
+    fn connector_metadata(&self) -> Option<ConnectorMetadata> {
+        Some(ConnectorMetadata::new("hyper", Some(Cow::Borrowed("1.x"))))
+    }
 }
 
 /// The AWS configuration of the environment (region, credentials, `AWS_ENDPOINT_URL`), with
-/// [`https_client`].
+/// [`system_roots_https_client`].
 pub async fn sdk_config() -> aws_config::SdkConfig {
-    aws_config::defaults(aws_config::BehaviorVersion::latest()).http_client(https_client()).load().await
+    aws_config::defaults(aws_config::BehaviorVersion::latest()).http_client(system_roots_https_client()).load().await
 }
 
 /// The AWS configuration Lambda gives a function: the region and the execution role's
@@ -105,5 +157,40 @@ mod lambda_config_tests {
         }
         let no_token: Vec<_> = all.iter().copied().filter(|(k, _)| *k != "AWS_SESSION_TOKEN").collect();
         assert!(from(&no_token).is_ok());
+    }
+}
+
+#[cfg(test)]
+mod trust_tests {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+
+    use super::{WEBPKI_ROOTS_PEM, compiled_in_roots};
+
+    /// The functions' trust store, without the network: every compiled-in root reads as rustls
+    /// reads it (aws-smithy-http-client hands them to rustls), among them the roots AWS's
+    /// endpoints chain to and a well-known root of the web, and the system's files are off.
+    #[test]
+    fn the_compiled_in_roots_hold_amazons_roots_and_the_webs() {
+        let certs: Vec<CertificateDer> =
+            CertificateDer::pem_slice_iter(WEBPKI_ROOTS_PEM).collect::<Result<_, _>>().expect("PEM");
+        let mut roots = rustls::RootCertStore::empty();
+        let (trusted, unreadable) = roots.add_parsable_certificates(certs);
+        assert_eq!(unreadable, 0);
+        assert!(trusted >= 100, "{trusted} roots");
+        let subjects: Vec<String> =
+            roots.roots.iter().map(|a| String::from_utf8_lossy(a.subject.as_ref()).into_owned()).collect();
+        for name in [
+            "Amazon Root CA 1",
+            "Amazon Root CA 2",
+            "Amazon Root CA 3",
+            "Amazon Root CA 4",
+            "Starfield Services Root Certificate Authority - G2",
+            "ISRG Root X1",
+        ] {
+            assert!(subjects.iter().any(|s| s.contains(name)), "{name} is not trusted");
+        }
+        let context = format!("{:?}", compiled_in_roots());
+        assert!(context.contains("enable_native_roots: false"), "{}", &context[..200.min(context.len())]);
     }
 }
