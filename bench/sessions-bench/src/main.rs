@@ -6,10 +6,12 @@
 //! run, a naive baseline that reads every session, sorts and slices in memory (Rocket.Chat's
 //! approach), with the ratio. Writes docs/benchmark.md and docs/benchmark.svg.
 
+mod export;
+mod list_all;
 mod plot;
+mod report;
 mod seed;
 
-use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -35,6 +37,11 @@ struct Args {
     /// Calls of each read-everything path (the baseline, and our filtered list.all).
     #[arg(long, default_value_t = 5)]
     full_read_calls: usize,
+    /// Largest size at which the read-everything paths (the baseline, the filtered list.all)
+    /// and every sort order are measured; above it list.all's default order (start, middle,
+    /// last page), info.admin, login and logout only.
+    #[arg(long, default_value_t = 100_000)]
+    full_reads_up_to: usize,
     /// Where benchmark.md and benchmark.svg go (scripts/bench puts them into docs/, below
     /// the page's hand-written text).
     #[arg(long, default_value = "target/bench")]
@@ -234,9 +241,12 @@ async fn run_size(args: &Args, base: &aws_sdk_dynamodb::Client, size: usize, row
     let config =
         Config { table_name: table.clone(), bcrypt_cost: 4, two_factor_remember_secs: 24 * 3600, ..Config::default() };
     let app = Arc::new(App::new(config, DynamoStore::new(meter.client(base), &table)));
+    let seeding = Instant::now();
     let fixture = seed::seed(&app, size).await;
+    eprintln!("sessions-bench: {size} sessions seeded in {:.0} s", seeding.elapsed().as_secs_f64());
     let bench = Bench { app: app.clone(), meter };
-    let total = args.calls * (SORT_KEYS.len() * 4 + 6) + args.full_read_calls * 4;
+    // The progress of the calls after list.all's pages (list, info.admin, MonoCloud, login, logout).
+    let total = args.calls * 5;
     let bar = ProgressBar::new(total as u64)
         .with_style(ProgressStyle::with_template("{msg} {wide_bar} {pos}/{len} {eta}").expect("style"));
     bar.set_message(format!("{size} sessions: calls"));
@@ -259,51 +269,17 @@ async fn run_size(args: &Args, base: &aws_sdk_dynamodb::Client, size: usize, row
     bar.inc(args.calls as u64);
     push("list (a user with 100 sessions)".into(), samples, None);
 
-    for offset in [0usize, 1000] {
-        for key in SORT_KEYS {
-            for dir in [1, -1] {
-                let sort = json!({ key: dir }).to_string();
-                let query = format!("sort={}&offset={offset}&count=50", percent(&sort));
-                let samples = bench
-                    .repeat(args.calls, SessionsListAll, |_| {
-                        event(SessionsListAll, "/api/v1/sessions/list.all", &query, &admin, None)
-                    })
-                    .await;
-                bar.inc(args.calls as u64);
-                let baseline = if key == "loginAt" && dir == -1 {
-                    let mut b = Vec::new();
-                    for _ in 0..args.full_read_calls {
-                        b.push(bench.baseline((key, dir), offset, 50, None).await);
-                    }
-                    bar.inc(args.full_read_calls as u64);
-                    Some(b)
-                } else {
-                    None
-                };
-                push(format!("list.all sort {key} {dir:+}, offset {offset}"), samples, baseline);
-            }
-        }
+    bar.set_message(format!("{size} sessions: list.all pages"));
+    let mut pages = Vec::new();
+    list_all::pages(&bench, args, size, &admin, &mut pages).await;
+    for row in pages {
+        push(row.name, row.samples, row.baseline);
     }
-    let filter_query = format!("filter={}&count=50", percent("firefox"));
-    let mut samples = Vec::new();
-    let mut over_budget = false;
-    for _ in 0..args.full_read_calls {
-        let e = event(SessionsListAll, "/api/v1/sessions/list.all", &filter_query, &admin, None);
-        let (status, body, sample) = bench.call(SessionsListAll, e).await;
-        // Past LIST_SCAN_BUDGET_MS or LIST_SCAN_MAX_ROWS the answer is a 400 asking for a
-        // narrower filter: reported as such, not hidden.
-        assert!(status == 200 || status == 400, "{status} {body}");
-        over_budget |= status == 400;
-        samples.push(sample);
+    if size <= args.full_reads_up_to {
+        let (name, samples, baseline) = filtered(&bench, args, &admin).await;
+        push(name, samples, Some(baseline));
     }
-    let re = regex::RegexBuilder::new("firefox").case_insensitive(true).build().expect("regex");
-    let mut b = Vec::new();
-    for _ in 0..args.full_read_calls {
-        b.push(bench.baseline(("loginAt", -1), 0, 50, Some(&re)).await);
-    }
-    bar.inc(2 * args.full_read_calls as u64);
-    let answer = if over_budget { " (some answered 400: over the scan budget)" } else { "" };
-    push(format!("list.all filter \"firefox\", offset 0{answer}"), samples, Some(b));
+    bar.set_message(format!("{size} sessions: info.admin, MonoCloud, login"));
 
     let info_query = format!("sessionId={}", fixture.some_session_id);
     let samples = bench
@@ -346,6 +322,29 @@ async fn run_size(args: &Args, base: &aws_sdk_dynamodb::Client, size: usize, row
     push("logout".into(), samples, None);
     bar.finish_and_clear();
     let _ = base.delete_table().table_name(&table).send().await;
+}
+
+/// The filtered list.all ("firefox") beside the baseline reading everything for it.
+async fn filtered(bench: &Bench, args: &Args, admin: &[(&str, &str)]) -> (String, Vec<Sample>, Vec<Sample>) {
+    let filter_query = format!("filter={}&count=50", percent("firefox"));
+    let mut samples = Vec::new();
+    let mut over_budget = false;
+    for _ in 0..args.full_read_calls {
+        let e = event(SessionsListAll, "/api/v1/sessions/list.all", &filter_query, admin, None);
+        let (status, body, sample) = bench.call(SessionsListAll, e).await;
+        // Past LIST_SCAN_BUDGET_MS or LIST_SCAN_MAX_ROWS the answer is a 400 asking for a
+        // narrower filter: reported as such, not hidden.
+        assert!(status == 200 || status == 400, "{status} {body}");
+        over_budget |= status == 400;
+        samples.push(sample);
+    }
+    let re = regex::RegexBuilder::new("firefox").case_insensitive(true).build().expect("regex");
+    let mut b = Vec::new();
+    for _ in 0..args.full_read_calls {
+        b.push(bench.baseline(("loginAt", -1), 0, 50, Some(&re)).await);
+    }
+    let answer = if over_budget { " (some answered 400: over the scan budget)" } else { "" };
+    (format!("list.all filter \"firefox\", offset 0{answer}"), samples, b)
 }
 
 /// Write units of a login and a logout with the order indexes projecting the packed row (the
@@ -448,88 +447,12 @@ async fn activity_costs(args: &Args, base: &aws_sdk_dynamodb::Client, rows: &mut
 }
 
 /// The activity rows' names, which the report reads back for the per-hour figure.
-const ACTIVITY_DUE: &str = "list, the session's activity due (a record: 2 conditional updates)";
-const ACTIVITY_INSIDE: &str = "list, inside the activity interval (no write)";
-
-/// Write units one activity record costs (the due row's over the other's), and per active
-/// session-hour at the default interval of 300 s (12 records).
-fn activity_summary(rows: &[Row]) -> Option<String> {
-    let median =
-        |name: &str, f: fn(&Sample) -> f64| rows.iter().find(|r| r.name == name).map(|r| median_of(&r.samples, f));
-    let record = median(ACTIVITY_DUE, |x| x.write_units)? - median(ACTIVITY_INSIDE, |x| x.write_units)?;
-    let (due, inside) =
-        (median(ACTIVITY_DUE, |x| x.sequential as f64)?, median(ACTIVITY_INSIDE, |x| x.sequential as f64)?);
-    Some(format!(
-        "Activity: one record takes {record:.1} write units (the token's and the session's conditional updates; \
-         no index entry is rewritten), so an active session costs {:.0} write units per hour at the default \
-         interval of 300 s (12 records). Sequential round trips of the list: {due:.0} with its record due, \
-         {inside:.0} inside the interval.\n",
-        record * 12.0
-    ))
-}
+pub(crate) const ACTIVITY_DUE: &str = "list, the session's activity due (a record: 2 conditional updates)";
+pub(crate) const ACTIVITY_INSIDE: &str = "list, inside the activity interval (no write)";
 
 /// A query value, percent-encoded as a client sends it.
 fn percent(s: &str) -> String {
     percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
-}
-
-fn report(rows: &[Row], args: &Args) -> String {
-    let mut md = String::from("# Benchmark: cost per call against the number of sessions\n\n");
-    let _ = writeln!(
-        md,
-        "`scripts/bench` (sessions-bench) on this machine ({} cores), DynamoDB Local in memory. Medians of {} calls \
-         per route ({} for each read-everything path: the baseline and the filtered list.all); p95 latency too. \
-         *items* is what DynamoDB read (ScannedCount, or items returned by a get), *requests* the DynamoDB calls, \
-         *seq.* how many of them were sequential on the critical path, RCU/WCU the consumed capacity DynamoDB \
-         reported, KB the bytes of its answers. The baseline reads every session item whole (a Scan of the table \
-         for session items; its items are the sessions it read), sorts and slices in memory. The rows at 100 \
-         sessions compare the write units of a login and a logout with the order indexes projecting the packed \
-         list row (the template) against projecting ALL (before), for three user-agent lengths, and a user's list \
-         with its session's activity due against the same list inside the activity interval.\n",
-        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
-        args.calls,
-        args.full_read_calls,
-    );
-    md.push_str("| sessions | call | items | requests | seq. | RCU | WCU | KB | p50 ms | p95 ms | baseline items | baseline KB | baseline p50 ms | items ratio | KB ratio |\n");
-    md.push_str("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
-    for r in rows {
-        let s = &r.samples;
-        let items = median_of(s, |x| x.items as f64);
-        let bytes = median_of(s, |x| x.bytes as f64);
-        let (b_items, b_kb, b_p50, ratio, kb_ratio) = match &r.baseline {
-            Some(b) => {
-                let bi = median_of(b, |x| x.items as f64);
-                let bb = median_of(b, |x| x.bytes as f64);
-                (
-                    format!("{bi:.0}"),
-                    format!("{:.1}", bb / 1024.0),
-                    format!("{:.1}", median_of(b, |x| x.latency_ms)),
-                    format!("{:.0}×", bi / items.max(1.0)),
-                    format!("{:.1}×", bb / bytes.max(1.0)),
-                )
-            }
-            None => Default::default(),
-        };
-        let _ = writeln!(
-            md,
-            "| {} | {} | {items:.0} | {:.0} | {:.0} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {b_items} | {b_kb} | {b_p50} | {ratio} | {kb_ratio} |",
-            r.size,
-            r.name,
-            median_of(s, |x| x.requests as f64),
-            median_of(s, |x| x.sequential as f64),
-            median_of(s, |x| x.read_units),
-            median_of(s, |x| x.write_units),
-            median_of(s, |x| x.bytes as f64) / 1024.0,
-            median_of(s, |x| x.latency_ms),
-            quantile(s.iter().map(|x| x.latency_ms).collect(), 0.95),
-        );
-    }
-    if let Some(activity) = activity_summary(rows) {
-        md.push('\n');
-        md.push_str(&activity);
-    }
-    md.push_str("\n![items read and latency against sessions](benchmark.svg)\n");
-    md
 }
 
 #[tokio::main]
@@ -553,10 +476,11 @@ async fn main() {
     for &size in &args.sizes {
         run_size(&args, &base, size, &mut rows).await;
         // Written after every size, so a long run that is stopped keeps what it measured.
-        let md = report(&rows, &args);
+        let md = report::report(&rows, &args);
         std::fs::write(args.out.join("benchmark.md"), &md).expect("write benchmark.md");
         plot::write(&args.out.join("benchmark.svg"), &plot::series(&rows)).expect("write benchmark.svg");
+        export::write(&args.out.join("rows.json"), &rows).expect("write rows.json");
         eprintln!("sessions-bench: {size} sessions measured; {} written", args.out.join("benchmark.md").display());
     }
-    print!("{}", report(&rows, &args));
+    print!("{}", report::report(&rows, &args));
 }
