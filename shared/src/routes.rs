@@ -187,6 +187,9 @@ routes! {
         monocloud::user_blocked_ips(|a, req, now| {
             mc::blocks::blocked_ips(&a.store, &a.config, req, now).await.map(|p| McReply::BlockedIps(Box::new(p)))
         });
+    /// The device-management console: one HTML page over the Rocket.Chat routes (docs/console.md).
+    Console => "console-page", ["GET"], "/console",
+        console::console_page(|_a, req, _now| crate::console::page());
     /// Clears the block of one address, or of every address of a user's recent sign-ins.
     UserUnblockIp => "user-unblock-ip", ["POST"], "/api/users/{user_id}/blocked_ips/unblock",
         monocloud::user_unblock_ip(|a, req, now| {

@@ -193,6 +193,11 @@ async fn every_event_succeeds_against_the_demo_data() {
             "users-get-preferences.json" => {
                 assert_eq!(body, json!({"preferences": {"receiveLoginDetectionEmail": true}, "success": true}))
             }
+            // The page (its policy and caching: tests/integration/console.rs).
+            "console-page.json" => {
+                assert!(resp.body.starts_with("<!doctype html>"), "{}", resp.body);
+                assert!(resp.header("content-security-policy").is_some_and(|p| p.starts_with("default-src 'none'")));
+            }
             "me.json" => {
                 assert_eq!((body["_id"].as_str(), body["username"].as_str()), (Some(TEST_USER_ID), Some("test.test")));
                 assert_eq!(body["success"], json!(true));

@@ -30,6 +30,8 @@ const GUESTER_ID: &str = "b66oZ8i9pkeSko33v";
 /// The DynamoDB operations each route calls on its way to success (in these requests).
 fn operations(endpoint: Endpoint) -> &'static [&'static str] {
     match endpoint {
+        // The console's page: no DynamoDB call, so no fault reaches it.
+        Console => &[],
         // Token; the user's sessions.
         SessionsList => &["GetItem", "Query"],
         // Token; the session.
@@ -136,6 +138,7 @@ async fn fresh_request(env: &TestEnv, endpoint: Endpoint) -> (ApiGatewayV2httpRe
     let session_path = format!("{user_path}/{sid}");
     match endpoint {
         SessionsList | Me | UsersGetPreferences => (own.event(endpoint), vec![]),
+        Console => (Req::new().event(endpoint), vec![]),
         UsersSetPreferences => {
             (own.json(json!({"data": {"receiveLoginDetectionEmail": false}})).event(endpoint), vec![])
         }

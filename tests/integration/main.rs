@@ -9,6 +9,7 @@ mod admin_tool;
 mod audit_log;
 mod authorizer;
 mod bad_input;
+mod console;
 mod event_sources;
 mod events;
 mod faults;
