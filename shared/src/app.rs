@@ -5,7 +5,7 @@ use std::path::Path;
 
 use crate::core::config::{Config, ConfigError, MailerKind};
 use crate::core::geo::GeoDb;
-use crate::mailer::AppMailer;
+use crate::mailer::{AppMailer, LazyClient};
 use crate::store::{ActivityPolicy, DynamoStore};
 use crate::stream::publisher::Publisher;
 
@@ -67,10 +67,37 @@ impl App {
         let mailer = match config.mailer {
             MailerKind::Outbox => AppMailer::Outbox(store.clone()),
             MailerKind::Ses => AppMailer::Ses {
-                client: aws_sdk_sesv2::Client::new(sdk),
+                client: LazyClient::new({
+                    let sdk = sdk.clone();
+                    move || aws_sdk_sesv2::Client::new(&sdk)
+                }),
                 from: config.mail_from.clone().unwrap_or_default(),
             },
         };
         Ok(App { config, store, mailer, sdk: Some(sdk.clone()) })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_ses_client_is_not_made_at_init() {
+        let vars = [("AWS_REGION", "us-east-1"), ("AWS_ACCESS_KEY_ID", "a"), ("AWS_SECRET_ACCESS_KEY", "b")];
+        let sdk =
+            crate::store::lambda_sdk_config_from(|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string()))
+                .expect("sdk config");
+        let config =
+            Config { mailer: MailerKind::Ses, mail_from: Some("no-reply@example.com".into()), ..Config::default() };
+        let app = App::with_sdk(config, &sdk).expect("app");
+        let AppMailer::Ses { client, from } = &app.mailer else { panic!("MAILER=ses gives the SES mailer") };
+        assert_eq!((client.is_made(), from.as_str()), (false, "no-reply@example.com"));
+        assert_eq!(
+            client.get().config().region().map(|r| r.as_ref()),
+            Some("us-east-1"),
+            "made from the app's SDK config"
+        );
+        assert!(client.is_made());
     }
 }

@@ -11,7 +11,7 @@ use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::body::SdkBody;
 use serde_json::{Value, json};
 use sessions_api::Endpoint::{Login, UsersGetPreferences, UsersSetPreferences};
-use sessions_api::mailer::AppMailer;
+use sessions_api::mailer::{AppMailer, LazyClient};
 use sessions_api::store::OutboxStore;
 use sessions_api::stream::local::StreamTail;
 use sessions_api::stream::publisher::Publisher;
@@ -158,7 +158,10 @@ impl SesRecorder {
             .credentials_provider(Credentials::new("AKIDTEST", "secret", None, None, "test"))
             .http_client(SharedHttpClient::new(self.clone()))
             .build();
-        AppMailer::Ses { client: aws_sdk_sesv2::Client::from_conf(config), from: "no-reply@example.com".into() }
+        AppMailer::Ses {
+            client: LazyClient::built(aws_sdk_sesv2::Client::from_conf(config)),
+            from: "no-reply@example.com".into(),
+        }
     }
 }
 
