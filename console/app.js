@@ -322,7 +322,7 @@
     return s.ip ? what + ' (' + s.ip + ')' : what;
   }
   function place(s) {
-    var g = s && (s.geo || s.location);
+    var g = s && s.location;
     if (!g || typeof g !== 'object') return '';
     return [g.city, g.region, g.country].filter(Boolean).join(', ');
   }

@@ -75,6 +75,9 @@ UA_OTHERS = [
     "RC Mobile; ios 16.4; v4.39.0 (2024)",
 ]
 UA_API = "console-page-test/1.0"
+# The demo session with a location (cli/src/demo.rs) and how the page writes it: city, region, country.
+LOCATED_SESSION = "QoYYFw2t9oKks2niG"
+LOCATED_PLACE = "Los Angeles, North America, United States of America"
 DESKTOP = {"width": 1280, "height": 900, "deviceScaleFactor": 1, "mobile": False}
 PHONE = {"width": 390, "height": 844, "deviceScaleFactor": 1, "mobile": True}
 TIMEOUT = 20.0
@@ -308,6 +311,13 @@ class Page:
         return json.dumps(s)
 
     # Acting
+
+    def click_ready(self, selector, what=None):
+        """Clicks a control once it is available again: the page keeps a control aria-disabled until its action
+        (a list and what follows it) has ended and ignores a click meanwhile, as a person would wait for it."""
+        self.wait("const e = __q(%s); return !!e && e.getAttribute('aria-disabled') !== 'true';" % q(selector),
+                  "%s available" % (what or selector))
+        self.click(selector, what)
 
     def click(self, selector, what=None):
         r = self.value(r"""
@@ -626,14 +636,14 @@ def step_service_busy(s):
       return true;
     """)
     rows = p.value("return __qa('#mine-rows tr').length;")
-    p.click("#mine-refresh", "Refresh")
+    p.click_ready("#mine-refresh", "Refresh")
     msg = p.wait_text("#alert", "The service is busy; try again in 3 seconds.", "the busy sentence")
     p.wait_idle()
     left = p.value("return {rows: __qa('#mine-rows tr').length, "
                    "disabled: __q('#mine-refresh').getAttribute('aria-disabled')};")
     if left["rows"] != rows or left["disabled"]:
         raise Failure("after a 503 the rows should stay (%d) and Refresh work again: %s" % (rows, left))
-    p.click("#mine-refresh", "Refresh")
+    p.click_ready("#mine-refresh", "Refresh")
     p.wait("return __q('#main').getAttribute('aria-busy') === 'false' && __qa('#mine-rows tr').length === %d;" % rows,
            "the list again")
     p.check_clean("a 503")
@@ -658,7 +668,7 @@ def step_risk(s):
       };
       return true;
     """)
-    p.click("#mine-refresh", "Refresh")
+    p.click_ready("#mine-refresh", "Refresh")
     shown = p.wait("const r = __q('#mine-rows tr[data-session-id=\"' + window.__flagged + '\"] td[data-label=Risk]');"
                    "return r && r.innerText.includes('Impossible travel') ? r.innerText.trim() : null;",
                    "the flagged row's risk")
@@ -668,7 +678,7 @@ def step_risk(s):
                      ".filter(t => t !== 'None').length;")
     if others != 1:
         raise Failure("only the flagged row should show a risk; %d do" % others)
-    p.click("#mine-refresh", "Refresh")
+    p.click_ready("#mine-refresh", "Refresh")
     p.wait("return __q('#main').getAttribute('aria-busy') === 'false' && "
            "__qa('#mine-rows td[data-label=Risk]').every(c => c.innerText.trim() === 'None');", "the list again")
     p.check_clean("a flagged session")
@@ -700,6 +710,8 @@ def step_user_signs_in(s, ctx):
                                          action: r.querySelector('.row-actions button').innerText.trim()})),
               extra: (rows.find(r => r.dataset.sessionId === %s) || {innerText: ''}).innerText.replace(/\s+/g, ' '),
               heading: __t('#mine-title'), who: __t('#who-name'), caption: __t('#mine-caption'),
+              noGeo: __q('#mine-table').classList.contains('no-geo'),
+              located: rows.filter(r => r.querySelector('td[data-label=Location]').innerText.trim() !== 'Unknown').length,
               tabs: __qa('[role=tab]').filter(__vis).map(t => t.innerText.trim())};
     """ % q(ctx["extra_id"]))
     token = p.value("return JSON.parse(sessionStorage.getItem('sessionsConsole.auth')).authToken;")
@@ -719,6 +731,11 @@ def step_user_signs_in(s, ctx):
         raise Failure("the other device's row should show Firefox on Windows; it shows %r" % shown["extra"])
     if shown["tabs"] != ["My devices"]:
         raise Failure("a plain user should see only the My devices tab; tabs shown: %s" % shown["tabs"])
+    # None of this user's sessions was located (loopback and private addresses): the column is hidden.
+    located = [x for x in b["sessions"] if x.get("location")]
+    if located or not shown["noGeo"] or shown["located"]:
+        raise Failure("with no located session the Location column should be hidden: API %s, page %s"
+                      % (located, {k: shown[k] for k in ("noGeo", "located")}))
     p.check_clean("My devices")
     a = p.axe("My devices")
     shot = p.screenshot("my-devices.png")
@@ -823,7 +840,7 @@ def step_others_out(s, ctx):
         raise Failure("the other devices' tokens answer %s (want 401 each)" % dead)
     # The page keeps working with the token the API answered.
     ctx["user_token"] = json.loads(p.value("return sessionStorage.getItem('sessionsConsole.auth');"))["authToken"]
-    p.click("#mine-refresh", "Refresh")
+    p.click_ready("#mine-refresh", "Refresh")
     p.wait("return __q('#main').getAttribute('aria-busy') === 'false' && __qa('#mine-rows tr.current').length === 1 "
            "&& !__t('#alert');", "the list after signing out everywhere else")
     p.check_clean("signing out everywhere else")
@@ -1101,15 +1118,28 @@ def step_detail(s, ctx):
         raise Failure("the detail of %s shows %s" % (row, d))
     p.check_clean("a session's detail")
     a = p.axe("a session's detail")
-    shot = p.screenshot("session-detail.png")
     p.press("Escape")
     p.wait("return !__q('#detail').open;", "the detail closed by Escape")
     back = p.value("const e = document.activeElement; return {cls: e.className, row: e.closest('tr') && "
                    "e.closest('tr').dataset.sessionId, outline: getComputedStyle(e).outlineStyle};")
     if back["cls"] != "details" or back["row"] != row or back["outline"] == "none":
         raise Failure("after Escape, focus should be back on the row's Details button, visibly; it is %s" % back)
+    # A session the demo data located (test.test's QoYYFw2t9oKks2niG, Los Angeles), opened by id: its detail
+    # shows where its sign-in came from (the session object's `location`).
+    p.type_into("#lookup-id", LOCATED_SESSION)
+    p.press("Enter")
+    p.wait("return __q('#detail').open && __t('#detail-facts').includes(%s);" % q(LOCATED_SESSION),
+           "the located session's detail")
+    place = p.value("const dt = __qa('#detail-facts dt').find(d => d.innerText.trim() === 'Location');"
+                    "return dt ? dt.nextElementSibling.innerText.trim() : null;")
+    if place != LOCATED_PLACE:
+        raise Failure("the detail of %s should show Location %r; it shows %r" % (LOCATED_SESSION, LOCATED_PLACE, place))
+    shot = p.screenshot("session-detail.png")
+    p.press("Escape")
+    p.wait("return !__q('#detail').open;", "the located session's detail closed")
     s.ok("session detail", "%r, %r, session id %s, facts %s; Escape closes it and focus returns to Details (outline %s);"
-         " %s; screenshot %s" % (d["title"], d["state"], row, sorted(f), back["outline"], a, shot))
+         " %s; %s shows Location %r; screenshot %s"
+         % (d["title"], d["state"], row, sorted(f), back["outline"], a, LOCATED_SESSION, place, shot))
 
 
 def step_end_from_detail(s, ctx):
@@ -1187,7 +1217,7 @@ def step_ended_elsewhere(s, ctx):
     if code != 204:
         raise Failure("revoking the admin's session through the API answered %s" % code)
     p.click("#tab-mine", "the My devices tab")
-    p.click("#mine-refresh", "Refresh")
+    p.click_ready("#mine-refresh", "Refresh")
     msg = p.wait_text("#alert", "Your session has ended", "the ended-session sentence")
     p.wait("return __vis(__q('#view-signin')) && !sessionStorage.getItem('sessionsConsole.auth');",
            "the sign-in page after the session ended")

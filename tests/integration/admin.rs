@@ -141,6 +141,9 @@ async fn info_admin_reads_any_session() {
     assert_eq!(body["_user"], json!({"username": "rodriq", "name": "Rodriq"}));
     assert_eq!(body["success"], json!(true));
     assert!(body.get("current").is_none());
+    assert!(body.get("location").is_none(), "a session nothing located has no location: {body}");
+    let located = env.send(SessionsInfoAdmin, as_roxie().param("sessionId", "QoYYFw2t9oKks2niG")).await;
+    assert_eq!(located.json_body()["location"]["city"], "Los Angeles", "{}", located.body);
     assert_reply(
         &env.send(SessionsInfoAdmin, as_roxie().param("sessionId", "unknownSession123")).await,
         404,

@@ -26,6 +26,24 @@ async fn returns_an_own_session_with_success() {
 }
 
 #[tokio::test]
+async fn a_located_session_shows_where_its_login_came_from() {
+    let env = TestEnv::seeded().await;
+    let resp = env.send(SessionsInfo, Req::new().auth(&me()).param("sessionId", "QoYYFw2t9oKks2niG")).await;
+    assert_eq!(resp.status, 200, "{}", resp.body);
+    let body = resp.json_body();
+    let keys: Vec<&str> = body.as_object().unwrap().keys().map(String::as_str).collect();
+    assert_eq!(
+        keys,
+        ["sessionId", "userId", "device", "host", "ip", "loginAt", "lastActivityAt", "_id", "location", "success"]
+    );
+    assert_eq!(
+        body["location"],
+        json!({"country": "United States of America", "region": "North America", "city": "Los Angeles",
+               "latitude": "34.043238", "longitude": "-118.250918"})
+    );
+}
+
+#[tokio::test]
 async fn another_users_session_is_not_found() {
     let env = TestEnv::seeded().await;
     // o94SveQp6fyPsoiNC belongs to testroxie.

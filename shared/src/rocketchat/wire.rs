@@ -8,7 +8,7 @@ use super::errors::{ApiError, error_body};
 use super::handlers::{Reply, SessionInfo, SessionPage};
 use crate::core::clock::iso_millis;
 use crate::core::history::{EndedSession, Ending};
-use crate::core::model::{Device, Session, User, UserRef};
+use crate::core::model::{Device, Geo, Session, User, UserRef};
 use crate::core::travel::Risk;
 use crate::request::ApiRequest;
 use crate::response::{Response, json as json_response, unavailable};
@@ -34,6 +34,11 @@ pub struct SessionView<'a> {
     pub id: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub current: Option<bool>,
+    /// Where the login came from (its address located: country, region, city, coordinates),
+    /// when it was located. Not on list.all's rows, which come from the order indexes' packed
+    /// rows (store::session_row).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location: Option<&'a Geo>,
     /// Why the session is suspect (impossible travel), when it was flagged.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub risk: Option<&'a Risk>,
@@ -52,6 +57,7 @@ impl<'a> SessionView<'a> {
             user: show_user.then_some(&s.user),
             id: &s.session_id,
             current,
+            location: (s.geo != Geo::default()).then_some(&s.geo),
             risk: s.risk.as_ref(),
         }
     }
