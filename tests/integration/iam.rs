@@ -33,6 +33,11 @@ const SEND_EMAIL: &str = "ses:SendEmail";
 /// Actions on other services, each with the only resource it may name.
 const NOT_DYNAMODB: [(&str, &str); 2] =
     [("events:PutEvents", "SessionsEventBus"), ("sqs:SendMessage", "StreamDeadLetterQueue")];
+/// What Lambda reads the table's stream with, with the stream consumer's role (its event source
+/// mapping, not its code): granted to that function alone, on this table's streams alone.
+const STREAM_READS: [&str; 4] =
+    ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:ListStreams"];
+const STREAM_CONSUMER: &str = "session-stream";
 
 /// One statement of a function's policy, read from template.yaml.
 #[derive(Debug)]
@@ -438,6 +443,14 @@ async fn every_functions_policy_is_exactly_what_its_code_sends() {
             Ok(_) => {}
             Err(problem) => problems.push(problem),
         }
+        if *function == STREAM_CONSUMER {
+            for action in STREAM_READS {
+                if !statements.iter().any(|s| s.actions.iter().any(|a| a == action)) {
+                    problems
+                        .push(format!("{function}: no {action}, which its event source mapping reads the stream with"));
+                }
+            }
+        }
         for access in &accesses {
             if allowing(&statements, access).is_none() {
                 problems.push(format!("{function}: {access:?} is not allowed"));
@@ -456,6 +469,12 @@ async fn every_functions_policy_is_exactly_what_its_code_sends() {
                     if !only_mail_from || s.from_address.as_deref() != Some("MailFrom") {
                         problems.push(format!("{function}: ses:SendEmail beyond the MailFrom identity"));
                     }
+                }
+                if STREAM_READS.contains(&action.as_str()) {
+                    if *function != STREAM_CONSUMER || s.resources != ["stream/*"] {
+                        problems.push(format!("{function}: {action} on {:?}", s.resources));
+                    }
+                    continue;
                 }
                 if let Some(expected) = NOT_DYNAMODB.iter().find(|(a, _)| a == action).map(|(_, r)| r) {
                     // The stream consumer's publishing and dead letters: checked against the

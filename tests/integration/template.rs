@@ -164,11 +164,22 @@ fn the_stream_consumer_reads_the_tables_stream_with_images() {
     let t = template();
     let f = &t["Resources"]["SessionStreamFunction"];
     assert_eq!(f["Properties"]["CodeUri"].as_str(), Some("functions/session-stream"));
-    let source = &f["Properties"]["Events"]["Stream"]["Properties"];
-    assert_eq!(f["Properties"]["Events"]["Stream"]["Type"].as_str(), Some("DynamoDB"));
+    // No SAM event: SAM would attach AWSLambdaDynamoDBExecutionRole (Streams actions on `*`) for
+    // one; the mapping is its own resource and the role reads this table's streams only (iam.rs).
+    assert!(f["Properties"]["Events"].is_null(), "the stream consumer has no SAM event");
+    let mapping = &t["Resources"]["SessionStreamMapping"];
+    assert_eq!(mapping["Type"], "AWS::Lambda::EventSourceMapping");
+    let source = &mapping["Properties"];
+    assert_eq!(tag(&source["FunctionName"]), ("!Ref".into(), "SessionStreamFunction".into()));
+    assert_eq!(tag(&source["EventSourceArn"]), ("!GetAtt".into(), "SessionsTable.StreamArn".into()));
+    assert_eq!(source["StartingPosition"], "TRIM_HORIZON");
     assert_eq!(source["BisectBatchOnFunctionError"].as_bool(), Some(true));
     assert_eq!(source["FunctionResponseTypes"][0].as_str(), Some("ReportBatchItemFailures"));
-    assert_eq!(source["DestinationConfig"]["OnFailure"]["Type"].as_str(), Some("SQS"));
+    assert_eq!(
+        tag(&source["DestinationConfig"]["OnFailure"]["Destination"]),
+        ("!GetAtt".into(), "StreamDeadLetterQueue.Arn".into())
+    );
+    assert_eq!(source["FilterCriteria"]["Filters"].as_sequence().map(Vec::len), Some(5));
     assert_eq!(
         t["Resources"]["SessionsTable"]["Properties"]["StreamSpecification"]["StreamViewType"].as_str(),
         Some("NEW_AND_OLD_IMAGES")
