@@ -142,6 +142,25 @@ impl Bench {
         (status, body, sample)
     }
 
+    /// Calls `endpoint` `n` times; the samples, and the first answer that was not a success
+    /// (its status and error) if any: what a call read and took before it was refused counts too.
+    async fn repeat_any(
+        &self,
+        n: usize,
+        endpoint: Endpoint,
+        event: impl Fn(usize) -> Value,
+    ) -> (Vec<Sample>, Option<String>) {
+        let (mut samples, mut refused) = (Vec::with_capacity(n), None);
+        for i in 0..n {
+            let (status, body, sample) = self.call(endpoint, event(i)).await;
+            if status >= 300 && refused.is_none() {
+                refused = Some(format!("{status} {}", body["error"].as_str().unwrap_or_default()));
+            }
+            samples.push(sample);
+        }
+        (samples, refused)
+    }
+
     async fn repeat(&self, n: usize, endpoint: Endpoint, event: impl Fn(usize) -> Value) -> Vec<Sample> {
         let mut samples = Vec::with_capacity(n);
         for i in 0..n {
