@@ -9,13 +9,19 @@ fn me() -> (String, String) {
     demo_auth(TEST_USER_ID, "QoYYFw2t9oKks2niG")
 }
 
-#[tokio::test]
-async fn returns_an_own_session_with_success() {
+/// The caller's own session `id` from info (a 200), with its keys in order.
+async fn own_info(id: &str) -> (serde_json::Value, Vec<String>) {
     let env = TestEnv::seeded().await;
-    let resp = env.send(SessionsInfo, Req::new().auth(&me()).param("sessionId", "WJ2giBwm4B9mcojFi")).await;
+    let resp = env.send(SessionsInfo, Req::new().auth(&me()).param("sessionId", id)).await;
     assert_eq!(resp.status, 200, "{}", resp.body);
     let body = resp.json_body();
-    let keys: Vec<&str> = body.as_object().unwrap().keys().map(String::as_str).collect();
+    let keys = body.as_object().unwrap().keys().cloned().collect();
+    (body, keys)
+}
+
+#[tokio::test]
+async fn returns_an_own_session_with_success() {
+    let (body, keys) = own_info("WJ2giBwm4B9mcojFi").await;
     assert_eq!(keys, ["sessionId", "userId", "device", "host", "ip", "loginAt", "lastActivityAt", "_id", "success"]);
     assert_eq!(body["sessionId"], "WJ2giBwm4B9mcojFi");
     assert_eq!(body["_id"], "WJ2giBwm4B9mcojFi");
@@ -27,11 +33,7 @@ async fn returns_an_own_session_with_success() {
 
 #[tokio::test]
 async fn a_located_session_shows_where_its_login_came_from() {
-    let env = TestEnv::seeded().await;
-    let resp = env.send(SessionsInfo, Req::new().auth(&me()).param("sessionId", "QoYYFw2t9oKks2niG")).await;
-    assert_eq!(resp.status, 200, "{}", resp.body);
-    let body = resp.json_body();
-    let keys: Vec<&str> = body.as_object().unwrap().keys().map(String::as_str).collect();
+    let (body, keys) = own_info("QoYYFw2t9oKks2niG").await;
     assert_eq!(
         keys,
         ["sessionId", "userId", "device", "host", "ip", "loginAt", "lastActivityAt", "_id", "location", "success"]
